@@ -1,0 +1,90 @@
+"""Routes of the `keys` function: workspaces (root) and gateway keys (admin)."""
+
+from __future__ import annotations
+
+import uuid
+
+from tollgate.api.context import RequestContext
+from tollgate.api.http import ApiResponse, json_response
+from tollgate.api.router import ADMIN, ADMIN_OR_ROOT, ROOT, Router
+from tollgate.api.schemas.common import PageQuery, decode_cursor, page
+from tollgate.api.schemas.keys import KeyCreated, KeyIn, KeyOut, WorkspaceIn, WorkspaceOut
+from tollgate.db.models import GatewayKey
+from tollgate.errors import InvalidRequest, NotFound
+from tollgate.ids import parse_uuid
+
+router = Router("keys")
+
+
+def _cursor_uuid(cursor: str | None) -> uuid.UUID | None:
+    raw = decode_cursor(cursor)
+    if raw is None:
+        return None
+    value = parse_uuid(raw)
+    if value is None:
+        raise InvalidRequest("query.cursor: not a valid cursor", code="validation_error")
+    return value
+
+
+def key_out(row: GatewayKey) -> KeyOut:
+    return KeyOut.model_validate(row, from_attributes=True)
+
+
+@router.route(
+    "POST",
+    "/v1/workspaces",
+    roles=ROOT,
+    summary="Create a workspace",
+    body=WorkspaceIn,
+    response=WorkspaceOut,
+    status=201,
+)
+def create_workspace(ctx: RequestContext) -> ApiResponse:
+    body = ctx.body(WorkspaceIn)
+    workspace = ctx.services.workspaces.create(body.name, body.unpriced_policy)
+    return json_response(WorkspaceOut.model_validate(workspace, from_attributes=True), status=201)
+
+
+@router.route("GET", "/v1/workspaces", roles=ROOT, summary="List workspaces", query=PageQuery)
+def list_workspaces(ctx: RequestContext) -> ApiResponse:
+    query = ctx.query(PageQuery)
+    rows = ctx.services.workspaces.list_page(query.limit + 1, _cursor_uuid(query.cursor))
+    items = [WorkspaceOut.model_validate(r, from_attributes=True) for r in rows]
+    return json_response(page(items, query.limit, lambda w: str(w.id)))
+
+
+@router.route(
+    "POST",
+    "/v1/keys",
+    roles=ADMIN_OR_ROOT,
+    summary="Create a gateway key (secret returned once)",
+    body=KeyIn,
+    response=KeyCreated,
+    status=201,
+)
+def create_key(ctx: RequestContext) -> ApiResponse:
+    body = ctx.body(KeyIn)
+    if ctx.caller.is_root:
+        if body.workspace_id is None:
+            raise InvalidRequest("body.workspace_id: required when using the root key", code="validation_error")
+        workspace_id = body.workspace_id
+    else:
+        workspace_id = ctx.workspace_id
+        if body.workspace_id is not None and body.workspace_id != workspace_id:
+            raise NotFound("No such workspace")
+    created = ctx.services.gateway_keys.create(workspace_id, body.name, body.role)
+    out = KeyCreated(**key_out(created.row).model_dump(), key=created.plaintext)
+    return json_response(out, status=201)
+
+
+@router.route("GET", "/v1/keys", roles=ADMIN, summary="List gateway keys", query=PageQuery)
+def list_keys(ctx: RequestContext) -> ApiResponse:
+    query = ctx.query(PageQuery)
+    rows = ctx.services.gateway_keys.list_page(ctx.workspace_id, query.limit + 1, _cursor_uuid(query.cursor))
+    return json_response(page([key_out(r) for r in rows], query.limit, lambda k: str(k.id)))
+
+
+@router.route("DELETE", "/v1/keys/{id}", roles=ADMIN, summary="Revoke a gateway key", response=KeyOut)
+def revoke_key(ctx: RequestContext) -> ApiResponse:
+    row = ctx.services.gateway_keys.revoke(ctx.workspace_id, ctx.path_id())
+    return json_response(key_out(row))

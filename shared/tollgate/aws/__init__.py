@@ -1,0 +1,1 @@
+"""AWS-backed implementations (boto3). Only ``tollgate.wiring`` imports from here."""

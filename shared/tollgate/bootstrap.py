@@ -1,0 +1,28 @@
+"""Start-up work for a local install: migrate, seed built-in prices, create the root key once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tollgate.db.migrate import upgrade
+from tollgate.pricing.seed import seed_builtin_prices
+from tollgate.wiring import Services
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    new_root_key: str | None
+
+
+def prepare_database(services: Services) -> None:
+    upgrade(services.engine)
+    with services.sessions.begin() as session:
+        seed_builtin_prices(session)
+
+
+def bootstrap(services: Services) -> BootstrapResult:
+    prepare_database(services)
+    new_root_key = None
+    if not services.settings.root_key:
+        new_root_key = services.gateway_keys.ensure_root_key()
+    return BootstrapResult(new_root_key=new_root_key)

@@ -1,0 +1,60 @@
+"""The port between execution and budgets: admit (reserve worst case) before, settle after.
+
+``NoBudgets`` is the pass-through used when budget enforcement is not wired in.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True)
+class SpendContext:
+    """Everything a budget scope can match on."""
+
+    workspace_id: uuid.UUID
+    key_id: uuid.UUID | None
+    provider: str
+    model: str
+    workflow: str | None
+    agent: str | None
+    request_id: str
+
+
+@dataclass
+class Admission:
+    """The outcome of admission: reservations to settle, and a model to switch to (downgrade)."""
+
+    reservations: list[Any] = field(default_factory=list)
+    downgrade_model: str | None = None
+    remaining_usd: Decimal | None = None
+
+
+class BudgetGuard(Protocol):
+    def admit(self, context: SpendContext, worst_case_usd: Decimal, *, allow_downgrade: bool = True) -> Admission:
+        """Reserve ``worst_case_usd`` on every matching budget or raise ``BudgetExceeded``."""
+        ...
+
+    def settle(self, session: Session, admission: Admission, actual_usd: Decimal) -> None:
+        """Replace the reservations with the actual cost, inside the usage-row transaction."""
+        ...
+
+    def release(self, admission: Admission) -> None:
+        """Give the reservations back (the call failed before any cost was incurred)."""
+        ...
+
+
+class NoBudgets:
+    def admit(self, context: SpendContext, worst_case_usd: Decimal, *, allow_downgrade: bool = True) -> Admission:
+        return Admission()
+
+    def settle(self, session: Session, admission: Admission, actual_usd: Decimal) -> None:
+        return None
+
+    def release(self, admission: Admission) -> None:
+        return None

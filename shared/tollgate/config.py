@@ -1,0 +1,71 @@
+"""All settings in one place, read from TOLLGATE_* environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HOME = Path.home() / ".tollgate"
+
+
+class Settings(BaseSettings):
+    """Gateway configuration. Nothing else in the package reads ``os.environ``."""
+
+    model_config = SettingsConfigDict(env_prefix="TOLLGATE_", extra="ignore")
+
+    stage: str = "local"
+    home: Path = DEFAULT_HOME
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite under home")
+    database_secret_arn: str | None = None
+    database_host: str | None = None
+    database_name: str | None = None
+    db_pool_size: int = 10
+
+    root_key: str | None = None
+    root_key_secret_arn: str | None = None
+
+    key_backend: Literal["local", "kms"] = "local"
+    kms_key_arn: str | None = None
+    master_key: str | None = Field(default=None, description="base64 256-bit local master key (last resort)")
+
+    alert_backend: Literal["inprocess", "sqs"] = "inprocess"
+    alert_queue_url: str | None = None
+    ses_from_address: str | None = None
+
+    allow_local_network: bool = False
+    max_body_bytes: int = 1_048_576
+    key_cache_ttl_s: float = 5.0
+    last_used_resolution_s: float = 60.0
+
+    upstream_connect_timeout_s: float = 5.0
+    upstream_read_timeout_s: float = 120.0
+    upstream_max_connections: int = 200
+    retry_max_attempts: int = 3
+    retry_max_wait_s: float = 10.0
+    cooldown_s: float = 300.0
+
+    pricing_litellm_url: str = (
+        "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json"
+    )
+    pricing_openrouter_url: str = "https://openrouter.ai/api/v1/models"
+    pricing_stale_after_s: int = 4 * 3600
+    pricing_refresh_interval_s: int = 4 * 3600
+
+    reservation_ttl_s: int = 900
+    sweeper_interval_s: int = 300
+    unpriced_policy: Literal["block_unpriced", "estimate"] = "block_unpriced"
+
+    def resolved_database_url(self) -> str:
+        """The database URL to use locally; AWS deployments resolve theirs in ``wiring``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'tollgate.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

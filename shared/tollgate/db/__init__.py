@@ -1,0 +1,1 @@
+"""Database layer: SQLAlchemy 2 models, repositories, engine and Alembic migrations."""

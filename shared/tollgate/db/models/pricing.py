@@ -1,0 +1,60 @@
+"""Versioned model prices (USD per 1M tokens) and the refresh status singleton."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tollgate.db.models.base import Base, created_at_column, id_column
+from tollgate.db.types import Price, UtcDateTime
+
+
+class ModelPrice(Base):
+    """One version of one source's price for (provider, model); ``effective_to`` NULL means current."""
+
+    __tablename__ = "model_prices"
+
+    id: Mapped[uuid.UUID] = id_column()
+    provider: Mapped[str] = mapped_column(String(64), nullable=False)
+    model: Mapped[str] = mapped_column(String(255), nullable=False)
+    source: Mapped[str] = mapped_column(String(16), nullable=False)
+    input_per_1m: Mapped[Decimal] = mapped_column(Price(), nullable=False)
+    output_per_1m: Mapped[Decimal] = mapped_column(Price(), nullable=False)
+    cache_read_per_1m: Mapped[Decimal | None] = mapped_column(Price(), nullable=True)
+    cache_write_per_1m: Mapped[Decimal | None] = mapped_column(Price(), nullable=True)
+    cache_write_1h_per_1m: Mapped[Decimal | None] = mapped_column(Price(), nullable=True)
+    reasoning_per_1m: Mapped[Decimal | None] = mapped_column(Price(), nullable=True)
+    tier_threshold_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    input_above_tier_per_1m: Mapped[Decimal | None] = mapped_column(Price(), nullable=True)
+    output_above_tier_per_1m: Mapped[Decimal | None] = mapped_column(Price(), nullable=True)
+    cache_read_above_tier_per_1m: Mapped[Decimal | None] = mapped_column(Price(), nullable=True)
+    max_output_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_input_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    is_free: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    effective_from: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    effective_to: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+    __table_args__ = (
+        UniqueConstraint("provider", "model", "source", "effective_from"),
+        Index("ix_model_prices_current", "provider", "model", "effective_to"),
+    )
+
+
+class PricingStatus(Base):
+    """Singleton row (id = 1) describing the last refresh of the price feeds."""
+
+    __tablename__ = "pricing_status"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source_versions: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    model_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    rows_written: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -1,0 +1,1 @@
+"""Repositories: one per aggregate. Every tenant-owned query takes the workspace id."""

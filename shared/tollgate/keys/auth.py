@@ -1,0 +1,113 @@
+"""Authenticate gateway keys: hash lookup, constant-time compare, a ≤5 s cache, coarse last-used."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tollgate.clock import Clock
+from tollgate.db.repositories.gateway_keys import GatewayKeyRepository
+from tollgate.errors import AuthenticationFailed
+from tollgate.keys.gateway_keys import key_matches, parse_key, secret_matches
+
+Role = Literal["root", "admin", "member"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: Role
+    workspace_id: uuid.UUID | None
+    key_id: uuid.UUID | None
+
+    @property
+    def is_root(self) -> bool:
+        return self.role == "root"
+
+
+@dataclass(frozen=True)
+class _CachedKey:
+    key_id: uuid.UUID
+    workspace_id: uuid.UUID | None
+    role: Role
+    secret_hash: str
+    revoked: bool
+    expires: float
+
+
+class Authenticator:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        clock: Clock,
+        *,
+        root_key: str | None = None,
+        cache_ttl_s: float = 5.0,
+        last_used_resolution_s: float = 60.0,
+    ) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+        self._root_key = root_key
+        self._ttl = min(cache_ttl_s, 5.0)
+        self._touch_every = last_used_resolution_s
+        self._cache: dict[str, _CachedKey] = {}
+        self._last_touch: dict[uuid.UUID, float] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, presented: str | None) -> Principal:
+        if not presented:
+            raise AuthenticationFailed("Missing API key: send 'Authorization: Bearer tg_...'", code="missing_api_key")
+        if self._root_key and key_matches(presented, self._root_key):
+            return Principal(role="root", workspace_id=None, key_id=None)
+        parsed = parse_key(presented)
+        if parsed is None:
+            raise AuthenticationFailed("Invalid API key")
+        cached = self._lookup(parsed.public_id)
+        if cached is None or not secret_matches(parsed.secret, cached.secret_hash):
+            raise AuthenticationFailed("Invalid API key")
+        if cached.revoked:
+            raise AuthenticationFailed("This API key has been revoked", code="revoked_api_key")
+        self._maybe_touch(cached.key_id)
+        return Principal(role=cached.role, workspace_id=cached.workspace_id, key_id=cached.key_id)
+
+    def forget(self, public_id: str | None = None) -> None:
+        """Drop cached entries (this instance); other instances expire theirs within the TTL."""
+        with self._lock:
+            if public_id is None:
+                self._cache.clear()
+            else:
+                self._cache.pop(public_id, None)
+
+    def _lookup(self, public_id: str) -> _CachedKey | None:
+        now = time.monotonic()
+        cached = self._cache.get(public_id)
+        if cached is not None and cached.expires > now:
+            return cached
+        with self._sessions() as session:
+            row = GatewayKeyRepository(session).by_public_id(public_id)
+            if row is None:
+                return None
+            cached = _CachedKey(
+                key_id=row.id,
+                workspace_id=row.workspace_id,
+                role=row.role,  # type: ignore[arg-type]
+                secret_hash=row.secret_hash,
+                revoked=row.revoked_at is not None,
+                expires=now + self._ttl,
+            )
+        with self._lock:
+            self._cache[public_id] = cached
+        return cached
+
+    def _maybe_touch(self, key_id: uuid.UUID) -> None:
+        now = time.monotonic()
+        last = self._last_touch.get(key_id)
+        if last is not None and now - last < self._touch_every:
+            return
+        self._last_touch[key_id] = now
+        with self._sessions.begin() as session:
+            GatewayKeyRepository(session).touch(key_id, self._clock.now())

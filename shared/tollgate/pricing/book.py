@@ -1,0 +1,75 @@
+"""Current prices by (provider, model), read from ``model_prices`` with source precedence."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tollgate.db.models import ModelPrice
+from tollgate.pricing.calculator import PriceRow
+
+# Lower wins: a manual override beats the provider's own feed, which beats an aggregator's.
+SOURCE_PRECEDENCE = {"manual": 0, "litellm": 1, "openrouter": 2}
+
+
+def to_price_row(row: ModelPrice) -> PriceRow:
+    return PriceRow(
+        id=row.id,
+        provider=row.provider,
+        model=row.model,
+        source=row.source,
+        input_per_1m=row.input_per_1m,
+        output_per_1m=row.output_per_1m,
+        cache_read_per_1m=row.cache_read_per_1m,
+        cache_write_per_1m=row.cache_write_per_1m,
+        cache_write_1h_per_1m=row.cache_write_1h_per_1m,
+        reasoning_per_1m=row.reasoning_per_1m,
+        tier_threshold_tokens=row.tier_threshold_tokens,
+        input_above_tier_per_1m=row.input_above_tier_per_1m,
+        output_above_tier_per_1m=row.output_above_tier_per_1m,
+        cache_read_above_tier_per_1m=row.cache_read_above_tier_per_1m,
+        max_output_tokens=row.max_output_tokens,
+        max_input_tokens=row.max_input_tokens,
+        effective_from=row.effective_from,
+    )
+
+
+def current_price(session: Session, provider: str, model: str) -> PriceRow | None:
+    rows = session.scalars(
+        select(ModelPrice).where(
+            ModelPrice.provider == provider, ModelPrice.model == model, ModelPrice.effective_to.is_(None)
+        )
+    ).all()
+    if not rows:
+        return None
+    best = min(rows, key=lambda r: SOURCE_PRECEDENCE.get(r.source, 99))
+    return to_price_row(best)
+
+
+class PriceBook:
+    """Caches current prices briefly; a refresh is visible everywhere within ``ttl_s``."""
+
+    def __init__(self, session_factory: sessionmaker[Session], ttl_s: float = 30.0) -> None:
+        self._sessions = session_factory
+        self._ttl = ttl_s
+        self._cache: dict[tuple[str, str], tuple[PriceRow | None, float]] = {}
+        self._lock = threading.Lock()
+
+    def current(self, provider: str, model: str) -> PriceRow | None:
+        key = (provider, model)
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        with self._sessions() as session:
+            price = current_price(session, provider, model)
+        with self._lock:
+            self._cache[key] = (price, now + self._ttl)
+        return price
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._cache.clear()

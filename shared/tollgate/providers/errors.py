@@ -1,0 +1,76 @@
+"""Upstream failures, classified once by each adapter from status codes and structured error fields."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class FailureKind(StrEnum):
+    AUTH = "auth"  # 401/403: the stored key was rejected
+    QUOTA = "quota"  # credits / quota exhausted: terminal for this credential
+    RATE_LIMIT = "rate_limit"  # 429 that will pass with time
+    OVERLOADED = "overloaded"  # 529 / 503 overloaded
+    SERVER = "server"  # 5xx
+    TIMEOUT = "timeout"
+    NETWORK = "network"
+    BAD_REQUEST = "bad_request"  # 400/422: the request itself is wrong
+    NOT_FOUND = "not_found"  # unknown model / endpoint
+    CONFLICT = "conflict"  # 408/409
+
+
+RETRYABLE = frozenset(
+    {
+        FailureKind.RATE_LIMIT,
+        FailureKind.OVERLOADED,
+        FailureKind.SERVER,
+        FailureKind.TIMEOUT,
+        FailureKind.NETWORK,
+        FailureKind.CONFLICT,
+    }
+)
+FAILOVER = RETRYABLE | {FailureKind.AUTH, FailureKind.QUOTA}
+
+
+class ProviderCallError(Exception):
+    """Raised by adapters. ``message`` is ours, never the upstream body or any header value."""
+
+    def __init__(
+        self,
+        kind: FailureKind,
+        message: str,
+        *,
+        provider: str,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.provider = provider
+        self.status = status
+        self.retry_after_s = retry_after_s
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in RETRYABLE
+
+
+def to_gateway_error(exc: ProviderCallError) -> Exception:
+    """Map an upstream failure (after retries and failover) to the DESIGN §3 error a client sees."""
+    from tollgate import errors
+
+    provider = exc.provider
+    if exc.kind is FailureKind.AUTH:
+        return errors.ProviderAuthError(f"The {provider} API rejected the stored key; check your {provider} key")
+    if exc.kind is FailureKind.QUOTA:
+        return errors.ProviderQuotaError(f"The {provider} account has no quota or credits left")
+    if exc.kind is FailureKind.RATE_LIMIT:
+        retry_after = str(max(1, round(exc.retry_after_s or 1)))
+        return errors.RateLimited(f"{provider} is rate limiting this workspace", headers={"retry-after": retry_after})
+    if exc.kind is FailureKind.BAD_REQUEST:
+        return errors.InvalidRequest(f"{provider} refused the request: {exc.message}", code="upstream_bad_request")
+    if exc.kind is FailureKind.NOT_FOUND:
+        return errors.InvalidRequest(f"{provider} does not know this model", code="unknown_model", status=404)
+    if exc.kind is FailureKind.TIMEOUT:
+        return errors.ProviderUnavailable(f"{provider} timed out", code="upstream_timeout", status=504)
+    return errors.ProviderUnavailable(f"{provider} is unavailable ({exc.kind.value})", status=502)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from tollgate.api.lambda_adapter import handle_event, lambda_app
 from tollgate.observability import logger
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from tollgate.db.models import Base
 
 config = context.config

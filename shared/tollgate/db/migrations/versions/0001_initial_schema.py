@@ -8,8 +8,9 @@ Create Date: 2026-11-23 19:26:43.549976
 from __future__ import annotations
 
 import sqlalchemy as sa
-import tollgate.db.types
 from alembic import op
+
+import tollgate.db.types
 
 revision = "0001"
 down_revision = None

@@ -1,0 +1,69 @@
+"""Fixtures: every database test runs on SQLite and on a real PostgreSQL (pgserver or TEST_DATABASE_URL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import LiveServer, PostgresCluster, Tenant, make_services, make_tenant, run_server, start_postgres
+from tollgate.config import get_settings
+from tollgate.wiring import Services, set_services
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
+    url, server = start_postgres(tmp_path_factory.mktemp("pg"))
+    try:
+        yield PostgresCluster(url)
+    finally:
+        if server is not None:
+            server.cleanup()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'tollgate.db'}"
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    return cluster.fresh_database()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'tollgate.db'}"
+
+
+@pytest.fixture
+def services(db_url: str, tmp_path: Path) -> Iterator[Services]:
+    built = make_services(db_url, tmp_path)
+    set_services(built)
+    try:
+        yield built
+    finally:
+        set_services(None)
+        built.close()
+
+
+@pytest.fixture
+def tenant(services: Services) -> Tenant:
+    return make_tenant(services)
+
+
+@pytest.fixture
+def live_server(services: Services) -> Iterator[LiveServer]:
+    with run_server(services) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No test reads the developer's ~/.tollgate or real AWS credentials."""
+    monkeypatch.setenv("TOLLGATE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

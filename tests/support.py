@@ -1,0 +1,151 @@
+"""Test helpers shared by every suite: databases, services, a live local server, tenants."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from sqlalchemy import create_engine, text
+
+from tollgate.bootstrap import prepare_database
+from tollgate.config import Settings
+from tollgate.db.engine import create_db_engine
+from tollgate.db.migrate import upgrade
+from tollgate.server import build_asgi
+from tollgate.wiring import Services
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+EVENTS = REPO / "events"
+ROOT_KEY = "tg_roottestkey0_" + "r" * 32
+
+
+def load_event(name: str, **overrides: Any) -> dict[str, Any]:
+    """Load ``events/<function>/<scenario>.json`` and shallow-merge overrides."""
+    event: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    event.update(overrides)
+    return event
+
+
+class PostgresCluster:
+    """One real PostgreSQL per test session (pgserver, or TEST_DATABASE_URL) with a migrated
+    template database; each test gets a fresh copy made with CREATE DATABASE ... TEMPLATE."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self._admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self._template = "tollgate_template"
+        self._counter = 0
+        self._lock = threading.Lock()
+        with self._admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {self._template}"))
+            conn.execute(text(f"CREATE DATABASE {self._template}"))
+        engine = create_db_engine(self.url_for(self._template), pool_size=1)
+        upgrade(engine)
+        engine.dispose()
+
+    def url_for(self, database: str) -> str:
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.admin_url).set(database=database).render_as_string(hide_password=False)
+
+    def fresh_database(self) -> str:
+        with self._lock:
+            self._counter += 1
+            name = f"t_{os.getpid()}_{self._counter}_{uuid.uuid4().hex[:6]}"
+        with self._admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {self._template}"))
+        return self.url_for(name)
+
+
+def start_postgres(base_dir: Path) -> tuple[str, Any]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url.replace("postgresql://", "postgresql+psycopg://", 1), None
+    import pgserver
+
+    server = pgserver.get_server(str(base_dir / "pgdata"), cleanup_mode="stop")
+    uri = server.get_uri()  # postgresql://postgres:@/postgres?host=/path
+    return uri.replace("postgresql://", "postgresql+psycopg://", 1), server
+
+
+def make_services(database_url: str, home: Path, **settings: Any) -> Services:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "home": home,
+        "root_key": ROOT_KEY,
+        "allow_local_network": True,
+    }
+    values.update(settings)
+    services = Services(Settings(**values))
+    prepare_database(services)
+    return services
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    services: Services
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/v1"
+
+
+@contextmanager
+def run_server(services: Services, workers: int = 64) -> Iterator[LiveServer]:
+    port = free_port()
+    config = uvicorn.Config(
+        build_asgi(services, workers=workers),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("local server did not start")
+        time.sleep(0.01)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", services)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@dataclass(frozen=True)
+class Tenant:
+    workspace_id: uuid.UUID
+    admin_key: str
+    admin_key_id: uuid.UUID
+
+
+def make_tenant(services: Services, name: str = "acme") -> Tenant:
+    workspace = services.workspaces.create(name)
+    created = services.gateway_keys.create(workspace.id, "admin", "admin")
+    return Tenant(workspace.id, created.plaintext, created.row.id)
+
+
+def make_key(services: Services, workspace_id: uuid.UUID, role: str = "member") -> str:
+    return services.gateway_keys.create(workspace_id, f"{role}-key", role).plaintext

@@ -93,8 +93,16 @@ class ChatStream(Protocol):
 
 
 class ProviderClient(Protocol):
+    """One adapter per provider. Failures raise ``ProviderCallError`` (classified, no upstream body).
+    ``stream`` must raise for failures that happen before the first chunk (bad status), so the
+    invoker can still fail over; later failures surface while iterating."""
+
     name: str
 
     def complete(self, target: ProviderTarget, request: ChatRequest) -> ChatResponse: ...
 
     def stream(self, target: ProviderTarget, request: ChatRequest) -> ChatStream: ...
+
+    def verify(self, target: ProviderTarget) -> None:
+        """The cheapest authenticated call the provider offers (e.g. list models); raises on failure."""
+        ...

@@ -71,6 +71,9 @@ class MockProvider:
     def stream(self, target: ProviderTarget, request: ChatRequest) -> MockStream:
         return MockStream(request)
 
+    def verify(self, target: ProviderTarget) -> None:
+        return None
+
 
 class MockStream:
     def __init__(self, request: ChatRequest) -> None:

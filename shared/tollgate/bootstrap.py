@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tollgate.db.migrate import upgrade
+from tollgate.jobs import PeriodicJob
 from tollgate.pricing.seed import seed_builtin_prices
 from tollgate.wiring import Services
 
@@ -26,3 +27,9 @@ def bootstrap(services: Services) -> BootstrapResult:
     if not services.settings.root_key:
         new_root_key = services.gateway_keys.ensure_root_key()
     return BootstrapResult(new_root_key=new_root_key)
+
+
+def local_jobs(services: Services) -> list[PeriodicJob]:
+    """What `tollgate serve` runs on timers (EventBridge schedules these on AWS)."""
+    jobs: list[PeriodicJob] = []
+    return jobs

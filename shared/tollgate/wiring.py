@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from tollgate.alerts.queue import AlertQueue, InProcessAlertQueue
 from tollgate.budgets.guard import BudgetGuard, NoBudgets
 from tollgate.clock import Clock, SystemClock
 from tollgate.config import Settings, get_settings
@@ -22,6 +23,7 @@ from tollgate.execution.resolver import CredentialSource, ModelResolver, NoCrede
 from tollgate.execution.service import ExecuteService
 from tollgate.keys.auth import Authenticator
 from tollgate.keys.service import GatewayKeyService, WorkspaceService
+from tollgate.keys.wrapping import KeyWrapper
 from tollgate.pricing.book import PriceBook
 from tollgate.providers.invoker import ProviderInvoker
 from tollgate.providers.mock import MockProvider
@@ -82,6 +84,16 @@ class Services:
     @cached_property
     def gateway_keys(self) -> GatewayKeyService:
         return GatewayKeyService(self.sessions, self.clock, self.authenticator)
+
+    @cached_property
+    def key_wrapper(self) -> KeyWrapper:
+        from tollgate.keys.wrapping import build_key_wrapper
+
+        return build_key_wrapper(self.settings)
+
+    @cached_property
+    def alert_queue(self) -> AlertQueue:
+        return InProcessAlertQueue()
 
     @cached_property
     def providers(self) -> ProviderRegistry:

@@ -20,7 +20,7 @@ from tollgate.budgets.guard import Admission, BudgetGuard, SpendContext
 from tollgate.clock import Clock
 from tollgate.db.models import UsageRecord
 from tollgate.db.repositories.usage import UsageRepository
-from tollgate.errors import PricingUnavailable, TollgateError
+from tollgate.errors import InternalError, PricingUnavailable, TollgateError
 from tollgate.execution.attribution import Attribution
 from tollgate.execution.resolver import Candidate, ModelResolver
 from tollgate.money import ZERO, format_usd
@@ -195,16 +195,44 @@ class ExecuteService:
         return ExecuteResult(headers=headers, chunks=self._relay(call, plan, opened, upstream_started))
 
     def _relay(self, call: ExecuteCall, plan: _Plan, opened: Any, upstream_started: float) -> Iterator[bytes]:
+        """Relay chunks as SSE. The usage row is written before the final usage chunk and [DONE] go
+        out, so a client that has read the whole stream can already see its usage."""
         stream = opened.stream
         candidate: Candidate = opened.candidate
         public_model = f"{candidate.provider}/{candidate.model}"
-        status, error_type = "success", None
+        recorded = False
+
+        def finish(status: str, error_type: str | None) -> None:
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
+            try:
+                stream.close()
+                usage: Usage = stream.usage
+                price = self._price_for_served(candidate, plan, call)
+                outcome = _Outcome(
+                    candidate,
+                    usage,
+                    cost_of(usage, price),
+                    price,
+                    status,
+                    error_type,
+                    _ms_since(upstream_started),
+                    opened.fallback_from,
+                )
+                self._record(call, plan, outcome)
+            except Exception:
+                logger.exception("could not record a streamed call")
+                self._budgets.release(plan.admission)
+
         last: dict[str, Any] = {}
         try:
             for chunk in stream:
                 chunk["model"] = public_model
                 last = chunk
                 yield _sse(chunk)
+            finish("success", None)
             final = {
                 "id": last.get("id", call.request_id),
                 "object": "chat.completion.chunk",
@@ -216,44 +244,18 @@ class ExecuteService:
             yield _sse(final)
             yield b"data: [DONE]\n\n"
         except GeneratorExit:
-            status, error_type = "cancelled", "client_disconnected"
+            finish("cancelled", "client_disconnected")
             raise
         except ProviderCallError as exc:
-            status, error_type = "error", exc.kind.value
+            finish("error", exc.kind.value)
             gateway_error = to_gateway_error(exc)
-            message = gateway_error.message if isinstance(gateway_error, TollgateError) else "upstream failed"
-            yield _sse(
-                {
-                    "error": {
-                        "type": "provider_unavailable",
-                        "code": error_type,
-                        "message": message,
-                        "request_id": call.request_id,
-                    }
-                }
-            )
+            yield _sse_error(call.request_id, gateway_error)
         except Exception:
-            status, error_type = "error", "internal_error"
             logger.exception("stream relay failed")
-            yield _sse(
-                {
-                    "error": {
-                        "type": "internal_error",
-                        "code": "internal_error",
-                        "message": "stream failed",
-                        "request_id": call.request_id,
-                    }
-                }
-            )
+            finish("error", "internal_error")
+            yield _sse_error(call.request_id, InternalError("The stream failed; see logs for this request id"))
         finally:
-            stream.close()
-            usage: Usage = stream.usage
-            price = self._price_for_served(candidate, plan, call)
-            cost = cost_of(usage, price)
-            outcome = _Outcome(
-                candidate, usage, cost, price, status, error_type, _ms_since(upstream_started), opened.fallback_from
-            )
-            self._record(call, plan, outcome)
+            finish("cancelled", "client_disconnected")
 
     # -- accounting ---------------------------------------------------------------------------
 
@@ -320,6 +322,12 @@ class ExecuteService:
         if plan.admission.remaining_usd is not None:
             headers["x-tollgate-budget-remaining-usd"] = format_usd(plan.admission.remaining_usd)
         return headers
+
+
+def _sse_error(request_id: str, error: Exception) -> bytes:
+    if not isinstance(error, TollgateError):
+        error = InternalError("The stream failed")
+    return _sse(error.body(request_id))
 
 
 def _sse(payload: dict[str, Any]) -> bytes:

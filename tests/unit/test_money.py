@@ -1,0 +1,33 @@
+"""Money formatting and the cost calculator's basic rules (Decimal, exact, never negative)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tollgate.money import format_usd, quantize_usd
+from tollgate.pricing.calculator import PriceRow, cost_of, worst_case_cost
+from tollgate.providers.base import Usage
+
+PRICE = PriceRow(
+    id=None, provider="p", model="m", source="manual", input_per_1m=Decimal("0.15"), output_per_1m=Decimal("0.60")
+)
+
+
+def test_format_usd_has_no_exponent_or_trailing_zeros() -> None:
+    assert format_usd(Decimal("0.000004350000")) == "0.00000435"
+    assert format_usd(Decimal("1E-10")) == "0.0000000001"
+    assert format_usd(Decimal("0")) == "0"
+    assert format_usd(Decimal("12.50")) == "12.5"
+
+
+def test_quantize_keeps_twelve_decimals() -> None:
+    assert quantize_usd(Decimal("0.1234567890125")) == Decimal("0.123456789012")
+
+
+def test_cost_of_plain_call() -> None:
+    assert cost_of(Usage(input_tokens=16, output_tokens=5), PRICE) == Decimal("0.0000054")
+
+
+def test_worst_case_covers_actual() -> None:
+    usage = Usage(input_tokens=100, output_tokens=50)
+    assert worst_case_cost(100, 50, PRICE) >= cost_of(usage, PRICE)

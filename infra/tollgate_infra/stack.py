@@ -81,7 +81,7 @@ class TollgateStack(Stack):
         alarms.watch_functions(lambdas)
 
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL: point OpenAI clients at <ApiUrl>v1")
-        CfnOutput(self, "RootKeySecretName", value=root_key.secret.secret_name, description="Root key secret")
+        CfnOutput(self, "RootKeySecretName", value=root_key.secret_name, description="Root key secret")
         CfnOutput(self, "RootKeySecretArn", value=root_key.secret.secret_arn)
         CfnOutput(self, "DatabaseProxyEndpoint", value=database.proxy_endpoint)
         CfnOutput(self, "AlertDeadLetterQueueUrl", value=alerts.dead_letter_queue.queue_url)

@@ -41,10 +41,9 @@ if CDK_MISSING:
             return _SkippedFolder.from_parent(parent, path=file_path)
         return None
 
-else:
+elif str(INFRA_DIR) not in sys.path:
     # `cdk synth` runs `python3 app.py` inside infra/, which puts infra/ on the import path; do the same here.
-    if str(INFRA_DIR) not in sys.path:
-        sys.path.insert(0, str(INFRA_DIR))
+    sys.path.insert(0, str(INFRA_DIR))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -78,6 +77,14 @@ def source_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def synth_source_root(source_tree: Path) -> Path | None:
+    """None (synthesize the repository itself) once functions/ and shared/tollgate exist, else the stand-in."""
+    handlers = [REPO_ROOT / "functions" / name / "handler.py" for name in FUNCTION_NAMES]
+    complete = all(h.is_file() for h in handlers) and (REPO_ROOT / "shared" / "tollgate" / "__init__.py").is_file()
+    return None if complete else source_tree
+
+
+@pytest.fixture(scope="session")
 def test_context(source_tree: Path) -> dict[str, Any]:
     """cdk.json's context plus what makes a synth offline and deterministic."""
     return {
@@ -92,7 +99,7 @@ class SynthesizedStack:
     """One stack's template plus the lookups the tests share."""
 
     def __init__(self, stack: Any) -> None:
-        from aws_cdk.assertions import Template
+        from aws_cdk.assertions import Template  # noqa: PLC0415 - aws_cdk may be missing (see top)
 
         self.stack = stack
         self.template = Template.from_stack(stack)
@@ -109,7 +116,8 @@ class SynthesizedStack:
             for logical_id, fn in self.of_type("AWS::Lambda::Function").items()
             if fn["Properties"].get("FunctionName") == wanted
         ]
-        assert len(matches) == 1, f"expected one function named {wanted}, found {matches}"
+        if len(matches) != 1:
+            raise LookupError(f"expected one function named {wanted}, found {matches}")
         return matches[0]
 
     def function(self, name: str) -> dict[str, Any]:
@@ -135,9 +143,9 @@ class SynthesizedStack:
 @pytest.fixture(scope="session")
 def stacks(test_context: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, SynthesizedStack]:
     """dev as configured by cdk.json; prod with an SES sender, so both the with- and without-SES paths show."""
-    import aws_cdk as cdk
-    from tollgate_infra.app_builder import build_app
-    from tollgate_infra.config import load_stage_config
+    import aws_cdk as cdk  # noqa: PLC0415 - aws_cdk may be missing (see top)
+    from tollgate_infra.app_builder import build_app  # noqa: PLC0415
+    from tollgate_infra.config import load_stage_config  # noqa: PLC0415
 
     app = cdk.App(context=test_context, outdir=str(tmp_path_factory.mktemp("cdk.out")))
     configs = [

@@ -71,7 +71,15 @@ def test_api_functions_finish_within_reason_and_background_work_gets_longer(dev:
 
 
 def test_prod_reserves_concurrency_to_protect_the_database(prod: Any, dev: Any, function_name: str) -> None:
-    expected = {"execute": 200, "keys": 20, "budgets": 20, "usage": 20, "pricing_updater": 1, "sweeper": 1, "migrate": 1}
+    expected = {
+        "execute": 200,
+        "keys": 20,
+        "budgets": 20,
+        "usage": 20,
+        "pricing_updater": 1,
+        "sweeper": 1,
+        "migrate": 1,
+    }
     assert prod.function(function_name)["Properties"].get("ReservedConcurrentExecutions") == expected.get(function_name)
     # dev reserves nothing: new accounts have a concurrency quota of 10 and could not deploy otherwise
     assert "ReservedConcurrentExecutions" not in dev.function(function_name)["Properties"]

@@ -89,10 +89,11 @@ class RootKeySecret(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
         super().__init__(scope, construct_id)
+        self.secret_name = f"tollgate/{config.stage}/root-key"
         self.secret = secretsmanager.Secret(
             self,
             "Secret",
-            secret_name=f"tollgate/{config.stage}/root-key",
+            secret_name=self.secret_name,
             description="Tollgate root key: manages workspaces and global pricing (Bearer tg_...)",
             generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=44),
             removal_policy=RemovalPolicy.RETAIN if config.retain_data_on_delete else RemovalPolicy.DESTROY,

@@ -54,9 +54,10 @@ def test_alarm_on_api_5xx_rate(any_stage: Any) -> None:
 
 def test_alarm_on_pricing_staleness(any_stage: Any) -> None:
     stale = alarm(any_stage, "ObservabilityPricingStale")
-    assert stale["Namespace"] == "Tollgate"
-    assert stale["MetricName"] == "PricingAgeSeconds"
-    assert stale["Dimensions"] == [{"Name": "Stage", "Value": any_stage.stack.config.stage}]
+    (query,) = stale["Metrics"]
+    stage = any_stage.stack.config.stage
+    assert query["Expression"] == f"SELECT MAX(PricingAgeSeconds) FROM Tollgate WHERE Stage = '{stage}'"
+    assert query["Period"] == 3600
     assert stale["Threshold"] == (4 + 1) * 3600
     assert any_stage.environment("usage")["TOLLGATE_PRICING_STALE_AFTER_S"] == str((4 + 1) * 3600)
 

@@ -72,13 +72,17 @@ class Alarms(Construct):
         )
 
     def watch_pricing_age(self) -> None:
-        """The functions publish `PricingAgeSeconds` (namespace Tollgate, dimension Stage) as EMF metrics."""
+        """Alarm on `PricingAgeSeconds` (namespace Tollgate) published by the functions for this stage.
+
+        A Metrics Insights query matches every series carrying `Stage=<stage>`, whatever other dimensions the
+        publisher adds (Powertools adds `service` by default), so the alarm cannot silently watch nothing.
+        """
         stale_after = self._config.pricing_stale_after_seconds
-        pricing_age = cloudwatch.Metric(
-            namespace=METRICS_NAMESPACE,
-            metric_name=PRICING_AGE_METRIC,
-            dimensions_map={"Stage": self._config.stage},
-            statistic="Maximum",
+        pricing_age = cloudwatch.MathExpression(
+            expression=(
+                f"SELECT MAX({PRICING_AGE_METRIC}) FROM {METRICS_NAMESPACE} WHERE Stage = '{self._config.stage}'"
+            ),
+            label="pricing age (s)",
             period=Duration.hours(1),
         )
         self._add(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 DATABASE_SECRET = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 SEND_ALERT = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}

@@ -56,7 +56,7 @@ def test_alarm_on_pricing_staleness(any_stage: Any) -> None:
     stale = alarm(any_stage, "ObservabilityPricingStale")
     (query,) = stale["Metrics"]
     stage = any_stage.stack.config.stage
-    assert query["Expression"] == f"SELECT MAX(PricingAgeSeconds) FROM Tollgate WHERE Stage = '{stage}'"
+    assert query["Expression"] == f"SELECT MAX(PricingAgeSeconds) FROM Tollgate WHERE Stage = '{stage}'"  # noqa: S608
     assert query["Period"] == 3600
     assert stale["Threshold"] == (4 + 1) * 3600
     assert any_stage.environment("usage")["TOLLGATE_PRICING_STALE_AFTER_S"] == str((4 + 1) * 3600)

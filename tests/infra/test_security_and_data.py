@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tollgate_infra.constructs.security import ROOT_KEY_INITIALIZER_CODE
+
 
 def only(resources: dict[str, dict[str, Any]]) -> dict[str, Any]:
     assert len(resources) == 1, sorted(resources)
@@ -62,8 +64,6 @@ def test_root_key_secret_is_generated_then_shaped_by_a_custom_resource(dev: Any)
 
 def test_root_key_initializer_writes_the_documented_shape() -> None:
     # Given the inline source the custom resource runs
-    from tollgate_infra.constructs.security import ROOT_KEY_INITIALIZER_CODE
-
     source = ROOT_KEY_INITIALIZER_CODE.read_text()
     assert len(source) < 4096, "CloudFormation inline code (ZipFile) is limited to 4 KiB"
     namespace: dict[str, Any] = {}

@@ -78,10 +78,10 @@ class Alarms(Construct):
         publisher adds (Powertools adds `service` by default), so the alarm cannot silently watch nothing.
         """
         stale_after = self._config.pricing_stale_after_seconds
+        stage = self._config.stage  # one of STAGE_DEFAULTS' names, never free text
+        query = f"SELECT MAX({PRICING_AGE_METRIC}) FROM {METRICS_NAMESPACE} WHERE Stage = '{stage}'"  # noqa: S608
         pricing_age = cloudwatch.MathExpression(
-            expression=(
-                f"SELECT MAX({PRICING_AGE_METRIC}) FROM {METRICS_NAMESPACE} WHERE Stage = '{self._config.stage}'"
-            ),
+            expression=query,  # CloudWatch Metrics Insights, not SQL
             label="pricing age (s)",
             period=Duration.hours(1),
         )

@@ -96,6 +96,8 @@ def test_prod_protects_data_and_dev_can_be_torn_down(dev: Any, prod: Any) -> Non
     assert prod_db["Properties"]["MultiAZ"] is True
     assert dev_db["Properties"]["DeletionProtection"] is False
     assert dev_db["DeletionPolicy"] == "Delete"
+    prod_secrets = prod.of_type("AWS::SecretsManager::Secret").values()
+    assert {s["DeletionPolicy"] for s in prod_secrets} == {"Retain"}
 
 
 def test_database_credentials_live_in_secrets_manager_and_rotate_in_prod(dev: Any, prod: Any) -> None:

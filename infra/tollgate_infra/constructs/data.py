@@ -87,6 +87,8 @@ class Database(Construct):
         if self.instance.secret is None:
             raise RuntimeError("Credentials.from_generated_secret always creates a secret")
         self.secret: secretsmanager.ISecret = self.instance.secret
+        if config.retain_data_on_delete:  # a retained snapshot is useless without its password
+            self.instance.node.find_child("Secret").apply_removal_policy(RemovalPolicy.RETAIN)  # type: ignore[attr-defined]
         if config.database_secret_rotation_days:
             self.instance.add_rotation_single_user(
                 automatically_after=Duration.days(config.database_secret_rotation_days),

@@ -92,7 +92,7 @@ class TollgateStack(Stack):
             NagTargets(
                 api=api,
                 database_instance=database.instance,
-                database_secret=database.instance.node.find_child("Secret"),
+                database_secret=database.credentials_secret,
                 root_key_secret=root_key.secret,
                 function_policies=[built.role.node.find_child("DefaultPolicy") for built in self.functions.values()],
                 migration_provider=migrations,

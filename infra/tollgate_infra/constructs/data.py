@@ -86,9 +86,12 @@ class Database(Construct):
         self.instance.node.add_dependency(postgres_logs)
         if self.instance.secret is None:
             raise RuntimeError("Credentials.from_generated_secret always creates a secret")
+        # `instance.secret` is the attached view (with host/port) the functions read; `credentials_secret` is
+        # the generated secret resource itself.
         self.secret: secretsmanager.ISecret = self.instance.secret
+        self.credentials_secret = self.instance.node.find_child("Secret")
         if config.retain_data_on_delete:  # a retained snapshot is useless without its password
-            self.instance.node.find_child("Secret").apply_removal_policy(RemovalPolicy.RETAIN)  # type: ignore[attr-defined]
+            self.credentials_secret.apply_removal_policy(RemovalPolicy.RETAIN)  # type: ignore[attr-defined]
         if config.database_secret_rotation_days:
             self.instance.add_rotation_single_user(
                 automatically_after=Duration.days(config.database_secret_rotation_days),

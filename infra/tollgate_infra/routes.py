@@ -14,10 +14,6 @@ class Route:
     method: str
     path: str
 
-    @property
-    def key(self) -> str:
-        return f"{self.method} {self.path}"
-
 
 def _routes(*keys: str) -> tuple[Route, ...]:
     return tuple(Route(*key.split(" ", 1)) for key in keys)

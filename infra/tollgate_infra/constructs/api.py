@@ -69,7 +69,6 @@ class HttpApi(Construct):
             ),
             access_log_settings=JsonAccessLogs(self.access_logs),
         )
-        self.routes: dict[str, apigwv2.HttpRoute] = {}
         for function_name, routes in ROUTES_BY_FUNCTION.items():
             integration = integrations.HttpLambdaIntegration(
                 f"{function_name}Integration",
@@ -77,10 +76,9 @@ class HttpApi(Construct):
                 payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0,
             )
             for route in routes:
-                (created,) = self.api.add_routes(
+                self.api.add_routes(
                     path=route.path, methods=[apigwv2.HttpMethod(route.method)], integration=integration
                 )
-                self.routes[route.key] = created
 
     @property
     def url(self) -> str:

@@ -1,0 +1,1 @@
+"""One construct per concern; `stack.TollgateStack` wires them together."""

@@ -1,0 +1,140 @@
+"""cdk-nag (AwsSolutions) suppressions, all in one place: each names the finding it accepts and why.
+
+Everything not listed here must pass; tests/infra assert that no unsuppressed error or warning remains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aws_cdk import Stack
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import IConstruct
+
+from tollgate_infra.config import StageConfig
+
+LAMBDA_MANAGED_POLICIES = [
+    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+]
+
+
+@dataclass(frozen=True)
+class NagTargets:
+    """The constructs whose findings are accepted (the stack passes what it built)."""
+
+    api: IConstruct
+    database_instance: IConstruct
+    database_secret: IConstruct
+    root_key_secret: IConstruct
+    function_policies: Iterable[IConstruct]
+    migration_provider: IConstruct
+
+
+def suppress_findings(stack: Stack, config: StageConfig, targets: NagTargets) -> None:
+    NagSuppressions.add_stack_suppressions(
+        stack,
+        [
+            _suppress(
+                "AwsSolutions-L1",
+                "Python 3.12 is the runtime Tollgate targets (DESIGN.md); the layers are built for cp312, so "
+                "moving to a newer runtime is a deliberate upgrade of layers/build.py and the functions together. "
+                "The provider framework's runtime is chosen by aws-cdk-lib.",
+            ),
+            _suppress(
+                "AwsSolutions-IAM4",
+                "AWSLambdaBasicExecutionRole (write the function's own logs) and AWSLambdaVPCAccessExecutionRole "
+                "(create/delete the ENIs a VPC function needs; EC2 offers no resource-level scoping for them) are "
+                "the AWS-maintained minimum for Lambda.",
+                applies_to=LAMBDA_MANAGED_POLICIES,
+            ),
+        ],
+    )
+    NagSuppressions.add_resource_suppressions(
+        targets.api,
+        [
+            _suppress(
+                "AwsSolutions-APIG4",
+                "No API Gateway authorizer by design: the functions authenticate every request themselves with "
+                "gateway keys (Authorization: Bearer tg_... or x-api-key, hashed in the database, revocation "
+                "effective within 5 s) in the same code the local server runs. Only GET /health and "
+                "GET /openapi.json are public.",
+            )
+        ],
+        apply_to_children=True,
+    )
+    for policy in targets.function_policies:
+        NagSuppressions.add_resource_suppressions(
+            policy,
+            [
+                _suppress(
+                    "AwsSolutions-IAM5",
+                    "X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) supports no resource-level "
+                    "permissions; every other statement names its resource.",
+                    applies_to=["Resource::*"],
+                )
+            ],
+        )
+    NagSuppressions.add_resource_suppressions(
+        targets.migration_provider,
+        [
+            _suppress(
+                "AwsSolutions-IAM5",
+                "The CDK provider framework may invoke any version/alias of the migrate function ('<arn>:*').",
+                applies_to=["Resource::<MigrateFunctionE2483A46.Arn>:*"],
+            )
+        ],
+        apply_to_children=True,
+    )
+    NagSuppressions.add_resource_suppressions(
+        targets.database_instance,
+        [
+            _suppress(
+                "AwsSolutions-RDS11",
+                "PostgreSQL keeps its default port: the instance is in isolated subnets and its security group "
+                "admits only RDS Proxy, so a non-standard port would add nothing but client configuration.",
+            )
+        ],
+    )
+    if not config.database_multi_az:
+        NagSuppressions.add_resource_suppressions(
+            targets.database_instance,
+            [_suppress("AwsSolutions-RDS3", f"Single-AZ in stage {config.stage} halves idle cost; prod is Multi-AZ.")],
+        )
+    if not config.deletion_protection:
+        NagSuppressions.add_resource_suppressions(
+            targets.database_instance,
+            [
+                _suppress(
+                    "AwsSolutions-RDS10",
+                    f"Deletion protection is off in stage {config.stage} so `cdk destroy` can remove a throwaway "
+                    "environment; prod enables it (tollgate:deletionProtection).",
+                )
+            ],
+        )
+    if not config.database_secret_rotation_days:
+        NagSuppressions.add_resource_suppressions(
+            targets.database_secret,
+            [
+                _suppress(
+                    "AwsSolutions-SMG4",
+                    f"Stage {config.stage} does not rotate the database password (rotation adds a Lambda and a "
+                    "SAR application); prod rotates it every 30 days.",
+                )
+            ],
+        )
+    NagSuppressions.add_resource_suppressions(
+        targets.root_key_secret,
+        [
+            _suppress(
+                "AwsSolutions-SMG4",
+                "The root key is an API credential an operator holds, not a password a service can rotate "
+                "unattended; docs/deploy.md explains how to rotate it by hand (put-secret-value).",
+            )
+        ],
+    )
+
+
+def _suppress(rule: str, reason: str, applies_to: list[str] | None = None) -> NagPackSuppression:
+    return NagPackSuppression(id=rule, reason=reason, applies_to=applies_to)

@@ -1,0 +1,100 @@
+"""`TollgateStack`: one stack per stage, composed of one construct per concern.
+
+One stack, not one per concern: the KMS key policy names the function roles while the roles' policies name
+the key, the functions need the proxy, queue and secrets, and the migration must run between the database and
+the functions. Across stacks that becomes a web of exports that blocks replacements; inside one stack
+CloudFormation orders it all.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Duration, Environment, Stack, Tags
+from constructs import Construct
+
+from tollgate_infra import function_specs as specs
+from tollgate_infra.config import StageConfig
+from tollgate_infra.constructs.api import HttpApi
+from tollgate_infra.constructs.data import Database
+from tollgate_infra.constructs.functions import FunctionPlatform, TollgateFunction
+from tollgate_infra.constructs.layers import Layers
+from tollgate_infra.constructs.messaging import AlertQueue
+from tollgate_infra.constructs.migrations import Migrations
+from tollgate_infra.constructs.network import Network
+from tollgate_infra.constructs.observability import Alarms
+from tollgate_infra.constructs.scheduling import Schedules
+from tollgate_infra.constructs.security import ProviderKeyEncryption, RootKeySecret
+from tollgate_infra.nag import NagTargets, suppress_findings
+
+
+class TollgateStack(Stack):
+    def __init__(self, scope: Construct, config: StageConfig) -> None:
+        env = Environment(account=config.account, region=config.region) if config.account or config.region else None
+        super().__init__(
+            scope, config.stack_name, env=env, description=f"Tollgate AI gateway with cost control ({config.stage})"
+        )
+        self.config = config
+        for key, value in {"project": "tollgate", "stage": config.stage, **config.tags}.items():
+            # DBProxyTargetGroup takes no Tags in CloudFormation (CDK tags it anyway and the deploy fails).
+            Tags.of(self).add(key, value, exclude_resource_types=["AWS::RDS::DBProxyTargetGroup"])
+
+        network = Network(self, "Network", config=config)
+        database = Database(
+            self, "Data", config=config, vpc=network.vpc, client_security_group=network.function_security_group
+        )
+        provider_keys = ProviderKeyEncryption(self, "ProviderKeys", config=config)
+        root_key = RootKeySecret(self, "RootKey", config=config)
+        alerts = AlertQueue(
+            self, "Alerts", config=config, consumer_timeout=Duration.seconds(specs.ALERT_DELIVERY.timeout_seconds)
+        )
+        layers = Layers(self, "Layers", config=config)
+        platform = FunctionPlatform(
+            config=config,
+            vpc=network.vpc,
+            security_group=network.function_security_group,
+            layers=layers,
+            database=database,
+            provider_keys=provider_keys,
+            alerts=alerts,
+            root_key=root_key,
+        )
+        self.functions = {
+            spec.name: TollgateFunction(self, spec.construct_id, spec=spec, platform=platform)
+            for spec in specs.ALL_FUNCTIONS
+        }
+        lambdas = {name: built.function for name, built in self.functions.items()}
+
+        migrations = Migrations(self, "Migrations", platform=platform, migrate=lambdas[specs.MIGRATE.name])
+        for name, function in lambdas.items():
+            if name != specs.MIGRATE.name:
+                # New code goes live on the migrated schema. Only the CfnFunction waits: its role must not, as
+                # the KMS key policy (which migrate's environment references) names the roles.
+                function.node.default_child.node.add_dependency(migrations.resource)  # type: ignore[union-attr]
+
+        api = HttpApi(self, "Api", config=config, functions=lambdas)
+        Schedules(
+            self, "Schedules", config=config, pricing_updater=lambdas["pricing_updater"], sweeper=lambdas["sweeper"]
+        )
+        alarms = Alarms(self, "Observability", config=config)
+        alarms.watch_dead_letter_queue(alerts.dead_letter_queue)
+        alarms.watch_api(api.api)
+        alarms.watch_pricing_age()
+        alarms.watch_functions(lambdas)
+
+        CfnOutput(self, "ApiUrl", value=api.url, description="Base URL: point OpenAI clients at <ApiUrl>v1")
+        CfnOutput(self, "RootKeySecretName", value=root_key.secret_name, description="Root key secret")
+        CfnOutput(self, "RootKeySecretArn", value=root_key.secret.secret_arn)
+        CfnOutput(self, "DatabaseProxyEndpoint", value=database.proxy_endpoint)
+        CfnOutput(self, "AlertDeadLetterQueueUrl", value=alerts.dead_letter_queue.queue_url)
+        CfnOutput(self, "AlarmTopicArn", value=alarms.topic.topic_arn)
+        suppress_findings(
+            self,
+            config,
+            NagTargets(
+                api=api,
+                database_instance=database.instance,
+                database_secret=database.credentials_secret,
+                root_key_secret=root_key.secret,
+                function_policies=[built.role.node.find_child("DefaultPolicy") for built in self.functions.values()],
+                migration_provider=migrations,
+            ),
+        )

@@ -1,0 +1,76 @@
+"""Stage settings from CDK context: parsing, validation, and overrides that reach the template."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+from tollgate_infra.app_builder import build_app
+from tollgate_infra.config import LayerBundling, load_stage_config, parse_bool
+
+
+@dataclass
+class FakeNode:
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def try_get_context(self, key: str) -> Any:
+        return self.context.get(key)
+
+
+def test_dev_is_the_default_stage() -> None:
+    assert load_stage_config(FakeNode()).stage == "dev"
+
+
+def test_command_line_strings_are_parsed() -> None:
+    config = load_stage_config(
+        FakeNode({"tollgate:stage": "prod", "tollgate:natGateways": "1", "tollgate:deletionProtection": "false"})
+    )
+    assert (config.stage, config.nat_gateways, config.deletion_protection) == ("prod", 1, False)
+
+
+def test_skip_flag_turns_off_layer_bundling() -> None:
+    assert load_stage_config(FakeNode({"tollgate:skipLayerBundling": "true"})).layer_bundling is LayerBundling.SKIP
+    assert load_stage_config(FakeNode({"tollgate:layerBundling": "docker"})).layer_bundling is LayerBundling.DOCKER
+
+
+def test_cdk_json_tags_reach_the_config() -> None:
+    assert load_stage_config(FakeNode({"tollgate:tags": {"owner": "platform"}})).tags == {"owner": "platform"}
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"tollgate:stage": "staging"}, "unknown stage"),
+        ({"tollgate:natGateways": "0"}, "natGateways must be >= 1"),
+        ({"tollgate:natGateways": "3"}, "cannot exceed maxAzs"),
+        ({"tollgate:sesFromAddress": "not-an-address"}, "not an email address"),
+        ({"tollgate:deletionProtection": "maybe"}, "not a boolean"),
+    ],
+)
+def test_bad_settings_fail_synth_with_a_clear_message(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        load_stage_config(FakeNode(context))
+
+
+def test_parse_bool_accepts_the_usual_spellings() -> None:
+    assert [parse_bool(v) for v in ("true", "1", "YES", True)] == [True] * 4
+    assert [parse_bool(v) for v in ("false", "0", "no", False)] == [False] * 4
+
+
+@pytest.fixture(scope="module")
+def overridden(test_context: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """dev synthesized with `-c tollgate:pricingRefreshHours=6 -c tollgate:natGateways=2`-style overrides."""
+    context = {**test_context, "tollgate:pricingRefreshHours": "6", "tollgate:natGateways": "2"}
+    (stack,) = build_app(cdk.App(context=context, outdir=str(tmp_path_factory.mktemp("cdk.out"))))
+    template: dict[str, Any] = Template.from_stack(stack).to_json()
+    return template
+
+
+def test_context_overrides_reach_the_template(overridden: dict[str, Any]) -> None:
+    resources = overridden["Resources"].values()
+    schedules = {r["Properties"]["ScheduleExpression"] for r in resources if r["Type"] == "AWS::Events::Rule"}
+    assert schedules == {"rate(6 hours)", "rate(5 minutes)"}
+    assert sum(r["Type"] == "AWS::EC2::NatGateway" for r in resources) == 2

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+
 from tollgate_infra.app_builder import build_app
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Runnable benchmarks (not collected by pytest): ``python -m tests.bench.<module>``."""

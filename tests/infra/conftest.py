@@ -144,6 +144,7 @@ class SynthesizedStack:
 def stacks(test_context: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, SynthesizedStack]:
     """dev as configured by cdk.json; prod with an SES sender, so both the with- and without-SES paths show."""
     import aws_cdk as cdk  # noqa: PLC0415 - aws_cdk may be missing (see top)
+
     from tollgate_infra.app_builder import build_app  # noqa: PLC0415
     from tollgate_infra.config import load_stage_config  # noqa: PLC0415
 

@@ -8,6 +8,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
+
 from tollgate_infra.app_builder import build_app
 from tollgate_infra.config import LayerBundling, load_stage_config, parse_bool
 

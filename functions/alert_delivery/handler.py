@@ -16,7 +16,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tollgate.observability import logger
 from tollgate.wiring import get_services
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# an all-failed batch is reported item by item too (SQS retries each, then dead-letters it)
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def record_handler(record: SQSRecord) -> None:

@@ -27,6 +27,13 @@ def system_resolver(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
+def _literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
 def _refused(address: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_local: bool) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
@@ -50,7 +57,8 @@ def check_target(url: str, *, allow_local: bool, resolve: Resolver = system_reso
     if parts.scheme not in ("https", "http"):
         raise UnsafeTarget("target: must use https")
     try:
-        addresses = [ipaddress.ip_address(a.split("%")[0]) for a in resolve(host, port)]
+        literal = _literal(host)
+        addresses = [literal] if literal else [ipaddress.ip_address(a.split("%")[0]) for a in resolve(host, port)]
     except (OSError, UnicodeError, ValueError):
         raise UnsafeTarget("target: host does not resolve") from None
     if not addresses:

@@ -14,7 +14,7 @@ from tollgate.alerts.outbox import AlertOutbox
 from tollgate.clock import Clock
 from tollgate.db.models import BudgetCounter
 from tollgate.db.repositories.budget_counters import CounterRepository
-from tollgate.money import ZERO
+from tollgate.money import ZERO, format_usd
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class SweepResult:
     def as_dict(self) -> dict[str, object]:
         return {
             "released": self.released,
-            "released_usd": str(self.released_usd),
+            "released_usd": format_usd(self.released_usd),
             "alerts_republished": self.alerts_republished,
         }
 

@@ -49,7 +49,16 @@ def sqs() -> Iterator[Any]:
 
 
 def make_budget(services: Services, tenant: Tenant, channel_id: uuid.UUID) -> uuid.UUID:
-    spec = BudgetSpec("ops", Scope.WORKSPACE, None, Period.MONTHLY, "UTC", Decimal("1"), action=Action.ALERT_ONLY, channel_ids=(channel_id,))
+    spec = BudgetSpec(
+        "ops",
+        Scope.WORKSPACE,
+        None,
+        Period.MONTHLY,
+        "UTC",
+        Decimal("1"),
+        action=Action.ALERT_ONLY,
+        channel_ids=(channel_id,),
+    )
     return services.budget_service.create(tenant.workspace_id, spec).id
 
 
@@ -63,11 +72,16 @@ def cross_half(services: Services, tenant: Tenant) -> None:
 
 def run_lambda(client: Any, queue_url: str) -> tuple[int, dict[str, Any]]:
     """Receive like the SQS event source, invoke the handler, delete what succeeded."""
-    received = client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", [])
+    received = client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
+        "Messages", []
+    )
     if not received:  # the event source never invokes with an empty batch
         return 0, {"batchItemFailures": []}
     template = load_event("alert_delivery/sqs_batch.json")["Records"][0]
-    records = [{**template, "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]} for m in received]
+    records = [
+        {**template, "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]}
+        for m in received
+    ]
     result = handler({"Records": records}, Ctx())  # type: ignore[arg-type]
     failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
     for message in received:
@@ -76,7 +90,9 @@ def run_lambda(client: Any, queue_url: str) -> tuple[int, dict[str, Any]]:
     return len(received), result
 
 
-def test_alert_goes_through_sqs_to_a_signed_webhook_once(services: Services, tenant: Tenant, receiver: Receiver, sqs: Any) -> None:
+def test_alert_goes_through_sqs_to_a_signed_webhook_once(
+    services: Services, tenant: Tenant, receiver: Receiver, sqs: Any
+) -> None:
     client, main, _ = sqs
     services.alert_outbox._queue = SqsAlertQueue(main, client)
     channel = services.alert_channels.create(tenant.workspace_id, "webhook", receiver.url, "s" * 32)
@@ -89,10 +105,22 @@ def test_alert_goes_through_sqs_to_a_signed_webhook_once(services: Services, ten
     assert not verify(b"wrong" * 8, hit["body"], hit["headers"]["x-tollgate-signature"], now=int(time.time()))
     payload = json.loads(hit["body"])
     assert payload["event"] == "budget.threshold_crossed"
-    assert (payload["budget_id"], payload["threshold"], payload["spent_usd"], payload["limit_usd"]) == (str(budget_id), 0.5, "0.6", "1")
+    assert (payload["budget_id"], payload["threshold"], payload["spent_usd"], payload["limit_usd"]) == (
+        str(budget_id),
+        0.5,
+        "0.6",
+        "1",
+    )
     assert {"budget_name", "workspace_id", "period_start", "period_end", "sent_at"} <= payload.keys()
     # a redelivered copy of the same alert is not sent twice to the channel
-    message = {"kind": "budget.threshold_crossed", "alert_id": hit["headers"]["x-tollgate-delivery"], "workspace_id": str(tenant.workspace_id), "channel_ids": [str(channel.row.id)], "threshold_key": "0.5", "payload": {**payload}}
+    message = {
+        "kind": "budget.threshold_crossed",
+        "alert_id": hit["headers"]["x-tollgate-delivery"],
+        "workspace_id": str(tenant.workspace_id),
+        "channel_ids": [str(channel.row.id)],
+        "threshold_key": "0.5",
+        "payload": {**payload},
+    }
     assert services.alert_delivery.deliver(message) == 0
     assert len(receiver.hits) == 1
 
@@ -117,7 +145,14 @@ def test_email_goes_through_ses(services: Services, tenant: Tenant) -> None:
     with mock_aws():
         ses = boto3.client("ses", region_name="us-east-1")
         ses.verify_email_identity(EmailAddress="alerts@tollgate.test")
-        delivery = AlertDelivery(services.sessions, services.key_wrapper, services.clock, SesMailer("alerts@tollgate.test", ses), services.alert_http, allow_local=True)
+        delivery = AlertDelivery(
+            services.sessions,
+            services.key_wrapper,
+            services.clock,
+            SesMailer("alerts@tollgate.test", ses),
+            services.alert_http,
+            allow_local=True,
+        )
         channel = services.alert_channels.create(tenant.workspace_id, "email", "ops@example.com", None)
         make_budget(services, tenant, channel.row.id)
         cross_half(services, tenant)
@@ -131,7 +166,9 @@ def test_email_goes_through_ses(services: Services, tenant: Tenant) -> None:
         assert "crossed 50%" in sent[0].subject
 
 
-def test_email_without_ses_is_an_explicit_failure_and_local_worker_dead_letters(services: Services, tenant: Tenant) -> None:
+def test_email_without_ses_is_an_explicit_failure_and_local_worker_dead_letters(
+    services: Services, tenant: Tenant
+) -> None:
     channel = services.alert_channels.create(tenant.workspace_id, "email", "ops@example.com", None)
     make_budget(services, tenant, channel.row.id)
     cross_half(services, tenant)

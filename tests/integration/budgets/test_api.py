@@ -21,14 +21,21 @@ def test_budget_lifecycle(live_server: LiveServer, tenant: Tenant) -> None:
         bid = budget["id"]
         assert client.get(f"/v1/budgets/{bid}").json()["name"] == "team"
         assert [b["id"] for b in client.get("/v1/budgets").json()["data"]] == [bid]
-        replaced = client.put(f"/v1/budgets/{bid}", json=budget_body(name="renamed", limit_usd="20", action="alert_only"))
+        replaced = client.put(
+            f"/v1/budgets/{bid}", json=budget_body(name="renamed", limit_usd="20", action="alert_only")
+        )
         assert (replaced.json()["name"], replaced.json()["limit_usd"]) == ("renamed", "20")
         status = client.get(f"/v1/budgets/{bid}/status").json()
         assert {k: status[k] for k in ("limit_usd", "spent_usd", "reserved_usd", "remaining_usd")} == {
-            "limit_usd": "20", "spent_usd": "0", "reserved_usd": "0", "remaining_usd": "20"
+            "limit_usd": "20",
+            "spent_usd": "0",
+            "reserved_usd": "0",
+            "remaining_usd": "20",
         }
         assert status["period_start"].endswith("Z") and status["thresholds_crossed"] == []
-        client.post("/v1/chat/completions", json={"model": "mock/echo", "messages": [{"role": "user", "content": "hi"}]})
+        client.post(
+            "/v1/chat/completions", json={"model": "mock/echo", "messages": [{"role": "user", "content": "hi"}]}
+        )
         history = client.get(f"/v1/budgets/{bid}/history", params={"days": 3}).json()
         assert len(history["days"]) == 3 and Decimal(history["days"][-1]["spent_usd"]) > 0
         all_status = client.get("/v1/budgets/status").json()["data"]
@@ -50,7 +57,10 @@ def test_block_budget_answers_402_with_details(live_server: LiveServer, tenant: 
     assert response.status_code == 402
     error = error_of(response)
     assert (error["type"], error["budget_id"], error["limit_usd"], error["spent_usd"]) == (
-        "budget_exceeded", bid, "0.000001", "0"
+        "budget_exceeded",
+        bid,
+        "0.000001",
+        "0",
     )
     assert error["period_end"]
 
@@ -59,9 +69,17 @@ def test_budget_scoped_to_another_model_does_not_apply(live_server: LiveServer, 
     with api(live_server, tenant.admin_key) as client:
         client.post(
             "/v1/budgets",
-            json=budget_body(limit_usd="0.000001", action="downgrade", downgrade_model="mock/echo", scope="model", scope_value="mock/nothing"),
+            json=budget_body(
+                limit_usd="0.000001",
+                action="downgrade",
+                downgrade_model="mock/echo",
+                scope="model",
+                scope_value="mock/nothing",
+            ),
         )
-        ok = client.post("/v1/chat/completions", json={"model": "mock/echo", "messages": [{"role": "user", "content": "hi"}]})
+        ok = client.post(
+            "/v1/chat/completions", json={"model": "mock/echo", "messages": [{"role": "user", "content": "hi"}]}
+        )
     assert ok.status_code == 200  # the budget scopes another model: untouched
 
 
@@ -84,7 +102,9 @@ BAD_BUDGETS = [
 
 
 @pytest.mark.parametrize(("patch", "field"), BAD_BUDGETS)
-def test_bad_budget_input_is_a_400_naming_the_field(live_server: LiveServer, tenant: Tenant, patch: dict[str, object], field: str) -> None:
+def test_bad_budget_input_is_a_400_naming_the_field(
+    live_server: LiveServer, tenant: Tenant, patch: dict[str, object], field: str
+) -> None:
     with api(live_server, tenant.admin_key) as client:
         response = client.post("/v1/budgets", json=budget_body(**patch))
     assert response.status_code == 400, response.text
@@ -153,7 +173,9 @@ def test_webhook_channel_secret_is_returned_once_and_signs_the_test_send(
         result = client.post(f"/v1/alert-channels/{channel['id']}/test").json()
         assert result["ok"] is True and result["error"] is None
         hit = receiver.hits[-1]
-        assert verify(secret.encode(), hit["body"], hit["headers"]["x-tollgate-signature"], now=int(__import__("time").time()))
+        assert verify(
+            secret.encode(), hit["body"], hit["headers"]["x-tollgate-signature"], now=int(__import__("time").time())
+        )
         receiver.status = 500
         failed = client.post(f"/v1/alert-channels/{channel['id']}/test").json()
         assert failed["ok"] is False and "HTTP 500" in failed["error"]
@@ -171,6 +193,9 @@ def test_slack_url_is_stored_encrypted_and_ssrf_targets_are_refused(live_server:
         for target in ("https://169.254.169.254/latest", "https://10.0.0.5/hook", "ftp://example.com/x"):
             response = client.post("/v1/alert-channels", json={"type": "webhook", "target": target})
             assert response.status_code == 400 and error_of(response)["code"] == "unsafe_target", target
-        slack = client.post("/v1/alert-channels", json={"type": "slack", "target": "http://127.0.0.1:9/services/T000/B000/XXXXsecretpath"})
+        slack = client.post(
+            "/v1/alert-channels",
+            json={"type": "slack", "target": "http://127.0.0.1:9/services/T000/B000/XXXXsecretpath"},
+        )
         assert slack.status_code == 201
         assert "secretpath" not in slack.json()["target"]

@@ -91,7 +91,9 @@ def test_block_refuses_what_does_not_fit_and_names_the_budget(services: Services
 
 def test_a_refused_block_rolls_back_other_budgets(services: Services, tenant: Tenant) -> None:
     roomy = services.budget_service.create(tenant.workspace_id, spec(action=Action.ALERT_ONLY))
-    services.budget_service.create(tenant.workspace_id, spec(limit_usd=Decimal("0.01"), scope=Scope.MODEL, scope_value="mock/echo"))
+    services.budget_service.create(
+        tenant.workspace_id, spec(limit_usd=Decimal("0.01"), scope=Scope.MODEL, scope_value="mock/echo")
+    )
     with pytest.raises(BudgetExceeded):
         services.budget_guard.admit(ctx(tenant), Decimal("0.02"))
     with services.sessions() as session:
@@ -101,7 +103,9 @@ def test_a_refused_block_rolls_back_other_budgets(services: Services, tenant: Te
 
 
 def test_alert_only_never_blocks(services: Services, tenant: Tenant) -> None:
-    budget = services.budget_service.create(tenant.workspace_id, spec(action=Action.ALERT_ONLY, limit_usd=Decimal("0.01")))
+    budget = services.budget_service.create(
+        tenant.workspace_id, spec(action=Action.ALERT_ONLY, limit_usd=Decimal("0.01"))
+    )
     admission = services.budget_guard.admit(ctx(tenant), Decimal("5"))
     settle(services, admission, "5")
     assert counter(services, budget.id).spent_usd == Decimal(5)
@@ -201,7 +205,15 @@ def test_unenqueued_alerts_are_republished_by_the_sweeper(services: Services, te
     budget = services.budget_service.create(tenant.workspace_id, spec(action=Action.ALERT_ONLY))
     old = datetime.now(UTC) - timedelta(minutes=5)
     with services.sessions.begin() as session:
-        session.add(AlertSent(workspace_id=tenant.workspace_id, budget_id=budget.id, period_start=budget.created_at.replace(day=1, hour=0, minute=0, second=0, microsecond=0), threshold="0.5", created_at=old))
+        session.add(
+            AlertSent(
+                workspace_id=tenant.workspace_id,
+                budget_id=budget.id,
+                period_start=budget.created_at.replace(day=1, hour=0, minute=0, second=0, microsecond=0),
+                threshold="0.5",
+                created_at=old,
+            )
+        )
     assert services.sweeper.sweep().alerts_republished == 1
     assert services.sweeper.sweep().alerts_republished == 0
     queue = services.alert_queue

@@ -31,5 +31,9 @@ def bootstrap(services: Services) -> BootstrapResult:
 
 def local_jobs(services: Services) -> list[PeriodicJob]:
     """What `tollgate serve` runs on timers (EventBridge schedules these on AWS)."""
-    jobs: list[PeriodicJob] = []
+    settings = services.settings
+    jobs: list[PeriodicJob] = [PeriodicJob("sweeper", settings.sweeper_interval_s, services.sweeper.sweep)]
+    worker = services.alert_worker
+    if worker is not None:
+        jobs.append(PeriodicJob("alert-delivery", settings.alert_worker_interval_s, worker.run_once))
     return jobs

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     alert_backend: Literal["inprocess", "sqs"] = "inprocess"
     alert_queue_url: str | None = None
     ses_from_address: str | None = None
+    alert_cooldown_s: float = 3600.0
+    alert_worker_interval_s: float = 2.0
+    alert_delivery_attempts: int = 3
+    budget_cache_ttl_s: float = Field(default=2.0, le=5.0, description="active budget list cache per workspace")
 
     allow_local_network: bool = False
     max_body_bytes: int = 1_048_576

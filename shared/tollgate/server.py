@@ -18,4 +18,12 @@ def build_asgi(services: Services, *, workers: int = 64) -> AsgiGateway:
 def serve(services: Services, host: str, port: int) -> None:
     import uvicorn
 
-    uvicorn.run(build_asgi(services), host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+    from tollgate.bootstrap import local_jobs
+    from tollgate.jobs import LocalTimers
+
+    timers = LocalTimers(local_jobs(services))  # sweeper, alert delivery (EventBridge/SQS on AWS)
+    timers.start()
+    try:
+        uvicorn.run(build_asgi(services), host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+    finally:
+        timers.stop()

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tollgate.alerts.queue import AlertQueue, InProcessAlertQueue
-from tollgate.budgets.guard import BudgetGuard, NoBudgets
+from tollgate.budgets.guard import BudgetGuard
 from tollgate.clock import Clock, SystemClock
 from tollgate.config import Settings, get_settings
 from tollgate.db.engine import create_db_engine, create_session_factory
@@ -28,6 +28,17 @@ from tollgate.pricing.book import PriceBook
 from tollgate.providers.invoker import ProviderInvoker
 from tollgate.providers.mock import MockProvider
 from tollgate.providers.registry import ProviderRegistry
+
+if TYPE_CHECKING:
+    import httpx
+
+    from tollgate.alerts.delivery import AlertDelivery, Mailer
+    from tollgate.alerts.outbox import AlertOutbox
+    from tollgate.alerts.service import AlertChannelService
+    from tollgate.alerts.worker import LocalAlertWorker
+    from tollgate.budgets.reservations import ReservingBudgetGuard
+    from tollgate.budgets.service import BudgetService
+    from tollgate.budgets.sweeper import ReservationSweeper
 
 
 class Services:
@@ -93,7 +104,70 @@ class Services:
 
     @cached_property
     def alert_queue(self) -> AlertQueue:
+        if self.settings.alert_backend == "sqs":
+            if not self.settings.alert_queue_url:
+                raise RuntimeError("TOLLGATE_ALERT_QUEUE_URL is required when TOLLGATE_ALERT_BACKEND=sqs")
+            from tollgate.aws.sqs_queue import SqsAlertQueue
+
+            return SqsAlertQueue(self.settings.alert_queue_url)
         return InProcessAlertQueue()
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        if self.settings.ses_from_address:
+            from tollgate.aws.ses_mailer import SesMailer
+
+            return SesMailer(self.settings.ses_from_address)
+        from tollgate.alerts.delivery import NoMailer
+
+        return NoMailer()
+
+    @cached_property
+    def alert_http(self) -> httpx.Client:
+        import httpx
+
+        return httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0), follow_redirects=False)
+
+    @cached_property
+    def alert_outbox(self) -> AlertOutbox:
+        from tollgate.alerts.outbox import AlertOutbox
+
+        return AlertOutbox(self.sessions, self.alert_queue, self.clock)
+
+    @cached_property
+    def alert_delivery(self) -> AlertDelivery:
+        from tollgate.alerts.delivery import AlertDelivery
+
+        return AlertDelivery(
+            self.sessions,
+            self.key_wrapper,
+            self.clock,
+            self.mailer,
+            self.alert_http,
+            allow_local=self.settings.allow_local_network,
+            cooldown_s=self.settings.alert_cooldown_s,
+            attempts=self.settings.alert_delivery_attempts,
+        )
+
+    @cached_property
+    def alert_channels(self) -> AlertChannelService:
+        from tollgate.alerts.service import AlertChannelService
+
+        return AlertChannelService(
+            self.sessions,
+            self.key_wrapper,
+            self.clock,
+            self.alert_delivery,
+            allow_local=self.settings.allow_local_network,
+        )
+
+    @cached_property
+    def alert_worker(self) -> LocalAlertWorker | None:
+        """Drains the in-process queue locally; None when alerts go to SQS."""
+        from tollgate.alerts.worker import LocalAlertWorker
+
+        queue = self.alert_queue
+        return LocalAlertWorker(queue, self.alert_delivery) if isinstance(queue, InProcessAlertQueue) else None
 
     @cached_property
     def providers(self) -> ProviderRegistry:
@@ -108,8 +182,32 @@ class Services:
         return PriceBook(self.sessions)
 
     @cached_property
+    def budget_guard(self) -> ReservingBudgetGuard:
+        from tollgate.budgets.reservations import ReservingBudgetGuard
+
+        return ReservingBudgetGuard(
+            self.sessions,
+            self.clock,
+            self.alert_outbox,
+            reservation_ttl_s=self.settings.reservation_ttl_s,
+            cache_ttl_s=self.settings.budget_cache_ttl_s,
+        )
+
+    @cached_property
     def budgets(self) -> BudgetGuard:
-        return NoBudgets()
+        return self.budget_guard
+
+    @cached_property
+    def budget_service(self) -> BudgetService:
+        from tollgate.budgets.service import BudgetService
+
+        return BudgetService(self.sessions, self.clock, self.budget_guard)
+
+    @cached_property
+    def sweeper(self) -> ReservationSweeper:
+        from tollgate.budgets.sweeper import ReservationSweeper
+
+        return ReservationSweeper(self.sessions, self.clock, self.alert_outbox)
 
     @cached_property
     def execute(self) -> ExecuteService:
@@ -124,6 +222,8 @@ class Services:
         )
 
     def close(self) -> None:
+        if "alert_http" in self.__dict__:
+            self.alert_http.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
 

@@ -1,13 +1,14 @@
 """All tables of DESIGN §5. Importing this module registers every model on ``Base.metadata``."""
 
 from tollgate.db.models.base import Base
-from tollgate.db.models.budgets import AlertChannel, AlertSent, Budget, BudgetCounter, Reservation
+from tollgate.db.models.budgets import AlertChannel, AlertCooldown, AlertSent, Budget, BudgetCounter, Reservation
 from tollgate.db.models.pricing import ModelPrice, PricingStatus
 from tollgate.db.models.tenancy import CredentialHealth, GatewayKey, ProviderCredential, Workspace
 from tollgate.db.models.usage import UsageDaily, UsageRecord
 
 __all__ = [
     "AlertChannel",
+    "AlertCooldown",
     "AlertSent",
     "Base",
     "Budget",

@@ -78,8 +78,25 @@ class AlertSent(Base):
     period_start: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
     threshold: Mapped[str] = mapped_column(String(16), nullable=False)
     created_at: Mapped[datetime] = created_at_column()
+    # Outbox marker: set once the alert is on the queue; the sweeper re-enqueues rows left NULL.
+    enqueued_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
-    __table_args__ = (UniqueConstraint("budget_id", "period_start", "threshold"),)
+    __table_args__ = (
+        UniqueConstraint("budget_id", "period_start", "threshold"),
+        Index("ix_alerts_sent_unenqueued", "enqueued_at", "created_at"),
+    )
+
+
+class AlertCooldown(Base):
+    """When a channel last got an alert for one (budget, threshold): a flapping budget cannot spam."""
+
+    __tablename__ = "alert_cooldowns"
+
+    channel_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("alert_channels.id"), primary_key=True)
+    budget_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("budgets.id"), primary_key=True)
+    threshold: Mapped[str] = mapped_column(String(16), primary_key=True)
+    alert_id: Mapped[uuid.UUID] = mapped_column(Uuid(), nullable=False)
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
 
 
 class AlertChannel(Base):

@@ -1,0 +1,64 @@
+"""Routes of the `budgets` function for alert channels: create, list, delete, test send."""
+
+from __future__ import annotations
+
+from tollgate.api.context import RequestContext
+from tollgate.api.http import ApiResponse, json_response
+from tollgate.api.router import ADMIN, Router
+from tollgate.api.routes.keys import _cursor_uuid
+from tollgate.api.schemas.budgets import AlertChannelCreated, AlertChannelIn, AlertChannelOut, ChannelTestOut
+from tollgate.api.schemas.common import PageQuery, page
+from tollgate.db.models import AlertChannel
+
+router = Router("budgets")
+
+
+def channel_out(row: AlertChannel) -> AlertChannelOut:
+    return AlertChannelOut(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        type=row.type,
+        target=row.target,
+        has_secret=row.type == "webhook" and row.secret_ciphertext is not None,
+        created_at=row.created_at,
+        last_sent_at=row.last_sent_at,
+        deleted_at=row.deleted_at,
+    )
+
+
+@router.route(
+    "POST",
+    "/v1/alert-channels",
+    roles=ADMIN,
+    summary="Create an alert channel (a generated webhook secret is returned once)",
+    body=AlertChannelIn,
+    response=AlertChannelCreated,
+    status=201,
+)
+def create_channel(ctx: RequestContext) -> ApiResponse:
+    body = ctx.body(AlertChannelIn)
+    created = ctx.services.alert_channels.create(ctx.workspace_id, body.type, body.target, body.secret)
+    out = AlertChannelCreated(**channel_out(created.row).model_dump(), secret=created.secret)
+    return json_response(out, status=201)
+
+
+@router.route("GET", "/v1/alert-channels", roles=ADMIN, summary="List alert channels", query=PageQuery)
+def list_channels(ctx: RequestContext) -> ApiResponse:
+    query = ctx.query(PageQuery)
+    rows = ctx.services.alert_channels.list_page(ctx.workspace_id, query.limit + 1, _cursor_uuid(query.cursor))
+    return json_response(page([channel_out(r) for r in rows], query.limit, lambda c: str(c.id)))
+
+
+@router.route(
+    "DELETE", "/v1/alert-channels/{id}", roles=ADMIN, summary="Delete an alert channel", response=AlertChannelOut
+)
+def delete_channel(ctx: RequestContext) -> ApiResponse:
+    return json_response(channel_out(ctx.services.alert_channels.delete(ctx.workspace_id, ctx.path_id())))
+
+
+@router.route(
+    "POST", "/v1/alert-channels/{id}/test", roles=ADMIN, summary="Send a test alert now", response=ChannelTestOut
+)
+def test_channel(ctx: RequestContext) -> ApiResponse:
+    outcome = ctx.services.alert_channels.test(ctx.workspace_id, ctx.path_id())
+    return json_response(ChannelTestOut(ok=outcome.ok, latency_ms=outcome.latency_ms, error=outcome.error))

@@ -1,0 +1,161 @@
+"""Budget counters and reservation rows: the atomic statements budgets are enforced with.
+
+Every change to a counter is one statement on its (budget, period_start) row, so concurrent
+requests serialize on that row (PostgreSQL row lock; SQLite ``BEGIN IMMEDIATE``) and a check
+and its increment can never be split by another writer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, literal, select, update
+from sqlalchemy.orm import Session
+
+from tollgate.db.models import BudgetCounter, Reservation
+from tollgate.db.repositories.usage import _dialect_insert
+from tollgate.db.types import Money
+from tollgate.money import ZERO
+
+
+@dataclass(frozen=True)
+class CounterState:
+    spent_usd: Decimal
+    reserved_usd: Decimal
+
+
+@dataclass(frozen=True)
+class Held:
+    """One reservation row: what settle and release need to undo it."""
+
+    id: uuid.UUID
+    budget_id: uuid.UUID
+    period_start: datetime
+    amount_usd: Decimal
+
+
+def _usd(value: Decimal) -> Any:
+    return literal(value, Money())
+
+
+class CounterRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def reserve(
+        self,
+        *,
+        workspace_id: uuid.UUID,
+        budget_id: uuid.UUID,
+        period_start: datetime,
+        amount: Decimal,
+        ceiling: Decimal | None,
+        now: datetime,
+    ) -> CounterState | None:
+        """Add ``amount`` to ``reserved`` if ``spent + reserved + amount <= ceiling`` (always when None).
+
+        One upsert: creates the period's counter on first use (a new period starts at zero with no
+        reset job) and otherwise increments it only when the condition holds. None: it did not fit.
+        """
+        if ceiling is not None and amount > ceiling:
+            return None
+        insert = _dialect_insert(self._session, BudgetCounter).values(
+            budget_id=budget_id,
+            workspace_id=workspace_id,
+            period_start=period_start,
+            spent_usd=ZERO,
+            reserved_usd=amount,
+            updated_at=now,
+        )
+        condition = None
+        if ceiling is not None:
+            total = BudgetCounter.spent_usd + BudgetCounter.reserved_usd + insert.excluded.reserved_usd
+            condition = total <= _usd(ceiling)
+        statement = insert.on_conflict_do_update(
+            index_elements=[BudgetCounter.budget_id, BudgetCounter.period_start],
+            set_={
+                "reserved_usd": BudgetCounter.reserved_usd + insert.excluded.reserved_usd,
+                "updated_at": insert.excluded.updated_at,
+            },
+            where=condition,
+        ).returning(BudgetCounter.spent_usd, BudgetCounter.reserved_usd)
+        row = self._session.execute(statement).first()
+        return None if row is None else CounterState(row[0], row[1])
+
+    def add_reservations(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            self._session.execute(_dialect_insert(self._session, Reservation), list(rows))
+
+    def apply(
+        self,
+        *,
+        workspace_id: uuid.UUID,
+        budget_id: uuid.UUID,
+        period_start: datetime,
+        spent: Decimal,
+        unreserve: Decimal,
+        now: datetime,
+    ) -> CounterState:
+        """Add ``spent`` and take ``unreserve`` off the counter (settle and release)."""
+        insert = _dialect_insert(self._session, BudgetCounter).values(
+            budget_id=budget_id,
+            workspace_id=workspace_id,
+            period_start=period_start,
+            spent_usd=spent,
+            reserved_usd=ZERO,
+            updated_at=now,
+        )
+        statement = insert.on_conflict_do_update(
+            index_elements=[BudgetCounter.budget_id, BudgetCounter.period_start],
+            set_={
+                "spent_usd": BudgetCounter.spent_usd + insert.excluded.spent_usd,
+                "reserved_usd": BudgetCounter.reserved_usd - _usd(unreserve),
+                "updated_at": insert.excluded.updated_at,
+            },
+        ).returning(BudgetCounter.spent_usd, BudgetCounter.reserved_usd)
+        row = self._session.execute(statement).one()
+        return CounterState(row[0], row[1])
+
+    def take_reservations(self, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        """Delete these reservation rows; returns the ids this call deleted (not a sweeper before it)."""
+        wanted = list(ids)
+        if not wanted:
+            return set()
+        deleted = self._session.execute(delete(Reservation).where(Reservation.id.in_(wanted)).returning(Reservation.id))
+        return set(deleted.scalars().all())
+
+    def take_expired(self, now: datetime, limit: int) -> list[Held]:
+        """Delete up to ``limit`` reservations that expired before ``now`` and return them."""
+        expired = select(Reservation.id).where(Reservation.expires_at < now).order_by(Reservation.expires_at)
+        statement = (
+            delete(Reservation)
+            .where(Reservation.id.in_(expired.limit(limit).scalar_subquery()))
+            .returning(Reservation.id, Reservation.budget_id, Reservation.period_start, Reservation.amount_usd)
+        )
+        return [Held(r[0], r[1], r[2], r[3]) for r in self._session.execute(statement).all()]
+
+    def state(self, budget_id: uuid.UUID, period_start: datetime) -> CounterState:
+        row = self._session.execute(
+            select(BudgetCounter.spent_usd, BudgetCounter.reserved_usd).where(
+                BudgetCounter.budget_id == budget_id, BudgetCounter.period_start == period_start
+            )
+        ).first()
+        return CounterState(ZERO, ZERO) if row is None else CounterState(row[0], row[1])
+
+    def reset_spent(self, budget_id: uuid.UUID, period_start: datetime, now: datetime) -> None:
+        self._session.execute(
+            update(BudgetCounter)
+            .where(BudgetCounter.budget_id == budget_id, BudgetCounter.period_start == period_start)
+            .values(spent_usd=ZERO, updated_at=now)
+        )
+
+    def count_reservations(self, budget_id: uuid.UUID | None = None) -> int:
+        query = select(Reservation.id)
+        if budget_id is not None:
+            query = query.where(Reservation.budget_id == budget_id)
+        return len(self._session.scalars(query).all())

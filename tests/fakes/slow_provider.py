@@ -1,0 +1,17 @@
+"""The mock provider with a fixed delay: a slow upstream for concurrency races."""
+
+from __future__ import annotations
+
+import time
+
+from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget
+from tollgate.providers.mock import MockProvider
+
+
+class SlowMockProvider(MockProvider):
+    def __init__(self, delay_s: float) -> None:
+        self.delay_s = delay_s
+
+    def complete(self, target: ProviderTarget, request: ChatRequest) -> ChatResponse:
+        time.sleep(self.delay_s)
+        return super().complete(target, request)

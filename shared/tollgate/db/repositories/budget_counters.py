@@ -12,14 +12,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, literal, select, update
+from sqlalchemy import Uuid, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from tollgate.db.dialects import dialect_insert
 from tollgate.db.models import BudgetCounter, Reservation
-from tollgate.db.repositories.usage import _dialect_insert
-from tollgate.db.types import Money
+from tollgate.db.types import Money, UtcDateTime
 from tollgate.money import ZERO
 
 
@@ -39,13 +40,58 @@ class Held:
     amount_usd: Decimal
 
 
-def _usd(value: Decimal) -> Any:
-    return literal(value, Money())
+@lru_cache(maxsize=8)
+def _reserve_statement(dialect: str, conditional: bool) -> Any:
+    """The reserve upsert, built once per dialect (building ``excluded`` is costly; executing a
+    cached statement with new parameters is not)."""
+    table = BudgetCounter.__table__
+    insert = dialect_insert(dialect, table).values(
+        budget_id=bindparam("budget_id", type_=Uuid()),
+        workspace_id=bindparam("workspace_id", type_=Uuid()),
+        period_start=bindparam("period_start", type_=UtcDateTime()),
+        spent_usd=bindparam("zero", type_=Money()),
+        reserved_usd=bindparam("amount", type_=Money()),
+        updated_at=bindparam("now", type_=UtcDateTime()),
+    )
+    condition = None
+    if conditional:
+        total = table.c.spent_usd + table.c.reserved_usd + insert.excluded.reserved_usd
+        condition = total <= bindparam("ceiling", type_=Money())
+    return insert.on_conflict_do_update(
+        index_elements=[table.c.budget_id, table.c.period_start],
+        set_={
+            "reserved_usd": table.c.reserved_usd + insert.excluded.reserved_usd,
+            "updated_at": insert.excluded.updated_at,
+        },
+        where=condition,
+    ).returning(table.c.spent_usd, table.c.reserved_usd)
+
+
+@lru_cache(maxsize=4)
+def _apply_statement(dialect: str) -> Any:
+    table = BudgetCounter.__table__
+    insert = dialect_insert(dialect, table).values(
+        budget_id=bindparam("budget_id", type_=Uuid()),
+        workspace_id=bindparam("workspace_id", type_=Uuid()),
+        period_start=bindparam("period_start", type_=UtcDateTime()),
+        spent_usd=bindparam("spent", type_=Money()),
+        reserved_usd=bindparam("zero", type_=Money()),
+        updated_at=bindparam("now", type_=UtcDateTime()),
+    )
+    return insert.on_conflict_do_update(
+        index_elements=[table.c.budget_id, table.c.period_start],
+        set_={
+            "spent_usd": table.c.spent_usd + insert.excluded.spent_usd,
+            "reserved_usd": table.c.reserved_usd - bindparam("unreserve", type_=Money()),
+            "updated_at": insert.excluded.updated_at,
+        },
+    ).returning(table.c.spent_usd, table.c.reserved_usd)
 
 
 class CounterRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
+        self._dialect = session.get_bind().dialect.name
 
     def reserve(
         self,
@@ -64,32 +110,22 @@ class CounterRepository:
         """
         if ceiling is not None and amount > ceiling:
             return None
-        insert = _dialect_insert(self._session, BudgetCounter).values(
-            budget_id=budget_id,
-            workspace_id=workspace_id,
-            period_start=period_start,
-            spent_usd=ZERO,
-            reserved_usd=amount,
-            updated_at=now,
-        )
-        condition = None
+        params: dict[str, Any] = {
+            "budget_id": budget_id,
+            "workspace_id": workspace_id,
+            "period_start": period_start,
+            "zero": ZERO,
+            "amount": amount,
+            "now": now,
+        }
         if ceiling is not None:
-            total = BudgetCounter.spent_usd + BudgetCounter.reserved_usd + insert.excluded.reserved_usd
-            condition = total <= _usd(ceiling)
-        statement = insert.on_conflict_do_update(
-            index_elements=[BudgetCounter.budget_id, BudgetCounter.period_start],
-            set_={
-                "reserved_usd": BudgetCounter.reserved_usd + insert.excluded.reserved_usd,
-                "updated_at": insert.excluded.updated_at,
-            },
-            where=condition,
-        ).returning(BudgetCounter.spent_usd, BudgetCounter.reserved_usd)
-        row = self._session.execute(statement).first()
+            params["ceiling"] = ceiling
+        row = self._session.execute(_reserve_statement(self._dialect, ceiling is not None), params).first()
         return None if row is None else CounterState(row[0], row[1])
 
     def add_reservations(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            self._session.execute(_dialect_insert(self._session, Reservation), list(rows))
+            self._session.execute(dialect_insert(self._dialect, Reservation.__table__), list(rows))
 
     def apply(
         self,
@@ -102,23 +138,16 @@ class CounterRepository:
         now: datetime,
     ) -> CounterState:
         """Add ``spent`` and take ``unreserve`` off the counter (settle and release)."""
-        insert = _dialect_insert(self._session, BudgetCounter).values(
-            budget_id=budget_id,
-            workspace_id=workspace_id,
-            period_start=period_start,
-            spent_usd=spent,
-            reserved_usd=ZERO,
-            updated_at=now,
-        )
-        statement = insert.on_conflict_do_update(
-            index_elements=[BudgetCounter.budget_id, BudgetCounter.period_start],
-            set_={
-                "spent_usd": BudgetCounter.spent_usd + insert.excluded.spent_usd,
-                "reserved_usd": BudgetCounter.reserved_usd - _usd(unreserve),
-                "updated_at": insert.excluded.updated_at,
-            },
-        ).returning(BudgetCounter.spent_usd, BudgetCounter.reserved_usd)
-        row = self._session.execute(statement).one()
+        params = {
+            "budget_id": budget_id,
+            "workspace_id": workspace_id,
+            "period_start": period_start,
+            "spent": spent,
+            "zero": ZERO,
+            "unreserve": unreserve,
+            "now": now,
+        }
+        row = self._session.execute(_apply_statement(self._dialect), params).one()
         return CounterState(row[0], row[1])
 
     def take_reservations(self, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:

@@ -101,3 +101,18 @@ def test_no_inline_script_or_style_and_no_remote_urls() -> None:
         if path.suffix == ".html":
             assert "<script>" not in text and "style=" not in text and " on" + "click=" not in text
         assert "innerHTML" not in text, path
+
+
+def test_every_static_file_is_package_data() -> None:
+    """`pip install tollgate` must ship the whole dashboard: no build step, no missing file."""
+    import fnmatch
+    import tomllib
+
+    from tests.support import REPO
+
+    globs = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["tollgate"]
+    package = STATIC_DIR.parent.parent
+    for path in STATIC_DIR.rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts:
+            relative = path.relative_to(package).as_posix()
+            assert any(fnmatch.fnmatch(relative, g) and relative.count("/") == g.count("/") for g in globs), relative

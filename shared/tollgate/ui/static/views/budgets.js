@@ -134,7 +134,7 @@ export async function render(root) {
   const formSlot = h("div");
   const listSlot = h("div", { class: "budget-list" });
   const channelSlot = h("div");
-  root.append(message, formSlot, listSlot, channelSlot);
+  root.append(message, listSlot, formSlot, channelSlot);
   let channels = [];
   try {
     channels = (await listAll("/v1/alert-channels")).rows;

@@ -10,6 +10,6 @@ def routers_for(function: str) -> list[Router]:
 
 
 def all_routers() -> list[Router]:
-    from tollgate.api.routes import alert_channels, budgets, execute, keys, system
+    from tollgate.api.routes import alert_channels, budgets, execute, keys, system, ui
 
-    return [execute.router, keys.router, system.router, budgets.router, alert_channels.router]
+    return [execute.router, keys.router, system.router, budgets.router, alert_channels.router, ui.router]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from tollgate.db.migrate import upgrade
 from tollgate.jobs import PeriodicJob
 from tollgate.pricing.seed import seed_builtin_prices
+from tollgate.pricing.snapshot import seed_snapshot
 from tollgate.wiring import Services
 
 
@@ -19,6 +20,8 @@ def prepare_database(services: Services) -> None:
     upgrade(services.engine)
     with services.sessions.begin() as session:
         seed_builtin_prices(session)
+        if services.settings.pricing_seed_snapshot:
+            seed_snapshot(session)
 
 
 def bootstrap(services: Services) -> BootstrapResult:
@@ -31,5 +34,7 @@ def bootstrap(services: Services) -> BootstrapResult:
 
 def local_jobs(services: Services) -> list[PeriodicJob]:
     """What `tollgate serve` runs on timers (EventBridge schedules these on AWS)."""
-    jobs: list[PeriodicJob] = []
+    jobs: list[PeriodicJob] = [
+        PeriodicJob("pricing_refresh", services.settings.pricing_refresh_interval_s, services.pricing_refresher.refresh)
+    ]
     return jobs

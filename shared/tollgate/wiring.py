@@ -25,6 +25,7 @@ from tollgate.keys.auth import Authenticator
 from tollgate.keys.service import GatewayKeyService, WorkspaceService
 from tollgate.keys.wrapping import KeyWrapper
 from tollgate.pricing.book import PriceBook
+from tollgate.pricing.refresh import PriceRefresher
 from tollgate.providers.invoker import ProviderInvoker
 from tollgate.providers.mock import MockProvider
 from tollgate.providers.registry import ProviderRegistry
@@ -108,6 +109,14 @@ class Services:
         return PriceBook(self.sessions)
 
     @cached_property
+    def pricing_refresher(self) -> PriceRefresher:
+        from tollgate.pricing.feeds.sources import feed_loaders
+
+        return PriceRefresher(
+            self.sessions, self.clock, self.alert_queue, feed_loaders(self.settings), on_applied=self.prices.invalidate
+        )
+
+    @cached_property
     def budgets(self) -> BudgetGuard:
         return NoBudgets()
 
@@ -121,6 +130,7 @@ class Services:
             budgets=self.budgets,
             session_factory=self.sessions,
             clock=self.clock,
+            alerts=self.alert_queue,
         )
 
     def close(self) -> None:

@@ -79,6 +79,17 @@ class PriceBook:
         self._ttl = ttl_s
         self._cache: dict[tuple[str, str], tuple[PriceRow | None, float]] = {}
         self._lock = threading.Lock()
+        self._providers: tuple[frozenset[str], float] = (frozenset(), 0.0)
+
+    def providers(self) -> frozenset[str]:
+        """Providers with at least one price row."""
+        names, expires = self._providers
+        now = time.monotonic()
+        if now >= expires:
+            with self._sessions() as session:
+                names = frozenset(session.scalars(select(ModelPrice.provider).distinct()))
+            self._providers = (names, now + self._ttl)
+        return names
 
     def current(self, provider: str, model: str) -> PriceRow | None:
         key = (provider, model)
@@ -102,3 +113,4 @@ class PriceBook:
     def invalidate(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._providers = (frozenset(), 0.0)

@@ -144,6 +144,10 @@ class PriceRefresher:
         self._limits = limits or GuardLimits()
         self._on_applied = on_applied
 
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(self._loaders)
+
     def refresh(self, *, force: bool = False, progress: ProgressSink = _no_progress) -> RefreshReport:
         feeds: dict[str, ParsedFeed] = {}
         reports: list[SourceReport] = []

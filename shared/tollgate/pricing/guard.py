@@ -38,6 +38,10 @@ class GuardLimits:
     max_rate_per_1m: Decimal = Decimal(50_000)
 
 
+def _plain(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
 def _moved_too_far(old: Decimal, new: Decimal, ratio: Decimal) -> bool:
     if old == 0:
         return False
@@ -68,7 +72,7 @@ def check_feed(
             Problem("drop", f"feed drops {len(dropped)} of {len(known)} known models ({share:.0f}% > {limit:.0f}%)")
         )
     absurd = [
-        f"{row.provider}/{row.model} {name}={value}"
+        f"{row.provider}/{row.model} {name}={_plain(value)}"
         for row in feed.prices
         for name, value in row.decimal_prices().items()
         if value > limits.max_rate_per_1m
@@ -77,7 +81,7 @@ def check_feed(
         message = f"{len(absurd)} rates above {limits.max_rate_per_1m} USD per 1M tokens (wrong unit?): "
         problems.append(Problem("unit", message + "; ".join(absurd[:MAX_REPORTED])))
     moves = [
-        f"{ident[0]}/{ident[1]} {name} {old_value} -> {new_value}"
+        f"{ident[0]}/{ident[1]} {name} {_plain(old_value)} -> {_plain(new_value)}"
         for ident, old in known.items()
         if (new := incoming.get(ident)) is not None
         for name, old_value in old.decimal_prices().items()

@@ -53,6 +53,8 @@ class SourceReport:
     duplicates: int = 0
     rows_written: int = 0
     problems: list[str] = field(default_factory=list)
+    # Which (provider, model) were added, re-priced and removed (for logs and tests).
+    changes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     @property
     def models(self) -> int:
@@ -95,14 +97,17 @@ def apply_feed(
     report = SourceReport(feed.source, version=feed.version, skipped=feed.skipped, duplicates=feed.duplicates)
     inserts: list[dict[str, Any]] = []
     closing: list[uuid.UUID] = []
+    report.changes = {"added": [], "changed": [], "removed": []}
     incoming = {(row.provider, row.model): row for row in feed.prices}
     for ident, row in incoming.items():
         old = current.get(ident)
         if old is None:
             report.added += 1
+            report.changes["added"].append(ident)
             inserts.append(_insert_values(row, now, now))
         elif to_price_row(old).prices() != row.prices():
             report.changed += 1
+            report.changes["changed"].append(ident)
             closing.append(old.id)
             starts = max(now, old.effective_from + timedelta(microseconds=1))
             inserts.append(_insert_values(row, starts, now))
@@ -111,6 +116,7 @@ def apply_feed(
     for ident, old in current.items():
         if ident not in incoming:
             report.removed += 1
+            report.changes["removed"].append(ident)
             closing.append(old.id)
     for start in range(0, len(closing), _CHUNK):
         ids = closing[start : start + _CHUNK]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from tollgate.api.app import parse_body
 from tollgate.api.context import RequestContext
 from tollgate.api.http import ApiResponse, json_response
 from tollgate.api.router import ANY_KEY, MEMBER, ROOT, Router
@@ -19,6 +20,7 @@ from tollgate.api.schemas.pricing import (
     PricingStatusOut,
     RefreshIn,
     RefreshOut,
+    RefreshQuery,
     SourceReportOut,
 )
 from tollgate.db.repositories.workspaces import WorkspaceRepository
@@ -122,13 +124,16 @@ def put_price(ctx: RequestContext) -> ApiResponse:
     "POST",
     "/v1/pricing/refresh",
     roles=ROOT,
-    summary="Refresh prices from the feeds now",
-    body=RefreshIn,
+    summary="Refresh prices from the feeds now (body optional: {force})",
+    query=RefreshQuery,
     response=RefreshOut,
 )
 def refresh_prices(ctx: RequestContext) -> ApiResponse:
-    body = ctx.body(RefreshIn)
-    report = ctx.services.pricing_refresher.refresh(force=body.force)
+    raw = ctx.request.body
+    body = parse_body(RefreshIn, raw) if raw.strip() else RefreshIn()
+    assert isinstance(body, RefreshIn)
+    force = body.force or ctx.query(RefreshQuery).force
+    report = ctx.services.pricing_refresher.refresh(force=force)
     return json_response(refresh_out(report))
 
 

@@ -103,6 +103,10 @@ class RefreshIn(Strict):
     force: bool = Field(default=False, description="apply a feed even if it drops >20% of models or moves a price >10x")
 
 
+class RefreshQuery(Strict):
+    force: bool = False
+
+
 class SourceReportOut(BaseModel):
     source: str
     status: str

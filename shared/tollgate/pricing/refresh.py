@@ -122,7 +122,8 @@ def apply_feed(
         ids = closing[start : start + _CHUNK]
         session.execute(update(ModelPrice).where(ModelPrice.id.in_(ids)).values(effective_to=now))
     if inserts:
-        session.execute(insert(ModelPrice), inserts)
+        # Core executemany on the table (the ORM bulk path splits rows into batches by their NULLs)
+        session.execute(insert(ModelPrice.__table__), inserts)
     report.rows_written = len(closing) + len(inserts)
     return report
 

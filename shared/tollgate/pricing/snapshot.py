@@ -14,6 +14,7 @@ import json
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,9 @@ def build_snapshot(feed_path: Path, out_path: Path = SNAPSHOT_PATH) -> int:
     return len(models)
 
 
+@cache
 def load_snapshot(path: Path = SNAPSHOT_PATH) -> tuple[ParsedFeed, datetime]:
+    """Parsed once per process (the result is only read)."""
     payload = json.loads(gzip.decompress(path.read_bytes()), parse_float=Decimal)
     if payload.get("format") != FORMAT:
         raise ValueError(f"unknown snapshot format {payload.get('format')!r}")

@@ -19,7 +19,9 @@ from tollgate.wiring import Services, set_services
 
 
 def _handler_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("pricing_updater_handler", REPO / "functions/pricing_updater/handler.py")
+    spec = importlib.util.spec_from_file_location(
+        "pricing_updater_handler", REPO / "functions/pricing_updater/handler.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -70,7 +72,9 @@ def test_api_event_needs_root_and_accepts_force(handler: Any, feeds: FeedServer)
     assert handler(load_event("pricing_updater/refresh.json"), Context())["statusCode"] == 401
 
 
-def test_cli_refresh_shows_progress_and_counts(tmp_path: Path, feeds: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_refresh_shows_progress_and_counts(
+    tmp_path: Path, feeds: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     feeds.serve_file("/litellm.json", LITELLM_OLD)
     feeds.serve_file("/openrouter.json", OPENROUTER)
     monkeypatch.setenv("TOLLGATE_PRICING_LITELLM_URL", feeds.base + "/litellm.json")

@@ -11,9 +11,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tollgate.alerts.queue import AlertQueue
@@ -123,7 +123,7 @@ def apply_feed(
         session.execute(update(ModelPrice).where(ModelPrice.id.in_(ids)).values(effective_to=now))
     if inserts:
         # Core executemany on the table (the ORM bulk path splits rows into batches by their NULLs)
-        session.execute(insert(ModelPrice.__table__), inserts)
+        session.execute(insert(cast(Table, ModelPrice.__table__)), inserts)
     report.rows_written = len(closing) + len(inserts)
     return report
 

@@ -8,6 +8,7 @@ from tollgate.db.migrate import upgrade
 from tollgate.jobs import PeriodicJob
 from tollgate.pricing.seed import seed_builtin_prices
 from tollgate.pricing.snapshot import seed_snapshot
+from tollgate.pricing.status import lock_status
 from tollgate.wiring import Services
 
 
@@ -20,6 +21,7 @@ def prepare_database(services: Services) -> None:
     upgrade(services.engine)
     with services.sessions.begin() as session:
         seed_builtin_prices(session)
+        lock_status(session)  # the refresh status singleton exists before any refresh runs
         if services.settings.pricing_seed_snapshot:
             seed_snapshot(session)
 

@@ -30,7 +30,7 @@ from tollgate.observability import logger
 from tollgate.pricing.book import PriceBook
 from tollgate.pricing.calculator import PriceRow, cost_of, worst_case_cost
 from tollgate.pricing.tokens import DEFAULT_MAX_OUTPUT_TOKENS, estimate_prompt_tokens
-from tollgate.pricing.unpriced import BLOCK_UNPRICED, PricedAs, resolve_price, unpriced_alert
+from tollgate.pricing.unpriced import BLOCK_UNPRICED, PricedAs, UnpricedAlerts, resolve_price
 from tollgate.providers.base import Usage
 from tollgate.providers.errors import ProviderCallError, to_gateway_error
 from tollgate.providers.invoker import ProviderInvoker
@@ -106,7 +106,7 @@ class ExecuteService:
         self._budgets = budgets
         self._sessions = session_factory
         self._clock = clock
-        self._alerts = alerts
+        self._unpriced_alerts = UnpricedAlerts(alerts, clock) if alerts is not None else None
 
     def execute(self, call: ExecuteCall) -> ExecuteResult:
         plan = self._plan(call)
@@ -136,9 +136,8 @@ class ExecuteService:
         if policy is None and self._prices.current(provider, model) is None:
             policy = self._workspace_policy(call.workspace_id)
         priced = resolve_price(self._prices, provider, model, policy or BLOCK_UNPRICED)
-        if priced.estimated and self._alerts is not None:
-            now = self._clock.now().isoformat()
-            self._alerts.enqueue(unpriced_alert(str(call.workspace_id), provider, model, priced.price, now))
+        if priced.estimated and self._unpriced_alerts is not None:
+            self._unpriced_alerts.raise_once(str(call.workspace_id), provider, model, priced.price)
         return priced
 
     def _workspace_policy(self, workspace_id: uuid.UUID) -> str:

@@ -107,8 +107,16 @@ class PriceBook:
         """The price of the closest known model of ``provider`` (see ``pricing.unpriced``)."""
         from tollgate.pricing.unpriced import nearest_price
 
+        key = ("\x00nearest:" + provider, model)
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit[1] > now:
+            return hit[0]
         with self._sessions() as session:
-            return nearest_price(session, provider, model)
+            price = nearest_price(session, provider, model)
+        with self._lock:
+            self._cache[key] = (price, now + self._ttl)
+        return price
 
     def invalidate(self) -> None:
         with self._lock:

@@ -12,13 +12,17 @@ A provider with no priced model at all cannot be estimated.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tollgate.alerts.queue import AlertQueue
+from tollgate.clock import Clock
 from tollgate.db.models import ModelPrice
 from tollgate.errors import PricingUnavailable
 from tollgate.pricing.book import best_of, to_price_row
@@ -99,12 +103,33 @@ def resolve_price(prices: PriceLookup, provider: str, model: str, policy: str) -
     return PricedAs(nearest, estimated=True)
 
 
-def unpriced_alert(workspace_id: str, provider: str, model: str, priced_as: PriceRow, now: str) -> dict[str, str]:
-    return {
-        "event": "pricing.model_unpriced",
-        "workspace_id": workspace_id,
-        "provider": provider,
-        "model": model,
-        "priced_as": f"{priced_as.provider}/{priced_as.model}",
-        "sent_at": now,
-    }
+class UnpricedAlerts:
+    """Raises ``pricing.model_unpriced`` at most once per (workspace, provider, model) per
+    ``every_s`` in this process, so a busy unpriced model does not flood the alert queue."""
+
+    def __init__(self, queue: AlertQueue, clock: Clock, every_s: float = 3600.0) -> None:
+        self._queue = queue
+        self._clock = clock
+        self._every = timedelta(seconds=every_s)
+        self._last: dict[tuple[str, str, str], datetime] = {}
+        self._lock = threading.Lock()
+
+    def raise_once(self, workspace_id: str, provider: str, model: str, priced_as: PriceRow) -> bool:
+        now = self._clock.now()
+        key = (workspace_id, provider, model)
+        with self._lock:
+            last = self._last.get(key)
+            if last is not None and now - last < self._every:
+                return False
+            self._last[key] = now
+        self._queue.enqueue(
+            {
+                "event": "pricing.model_unpriced",
+                "workspace_id": workspace_id,
+                "provider": provider,
+                "model": model,
+                "priced_as": f"{priced_as.provider}/{priced_as.model}",
+                "sent_at": now.isoformat(),
+            }
+        )
+        return True

@@ -147,12 +147,13 @@ def input_cost(prompt_tokens: int, price: PriceRow) -> Decimal:
 
 
 def worst_case_cost(prompt_tokens: int, max_output_tokens: int, price: PriceRow) -> Decimal:
-    """The most a call can cost: all input at the dearest input-side rate, every output token at
+    """The most a call can cost: all input at the dearest input-side rate (uncached, cache read or
+    write — a manual price may make any of them the dearest), every output token at
     the dearest output rate, and the long-context tier whenever the estimate is near it."""
     near_tier = price.tier_threshold_tokens is not None and (
         prompt_tokens * TIER_SAFETY_FACTOR > price.tier_threshold_tokens
     )
     candidates = [_rates(price, above=False)] + ([_rates(price, above=True)] if near_tier else [])
-    input_rate = max(max(r.input, r.cache_write, r.cache_write_1h) for r in candidates)
+    input_rate = max(max(r.input, r.cache_read, r.cache_write, r.cache_write_1h) for r in candidates)
     output_rate = max(max(r.output, r.reasoning) for r in candidates)
     return quantize_usd((prompt_tokens * input_rate + max_output_tokens * output_rate) / ONE_MILLION)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,10 +25,12 @@ from tollgate.keys.auth import Authenticator
 from tollgate.keys.service import GatewayKeyService, WorkspaceService
 from tollgate.keys.wrapping import KeyWrapper
 from tollgate.pricing.book import PriceBook
-from tollgate.pricing.refresh import PriceRefresher
 from tollgate.providers.invoker import ProviderInvoker
 from tollgate.providers.mock import MockProvider
 from tollgate.providers.registry import ProviderRegistry
+
+if TYPE_CHECKING:
+    from tollgate.pricing.refresh import PriceRefresher
 
 
 class Services:
@@ -111,6 +113,7 @@ class Services:
     @cached_property
     def pricing_refresher(self) -> PriceRefresher:
         from tollgate.pricing.feeds.sources import feed_loaders
+        from tollgate.pricing.refresh import PriceRefresher
 
         return PriceRefresher(
             self.sessions, self.clock, self.alert_queue, feed_loaders(self.settings), on_applied=self.prices.invalidate

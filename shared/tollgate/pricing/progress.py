@@ -13,11 +13,12 @@ def run_with_progress(refresher: PriceRefresher, *, force: bool = False) -> Refr
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[stage]}"), TimeElapsedColumn()
     ) as progress:
-        task = progress.add_task("pricing refresh", total=len(refresher.sources) * len(STAGES) + 1, stage="")
+        total = len(refresher.sources) * len(STAGES) + 1
+        task = progress.add_task("pricing refresh", total=total, stage="")
 
         def on_stage(source: str, stage: str) -> None:
             progress.update(task, advance=1, stage=f"{source}: {stage}")
 
         report = refresher.refresh(force=force, progress=on_stage)
-        progress.update(task, completed=progress.tasks[0].total, stage="done")
+        progress.update(task, completed=total, stage="done")
     return report

@@ -7,7 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import LiveServer, PostgresCluster, Tenant, make_services, make_tenant, run_server, start_postgres
+from tests.support import (
+    LiveServer,
+    PostgresCluster,
+    Tenant,
+    copy_sqlite,
+    make_services,
+    make_tenant,
+    run_server,
+    sqlite_template,
+    start_postgres,
+)
 from tollgate.config import get_settings
 from tollgate.wiring import Services, set_services
 
@@ -22,17 +32,22 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresClust
             server.cleanup()
 
 
+@pytest.fixture(scope="session")
+def sqlite_seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return sqlite_template(tmp_path_factory.mktemp("sqlite-template"))
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'tollgate.db'}"
+        return copy_sqlite(request.getfixturevalue("sqlite_seeded"), tmp_path / "tollgate.db")
     cluster: PostgresCluster = request.getfixturevalue("postgres")
     return cluster.fresh_database()
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'tollgate.db'}"
+def sqlite_url(tmp_path: Path, sqlite_seeded: Path) -> str:
+    return copy_sqlite(sqlite_seeded, tmp_path / "tollgate.db")
 
 
 @pytest.fixture

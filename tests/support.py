@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import threading
 import time
@@ -15,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, delete, text, update
 
 from tollgate.bootstrap import prepare_database
 from tollgate.config import Settings
-from tollgate.db.engine import create_db_engine
-from tollgate.db.migrate import upgrade
+from tollgate.db.models import ModelPrice, PricingStatus
+from tollgate.pricing.status import count_priced_models
 from tollgate.server import build_asgi
 from tollgate.wiring import Services
 
@@ -50,9 +51,7 @@ class PostgresCluster:
         with self._admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {self._template}"))
             conn.execute(text(f"CREATE DATABASE {self._template}"))
-        engine = create_db_engine(self.url_for(self._template), pool_size=1)
-        upgrade(engine)
-        engine.dispose()
+        seed_template(self.url_for(self._template))
 
     def url_for(self, database: str) -> str:
         from sqlalchemy.engine import make_url
@@ -66,6 +65,27 @@ class PostgresCluster:
         with self._admin.connect() as conn:
             conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {self._template}"))
         return self.url_for(name)
+
+
+def seed_template(database_url: str) -> None:
+    """Migrate and seed (built-in and snapshot prices) once; tests then copy the result."""
+    services = Services(Settings(database_url=database_url, root_key=ROOT_KEY))
+    try:
+        prepare_database(services)
+    finally:
+        services.close()
+
+
+def sqlite_template(folder: Path) -> Path:
+    path = folder / "template.db"
+    seed_template(f"sqlite:///{path}")
+    return path
+
+
+def copy_sqlite(template: Path, target: Path) -> str:
+    """A test's own SQLite database: a copy of the migrated, seeded template (WAL checkpointed)."""
+    shutil.copyfile(template, target)
+    return f"sqlite:///{target}"
 
 
 def start_postgres(base_dir: Path) -> tuple[str, Any]:
@@ -89,7 +109,18 @@ def make_services(database_url: str, home: Path, **settings: Any) -> Services:
     values.update(settings)
     services = Services(Settings(**values))
     prepare_database(services)
+    if settings.get("pricing_seed_snapshot") is False:
+        unseed_feed_prices(services)
     return services
+
+
+def unseed_feed_prices(services: Services) -> None:
+    """Test databases are copies of a template with the packaged snapshot seeded; a test that asks
+    for no snapshot gets the feed rows and their status removed (as if seeding were off)."""
+    with services.sessions.begin() as session:
+        session.execute(delete(ModelPrice).where(ModelPrice.source.in_(("litellm", "openrouter"))))
+        models = count_priced_models(session)
+        session.execute(update(PricingStatus).values(source_versions={}, model_count=models, rows_written=0))
 
 
 def free_port() -> int:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from tollgate.db.migrate import upgrade
 from tollgate.jobs import PeriodicJob
 from tollgate.pricing.seed import seed_builtin_prices
+from tollgate.pricing.snapshot import seed_snapshot
+from tollgate.pricing.status import lock_status
 from tollgate.wiring import Services
 
 
@@ -19,6 +21,9 @@ def prepare_database(services: Services) -> None:
     upgrade(services.engine)
     with services.sessions.begin() as session:
         seed_builtin_prices(session)
+        lock_status(session)  # the refresh status singleton exists before any refresh runs
+        if services.settings.pricing_seed_snapshot:
+            seed_snapshot(session)
 
 
 def bootstrap(services: Services) -> BootstrapResult:
@@ -36,4 +41,5 @@ def local_jobs(services: Services) -> list[PeriodicJob]:
     worker = services.alert_worker
     if worker is not None:
         jobs.append(PeriodicJob("alert-delivery", settings.alert_worker_interval_s, worker.run_once))
+    jobs.append(PeriodicJob("pricing_refresh", settings.pricing_refresh_interval_s, services.pricing_refresher.refresh))
     return jobs

@@ -13,6 +13,8 @@ workspace_app = typer.Typer(help="Workspaces (tenants).", no_args_is_help=True)
 key_app = typer.Typer(help="Gateway keys.", no_args_is_help=True)
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(key_app, name="key")
+pricing_app = typer.Typer(help="Model prices.", no_args_is_help=True)
+app.add_typer(pricing_app, name="pricing")
 
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: SQLite under ~/.tollgate)")]
 
@@ -99,6 +101,30 @@ def key_revoke(
     services = _services(db)
     services.gateway_keys.revoke(uuid.UUID(workspace), uuid.UUID(key_id))
     typer.echo("revoked")
+
+
+@pricing_app.command("refresh")
+def pricing_refresh(
+    force: Annotated[
+        bool, typer.Option("--force", help="apply even if a feed drops >20% of models or moves >10x")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Fetch the price feeds now and write what changed."""
+    from tollgate.pricing.progress import run_with_progress
+
+    services = _services(db)
+    report = run_with_progress(services.pricing_refresher, force=force)
+    for source in report.sources:
+        typer.echo(
+            f"{source.source:<11} {source.status:<8} added={source.added} changed={source.changed} "
+            f"removed={source.removed} unchanged={source.unchanged} rows={source.rows_written}"
+        )
+        for problem in source.problems:
+            typer.echo(f"  - {problem}")
+    typer.echo(f"rows written: {report.rows_written}")
+    if not report.ok:
+        raise typer.Exit(code=1)
 
 
 def _safe_url(url: str) -> str:

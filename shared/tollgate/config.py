@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     pricing_openrouter_url: str = "https://openrouter.ai/api/v1/models"
     pricing_stale_after_s: int = 4 * 3600
     pricing_refresh_interval_s: int = 4 * 3600
+    pricing_max_feed_bytes: int = 32 * 1024 * 1024
+    pricing_seed_snapshot: bool = Field(default=True, description="seed the packaged price snapshot on first start")
 
     reservation_ttl_s: int = 900
     sweeper_interval_s: int = 300

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from tollgate.budgets.reservations import ReservingBudgetGuard
     from tollgate.budgets.service import BudgetService
     from tollgate.budgets.sweeper import ReservationSweeper
+    from tollgate.pricing.refresh import PriceRefresher
 
 
 class Services:
@@ -194,6 +195,15 @@ class Services:
         )
 
     @cached_property
+    def pricing_refresher(self) -> PriceRefresher:
+        from tollgate.pricing.feeds.sources import feed_loaders
+        from tollgate.pricing.refresh import PriceRefresher
+
+        return PriceRefresher(
+            self.sessions, self.clock, self.alert_queue, feed_loaders(self.settings), on_applied=self.prices.invalidate
+        )
+
+    @cached_property
     def budgets(self) -> BudgetGuard:
         return self.budget_guard
 
@@ -219,6 +229,7 @@ class Services:
             budgets=self.budgets,
             session_factory=self.sessions,
             clock=self.clock,
+            alerts=self.alert_queue,
         )
 
     def close(self) -> None:

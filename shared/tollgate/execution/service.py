@@ -16,11 +16,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tollgate.alerts.queue import AlertQueue
 from tollgate.budgets.guard import Admission, BudgetGuard, SpendContext
 from tollgate.clock import Clock
 from tollgate.db.models import UsageRecord
 from tollgate.db.repositories.usage import UsageRepository
-from tollgate.errors import InternalError, PricingUnavailable, TollgateError
+from tollgate.db.repositories.workspaces import WorkspaceRepository
+from tollgate.errors import InternalError, TollgateError
 from tollgate.execution.attribution import Attribution
 from tollgate.execution.resolver import Candidate, ModelResolver
 from tollgate.money import ZERO, format_usd
@@ -28,6 +30,7 @@ from tollgate.observability import logger
 from tollgate.pricing.book import PriceBook
 from tollgate.pricing.calculator import PriceRow, cost_of, worst_case_cost
 from tollgate.pricing.tokens import DEFAULT_MAX_OUTPUT_TOKENS, estimate_prompt_tokens
+from tollgate.pricing.unpriced import BLOCK_UNPRICED, PricedAs, UnpricedAlerts, resolve_price
 from tollgate.providers.base import Usage
 from tollgate.providers.errors import ProviderCallError, to_gateway_error
 from tollgate.providers.invoker import ProviderInvoker
@@ -43,7 +46,8 @@ class ExecuteCall:
     request_id: str
     body: dict[str, Any]
     attribution: Attribution
-    unpriced_policy: str = "block_unpriced"
+    # None: the workspace's policy, read only when a model turns out to be unpriced.
+    unpriced_policy: str | None = None
 
     @property
     def requested_model(self) -> str:
@@ -80,6 +84,7 @@ class _Plan:
     admission: Admission
     started: float
     downgraded_to: str | None = None
+    estimated: bool = False
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -93,6 +98,7 @@ class ExecuteService:
         budgets: BudgetGuard,
         session_factory: sessionmaker[Session],
         clock: Clock,
+        alerts: AlertQueue | None = None,
     ) -> None:
         self._resolver = resolver
         self._invoker = invoker
@@ -100,6 +106,7 @@ class ExecuteService:
         self._budgets = budgets
         self._sessions = session_factory
         self._clock = clock
+        self._unpriced_alerts = UnpricedAlerts(alerts, clock) if alerts is not None else None
 
     def execute(self, call: ExecuteCall) -> ExecuteResult:
         plan = self._plan(call)
@@ -113,24 +120,30 @@ class ExecuteService:
     def _plan(self, call: ExecuteCall) -> _Plan:
         started = time.perf_counter()
         candidates = self._resolver.resolve(call.workspace_id, call.requested_model)
-        price = self._price_for(candidates[0], call)
-        admission = self._admit(call, candidates[0], price, allow_downgrade=True)
+        priced = self._price_for(candidates[0], call)
+        admission = self._admit(call, candidates[0], priced.price, allow_downgrade=True)
         downgraded_to = None
         if admission.downgrade_model:
             downgraded_to = admission.downgrade_model
             candidates = self._resolver.resolve(call.workspace_id, downgraded_to)
-            price = self._price_for(candidates[0], call)
-            admission = self._admit(call, candidates[0], price, allow_downgrade=False)
-        return _Plan(candidates, price, admission, started, downgraded_to)
+            priced = self._price_for(candidates[0], call)
+            admission = self._admit(call, candidates[0], priced.price, allow_downgrade=False)
+        return _Plan(candidates, priced.price, admission, started, downgraded_to, estimated=priced.estimated)
 
-    def _price_for(self, candidate: Candidate, call: ExecuteCall) -> PriceRow:
-        price = self._prices.current(candidate.provider, candidate.model)
-        if price is None:
-            raise PricingUnavailable(
-                f"No price is known for {candidate.provider}/{candidate.model}; add one with "
-                f"PUT /v1/pricing/{candidate.provider}/{candidate.model} or change the workspace policy"
-            )
-        return price
+    def _price_for(self, candidate: Candidate, call: ExecuteCall) -> PricedAs:
+        provider, model = candidate.provider, candidate.model
+        policy = call.unpriced_policy
+        if policy is None and self._prices.current(provider, model) is None:
+            policy = self._workspace_policy(call.workspace_id)
+        priced = resolve_price(self._prices, provider, model, policy or BLOCK_UNPRICED)
+        if priced.estimated and self._unpriced_alerts is not None:
+            self._unpriced_alerts.raise_once(str(call.workspace_id), provider, model, priced.price)
+        return priced
+
+    def _workspace_policy(self, workspace_id: uuid.UUID) -> str:
+        with self._sessions() as session:
+            workspace = WorkspaceRepository(session).get(workspace_id)
+        return workspace.unpriced_policy if workspace is not None else BLOCK_UNPRICED
 
     def _admit(self, call: ExecuteCall, candidate: Candidate, price: PriceRow, *, allow_downgrade: bool) -> Admission:
         messages = list(call.body.get("messages") or [])
@@ -287,7 +300,7 @@ class ExecuteService:
             reasoning_tokens=usage.reasoning_tokens,
             cost_usd=outcome.cost,
             price_id=outcome.price.id,
-            estimated=False,
+            estimated=plan.estimated and outcome.price is plan.price,
             latency_ms=_ms_since(plan.started),
             upstream_ms=outcome.upstream_ms,
             stream=call.stream,

@@ -1,9 +1,15 @@
-"""Current prices by (provider, model), read from ``model_prices`` with source precedence."""
+"""Current prices by (provider, model), read from ``model_prices`` with source precedence.
+
+Precedence (lower wins): a manual override, then the provider's own feed, then an aggregator.
+OpenRouter's model list is the provider's own feed for provider ``openrouter``; for every other
+provider it has no rows, and LiteLLM's community map is the best feed we have.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,8 +17,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from tollgate.db.models import ModelPrice
 from tollgate.pricing.calculator import PriceRow
 
-# Lower wins: a manual override beats the provider's own feed, which beats an aggregator's.
+SOURCES = ("manual", "litellm", "openrouter")
+# Kept for callers that want a flat order; ``source_rank`` refines it per provider.
 SOURCE_PRECEDENCE = {"manual": 0, "litellm": 1, "openrouter": 2}
+# Which feed is a provider's own price list.
+OWN_FEED = {"openrouter": "openrouter"}
+
+
+def source_rank(provider: str, source: str) -> int:
+    if source == "manual":
+        return 0
+    if OWN_FEED.get(provider) == source:
+        return 1
+    return 1 + SOURCE_PRECEDENCE.get(source, 98)
 
 
 def to_price_row(row: ModelPrice) -> PriceRow:
@@ -31,10 +48,17 @@ def to_price_row(row: ModelPrice) -> PriceRow:
         input_above_tier_per_1m=row.input_above_tier_per_1m,
         output_above_tier_per_1m=row.output_above_tier_per_1m,
         cache_read_above_tier_per_1m=row.cache_read_above_tier_per_1m,
+        cache_write_above_tier_per_1m=row.cache_write_above_tier_per_1m,
+        cache_write_1h_above_tier_per_1m=row.cache_write_1h_above_tier_per_1m,
         max_output_tokens=row.max_output_tokens,
         max_input_tokens=row.max_input_tokens,
         effective_from=row.effective_from,
     )
+
+
+def best_of(rows: Iterable[ModelPrice]) -> ModelPrice | None:
+    """The winning current row among the sources' rows for one (provider, model)."""
+    return min(rows, key=lambda r: source_rank(r.provider, r.source), default=None)
 
 
 def current_price(session: Session, provider: str, model: str) -> PriceRow | None:
@@ -43,10 +67,8 @@ def current_price(session: Session, provider: str, model: str) -> PriceRow | Non
             ModelPrice.provider == provider, ModelPrice.model == model, ModelPrice.effective_to.is_(None)
         )
     ).all()
-    if not rows:
-        return None
-    best = min(rows, key=lambda r: SOURCE_PRECEDENCE.get(r.source, 99))
-    return to_price_row(best)
+    best = best_of(rows)
+    return None if best is None else to_price_row(best)
 
 
 class PriceBook:
@@ -57,6 +79,17 @@ class PriceBook:
         self._ttl = ttl_s
         self._cache: dict[tuple[str, str], tuple[PriceRow | None, float]] = {}
         self._lock = threading.Lock()
+        self._providers: tuple[frozenset[str], float] = (frozenset(), 0.0)
+
+    def providers(self) -> frozenset[str]:
+        """Providers with at least one price row."""
+        names, expires = self._providers
+        now = time.monotonic()
+        if now >= expires:
+            with self._sessions() as session:
+                names = frozenset(session.scalars(select(ModelPrice.provider).distinct()))
+            self._providers = (names, now + self._ttl)
+        return names
 
     def current(self, provider: str, model: str) -> PriceRow | None:
         key = (provider, model)
@@ -70,6 +103,22 @@ class PriceBook:
             self._cache[key] = (price, now + self._ttl)
         return price
 
+    def nearest(self, provider: str, model: str) -> PriceRow | None:
+        """The price of the closest known model of ``provider`` (see ``pricing.unpriced``)."""
+        from tollgate.pricing.unpriced import nearest_price
+
+        key = ("\x00nearest:" + provider, model)
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        with self._sessions() as session:
+            price = nearest_price(session, provider, model)
+        with self._lock:
+            self._cache[key] = (price, now + self._ttl)
+        return price
+
     def invalidate(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._providers = (frozenset(), 0.0)

@@ -10,6 +10,16 @@ def routers_for(function: str) -> list[Router]:
 
 
 def all_routers() -> list[Router]:
-    from tollgate.api.routes import alert_channels, budgets, execute, keys, system, ui
+    from tollgate.api.routes import alert_channels, budgets, execute, keys, pricing, system, ui
 
-    return [execute.router, keys.router, system.router, budgets.router, alert_channels.router, ui.router]
+    return [
+        execute.router,
+        keys.router,
+        system.router,
+        budgets.router,
+        alert_channels.router,
+        pricing.router,
+        pricing.updater,
+        pricing.estimator,
+        ui.router,
+    ]

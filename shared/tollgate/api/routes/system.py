@@ -21,9 +21,27 @@ def health(ctx: RequestContext) -> ApiResponse:
     except Exception:
         database = "unreachable"
     status = 200 if database == "ok" else 503
-    return json_response(
-        {"status": "ok" if status == 200 else "degraded", "version": __version__, "database": database}, status=status
-    )
+    body: dict[str, object] = {"status": "ok" if status == 200 else "degraded", "version": __version__}
+    body["database"] = database
+    if database == "ok":
+        body["pricing"] = _pricing_health(ctx)
+    return json_response(body, status=status)
+
+
+def _pricing_health(ctx: RequestContext) -> dict[str, object]:
+    """Stale prices do not make the gateway unhealthy (it still bills with the last good prices),
+    but they are reported so monitoring can alert."""
+    from tollgate.pricing.catalog import PriceCatalog
+
+    settings = ctx.services.settings
+    view = PriceCatalog(ctx.services.sessions, ctx.services.clock, settings.pricing_stale_after_s).status()
+    return {
+        "stale": view.stale,
+        "last_success_at": view.last_success_at.isoformat() if view.last_success_at else None,
+        "age_s": view.age_s,
+        "model_count": view.model_count,
+        "last_error": view.last_error is not None,
+    }
 
 
 @router.route("GET", "/openapi.json", roles=PUBLIC, summary="This API's OpenAPI 3.1 document")

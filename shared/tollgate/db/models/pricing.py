@@ -33,6 +33,8 @@ class ModelPrice(Base):
     input_above_tier_per_1m: Mapped[Decimal | None] = mapped_column(Price(), nullable=True)
     output_above_tier_per_1m: Mapped[Decimal | None] = mapped_column(Price(), nullable=True)
     cache_read_above_tier_per_1m: Mapped[Decimal | None] = mapped_column(Price(), nullable=True)
+    cache_write_above_tier_per_1m: Mapped[Decimal | None] = mapped_column(Price(), nullable=True)
+    cache_write_1h_above_tier_per_1m: Mapped[Decimal | None] = mapped_column(Price(), nullable=True)
     max_output_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
     max_input_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
     is_free: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)

@@ -12,7 +12,7 @@ from alembic import op
 import tollgate.db.types
 
 revision = "0401"
-down_revision = "0001"
+down_revision = "0201"
 branch_labels = None
 depends_on = None
 

@@ -82,7 +82,9 @@ class MasterKeyStore:
         found = self._from_keyring() or self._from_file() or self._from_env()
         if found is not None:
             if found.source != "env" and self._env_value and decode_key(self._env_value) != found.material:
-                logger.warning("TOLLGATE_MASTER_KEY is set but a stored master key takes precedence", source=found.source)
+                logger.warning(
+                    "TOLLGATE_MASTER_KEY is set but a stored master key takes precedence", source=found.source
+                )
             return found
         return self._generate()
 
@@ -122,7 +124,9 @@ class MasterKeyStore:
             return None
         mode = self.file_path.stat().st_mode & 0o777
         if mode & 0o077:
-            logger.warning("master key file is readable by others; fixing permissions to 0600", path=str(self.file_path))
+            logger.warning(
+                "master key file is readable by others; fixing permissions to 0600", path=str(self.file_path)
+            )
             self.file_path.chmod(0o600)
         return MasterKey(decode_key(self.file_path.read_text()), "file")
 

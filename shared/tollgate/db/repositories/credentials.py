@@ -84,9 +84,3 @@ class CredentialRepository:
         self._session.execute(delete(CredentialHealth).where(CredentialHealth.credential_id == credential.id))
         self._session.delete(credential)
         self._session.flush()
-
-    def all_ciphertexts(self) -> Sequence[ProviderCredential]:
-        """Every stored key of every workspace (for re-wrapping under a new master key)."""
-        return self._session.scalars(
-            select(ProviderCredential).where(ProviderCredential.key_ciphertext.is_not(None)).with_for_update()
-        ).all()

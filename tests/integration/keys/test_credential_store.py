@@ -127,3 +127,23 @@ def test_last_used_is_recorded(services: Services, tenant: Tenant) -> None:
     services.authenticator.authenticate(tenant.admin_key)
     (row,) = services.gateway_keys.list_page(tenant.workspace_id, 10, None)
     assert row.last_used_at is not None and row.last_used_at.tzinfo is not None
+
+
+def test_concurrent_primary_claims_leave_exactly_one_primary(services: Services, tenant: Tenant) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tollgate.errors import Conflict
+
+    def claim(i: int) -> str:
+        try:
+            services.credential_service.create(tenant.workspace_id, spec(f"p{i}", is_primary=True))
+        except Conflict:
+            return "conflict"
+        return "created"
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = list(pool.map(claim, range(12)))
+    assert "created" in outcomes
+    rows = services.credential_service.list_page(tenant.workspace_id, 100, None)
+    assert sum(r.is_primary for r in rows) == 1
+    assert len(rows) == outcomes.count("created")

@@ -240,6 +240,8 @@ def test_bad_patch_and_rotate_bodies(http: httpx.Client, tenant: Tenant) -> None
     for body in ({}, {"api_key": 5}, {"api_key": "sk-" + "z" * 2000}, {"api_key": "sk-1", "extra": 1}):
         assert_error(http.post(f"/v1/credentials/{cid}/rotate", json=body, headers=h), 400, "invalid_request_error")
     assert_error(http.patch(f"/v1/credentials/{cid}", content=b"{nope", headers=h), 400, "invalid_request_error")
+    for query in ("limit=0", "limit=501", "limit=x", "cursor=%25%25%25", "cursor=" + "a" * 3000, "colour=red"):
+        assert_error(http.get(f"/v1/credentials?{query}", headers=h), 400, "invalid_request_error")
 
 
 def test_rotate_replaces_key_and_hint(http: httpx.Client, tenant: Tenant, server: LiveServer) -> None:

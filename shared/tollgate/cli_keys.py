@@ -121,7 +121,14 @@ def credential_list(workspace: WorkspaceOption, db: DbOption = None) -> None:
 def credential_rotate(credential_id: str, workspace: WorkspaceOption, api_key_env: KeyEnvOption = None,
                       db: DbOption = None) -> None:  # fmt: skip
     """Replace a credential's key (the old ciphertext is overwritten in the same transaction)."""
-    key = read_api_key(api_key_env)
+    from pydantic import ValidationError
+
+    from tollgate.api.schemas.credentials import RotateIn
+
+    try:
+        key = RotateIn(api_key=read_api_key(api_key_env)).api_key
+    except ValidationError as exc:
+        raise typer.BadParameter("api_key: " + _field_errors(exc)) from None
     services = _services(db)
     ws, cid = _uuid(workspace, "workspace"), _uuid(credential_id, "credential id")
     typer.echo(_line(_run(lambda: services.credential_service.rotate(ws, cid, key))))

@@ -204,6 +204,7 @@ def test_localhost_base_url_follows_the_local_network_flag(
         ({"provider": "nosuch", "name": "x", "api_key": "sk-1"}, "body.provider"),
         ({"provider": "openai", "name": "x", "api_key": 123}, "body.api_key"),
         ({"provider": "openai", "name": "x", "api_key": ""}, "body.api_key"),
+        ({"provider": "openai", "name": "x", "api_key": "sk-1 2\r\nx-evil: 1"}, "body.api_key"),
         ({"provider": "openai", "name": "x", "api_key": "sk-" + "k" * 5000}, "body.api_key"),
         ({"provider": "openai", "name": "n" * 500, "api_key": "sk-1"}, "body.name"),
         ({"provider": "openai", "name": "has space", "api_key": "sk-1"}, "body.name"),

@@ -125,6 +125,9 @@ class CredentialService:
         """Apply a PATCH. ``changes`` holds only the fields the caller sent; ``api_key`` rotates."""
         changes = dict(changes)
         new_key: str | None = changes.pop("api_key", None)
+        for required in ("name", "priority", "is_primary", "is_active"):
+            if required in changes and changes[required] is None:
+                raise InvalidRequest(f"body.{required}: must not be null", code="validation_error")
         with self._write(workspace_id) as session:
             repo = CredentialRepository(session)
             row = repo.get(workspace_id, credential_id, for_update=True)
@@ -139,9 +142,6 @@ class CredentialService:
             if "options" in changes:
                 changes["options"] = dict(changes["options"] or {})
                 check_options(row.provider, changes["options"])
-            for required in ("name", "priority", "is_primary", "is_active"):
-                if required in changes and changes[required] is None:
-                    raise InvalidRequest(f"body.{required}: must not be null", code="validation_error")
             if changes.get("is_primary"):
                 repo.clear_primary(workspace_id, except_id=row.id)
             now = self._clock.now()

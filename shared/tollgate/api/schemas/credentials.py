@@ -16,6 +16,7 @@ Provider = Literal["openai", "anthropic", "gemini", "deepseek", "yandex", "openr
 MAX_KEY_LENGTH = 1024
 MAX_OPTIONS_BYTES = 4096
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"  # usable in `custom:<name>/<model>`
+KEY_PATTERN = r"^[\x21-\x7e]+$"  # printable ASCII without spaces: safe in an HTTP header
 
 
 def _check_options(value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -27,7 +28,7 @@ def _check_options(value: dict[str, Any] | None) -> dict[str, Any] | None:
 class CredentialIn(Strict):
     provider: Provider
     name: str = Field(min_length=1, max_length=100, pattern=NAME_PATTERN)
-    api_key: str = Field(min_length=1, max_length=MAX_KEY_LENGTH, repr=False)
+    api_key: str = Field(min_length=1, max_length=MAX_KEY_LENGTH, pattern=KEY_PATTERN, repr=False)
     base_url: str | None = Field(default=None, max_length=500)
     default_model: str | None = Field(default=None, min_length=1, max_length=200)
     options: dict[str, Any] = Field(default_factory=dict, description="e.g. {'folder_id': '...'} for yandex")
@@ -45,7 +46,7 @@ class CredentialPatch(Strict):
     """Only the fields sent are changed; ``provider`` is fixed, ``api_key`` rotates the key."""
 
     name: str | None = Field(default=None, min_length=1, max_length=100, pattern=NAME_PATTERN)
-    api_key: str | None = Field(default=None, min_length=1, max_length=MAX_KEY_LENGTH, repr=False)
+    api_key: str | None = Field(default=None, min_length=1, max_length=MAX_KEY_LENGTH, pattern=KEY_PATTERN, repr=False)
     base_url: str | None = Field(default=None, max_length=500, description="null resets to the provider default")
     default_model: str | None = Field(default=None, min_length=1, max_length=200)
     options: dict[str, Any] | None = None
@@ -60,7 +61,7 @@ class CredentialPatch(Strict):
 
 
 class RotateIn(Strict):
-    api_key: str = Field(min_length=1, max_length=MAX_KEY_LENGTH, repr=False)
+    api_key: str = Field(min_length=1, max_length=MAX_KEY_LENGTH, pattern=KEY_PATTERN, repr=False)
 
 
 class CredentialOut(BaseModel):

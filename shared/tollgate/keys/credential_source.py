@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tollgate.db.models import ProviderCredential
 from tollgate.db.repositories.credentials import CredentialRepository
 from tollgate.keys.credentials import decrypt_target
-from tollgate.keys.envelope import KeyUnwrapError
-from tollgate.keys.wrapping import KeyWrapper
+from tollgate.keys.wrapping import KeyUnwrapError, KeyWrapper
 from tollgate.observability import logger
 from tollgate.providers.base import ProviderTarget
 

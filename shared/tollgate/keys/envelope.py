@@ -14,19 +14,13 @@ import aws_encryption_sdk
 from aws_encryption_sdk.exceptions import AWSEncryptionSDKClientError
 from aws_encryption_sdk.identifiers import CommitmentPolicy
 
-from tollgate.errors import InternalError
+from tollgate.keys.wrapping import KeyUnwrapError
+
+__all__ = ["EnvelopeKeyWrapper", "KeyUnwrapError"]
 
 # Keys the SDK itself adds to the encryption context (the signing suite's public key).
 _RESERVED_PREFIX = "aws-crypto-"
 MAX_ENCRYPTED_DATA_KEYS = 1
-
-
-class KeyUnwrapError(InternalError):
-    """Ciphertext could not be decrypted for the expected context (wrong key, context or corrupted).
-
-    Deliberately carries no ciphertext, plaintext or SDK message (which can name key ids)."""
-
-    default_code = "key_unwrap_failed"
 
 
 class EnvelopeKeyWrapper:

@@ -13,11 +13,21 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
+from tollgate.errors import InternalError
+
 if TYPE_CHECKING:
     from tollgate.config import Settings
 
 PROVIDER_KEY_PURPOSE = "provider_key"
 ALERT_CHANNEL_PURPOSE = "alert_channel_secret"
+
+
+class KeyUnwrapError(InternalError):
+    """Ciphertext could not be decrypted for the expected context (wrong key, context or corrupted).
+
+    Deliberately carries no ciphertext, plaintext or SDK message (which can name key ids)."""
+
+    default_code = "key_unwrap_failed"
 
 
 class KeyWrapper(Protocol):

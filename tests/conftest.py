@@ -74,7 +74,12 @@ def live_server(services: Services) -> Iterator[LiveServer]:
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No test reads the developer's ~/.tollgate or real AWS credentials."""
+    """No test reads the developer's ~/.tollgate, OS keyring or real AWS credentials."""
+    import keyring
+    from keyring.backends.fail import Keyring as NoKeyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(NoKeyring())  # the local master key falls back to a 0600 file in tmp home
     monkeypatch.setenv("TOLLGATE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -82,3 +87,4 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+    keyring.set_keyring(previous)

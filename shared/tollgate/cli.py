@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from tollgate.cli_keys import credential_app, keys_app
 from tollgate.config import Settings
 
 app = typer.Typer(help="Tollgate: an AI gateway with cost control.", no_args_is_help=True, add_completion=False)
@@ -15,6 +16,8 @@ app.add_typer(workspace_app, name="workspace")
 app.add_typer(key_app, name="key")
 pricing_app = typer.Typer(help="Model prices.", no_args_is_help=True)
 app.add_typer(pricing_app, name="pricing")
+app.add_typer(credential_app, name="credential")
+app.add_typer(keys_app, name="keys")
 
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: SQLite under ~/.tollgate)")]
 
@@ -88,6 +91,19 @@ def key_create(
     services = _services(db)
     created = services.gateway_keys.create(uuid.UUID(workspace), name, role)
     typer.echo(created.plaintext)
+
+
+@key_app.command("list")
+def key_list(workspace: Annotated[str, typer.Option("--workspace", help="workspace id")], db: DbOption = None) -> None:
+    """List gateway keys: id, public id, name, role, created, last used (secrets are never shown)."""
+    import uuid
+
+    services = _services(db)
+    for key in services.gateway_keys.list_page(uuid.UUID(workspace), 1000, None):
+        last_used = key.last_used_at.isoformat() if key.last_used_at else "never"
+        state = " revoked" if key.revoked_at else ""
+        created = f"{key.created_at:%Y-%m-%d}"
+        typer.echo(f"{key.id}  tg_{key.public_id}_…  {key.name:<20} {key.role:<6} {created}  {last_used}{state}")
 
 
 @key_app.command("revoke")

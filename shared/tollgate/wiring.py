@@ -19,9 +19,11 @@ from tollgate.budgets.guard import BudgetGuard
 from tollgate.clock import Clock, SystemClock
 from tollgate.config import Settings, get_settings
 from tollgate.db.engine import create_db_engine, create_session_factory
-from tollgate.execution.resolver import CredentialSource, ModelResolver, NoCredentials
+from tollgate.execution.resolver import CredentialSource, ModelResolver
 from tollgate.execution.service import ExecuteService
 from tollgate.keys.auth import Authenticator
+from tollgate.keys.credential_source import DbCredentialSource
+from tollgate.keys.credentials import CredentialService
 from tollgate.keys.service import GatewayKeyService, WorkspaceService
 from tollgate.keys.wrapping import KeyWrapper
 from tollgate.pricing.book import PriceBook
@@ -175,8 +177,22 @@ class Services:
         return ProviderRegistry({"mock": MockProvider()})
 
     @cached_property
+    def credential_source(self) -> DbCredentialSource:
+        return DbCredentialSource(self.sessions, lambda: self.key_wrapper, ttl_s=self.settings.key_cache_ttl_s)
+
+    @cached_property
     def credentials(self) -> CredentialSource:
-        return NoCredentials()
+        return self.credential_source
+
+    @cached_property
+    def credential_service(self) -> CredentialService:
+        return CredentialService(
+            self.sessions,
+            self.key_wrapper,
+            self.clock,
+            allow_local_network=self.settings.allow_local_network,
+            on_change=self.credential_source.invalidate,
+        )
 
     @cached_property
     def prices(self) -> PriceBook:

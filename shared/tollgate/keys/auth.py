@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -48,6 +49,7 @@ class Authenticator:
         root_key: str | None = None,
         cache_ttl_s: float = 5.0,
         last_used_resolution_s: float = 60.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sessions = session_factory
         self._clock = clock
@@ -57,6 +59,7 @@ class Authenticator:
         self._cache: dict[str, _CachedKey] = {}
         self._last_touch: dict[uuid.UUID, float] = {}
         self._lock = threading.Lock()
+        self._monotonic = monotonic
 
     def authenticate(self, presented: str | None) -> Principal:
         if not presented:
@@ -83,7 +86,7 @@ class Authenticator:
                 self._cache.pop(public_id, None)
 
     def _lookup(self, public_id: str) -> _CachedKey | None:
-        now = time.monotonic()
+        now = self._monotonic()
         cached = self._cache.get(public_id)
         if cached is not None and cached.expires > now:
             return cached
@@ -104,7 +107,7 @@ class Authenticator:
         return cached
 
     def _maybe_touch(self, key_id: uuid.UUID) -> None:
-        now = time.monotonic()
+        now = self._monotonic()
         last = self._last_touch.get(key_id)
         if last is not None and now - last < self._touch_every:
             return

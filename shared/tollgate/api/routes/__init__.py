@@ -10,11 +10,12 @@ def routers_for(function: str) -> list[Router]:
 
 
 def all_routers() -> list[Router]:
-    from tollgate.api.routes import alert_channels, budgets, execute, keys, pricing, system, ui
+    from tollgate.api.routes import alert_channels, budgets, credentials, execute, keys, pricing, system, ui
 
     return [
         execute.router,
         keys.router,
+        credentials.router,
         system.router,
         budgets.router,
         alert_channels.router,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tollgate.api.context import RequestContext
 from tollgate.api.http import ApiResponse, json_response
 from tollgate.api.router import ADMIN, Router
-from tollgate.api.routes.keys import _cursor_uuid
+from tollgate.api.routes.keys import cursor_uuid
 from tollgate.api.schemas.budgets import AlertChannelCreated, AlertChannelIn, AlertChannelOut, ChannelTestOut
 from tollgate.api.schemas.common import PageQuery, page
 from tollgate.db.models import AlertChannel
@@ -45,7 +45,7 @@ def create_channel(ctx: RequestContext) -> ApiResponse:
 @router.route("GET", "/v1/alert-channels", roles=ADMIN, summary="List alert channels", query=PageQuery)
 def list_channels(ctx: RequestContext) -> ApiResponse:
     query = ctx.query(PageQuery)
-    rows = ctx.services.alert_channels.list_page(ctx.workspace_id, query.limit + 1, _cursor_uuid(query.cursor))
+    rows = ctx.services.alert_channels.list_page(ctx.workspace_id, query.limit + 1, cursor_uuid(query.cursor))
     return json_response(page([channel_out(r) for r in rows], query.limit, lambda c: str(c.id)))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tollgate.api.context import RequestContext
 from tollgate.api.http import ApiResponse, json_response
 from tollgate.api.router import ADMIN, MEMBER, Router
-from tollgate.api.routes.keys import _cursor_uuid
+from tollgate.api.routes.keys import cursor_uuid
 from tollgate.api.schemas.budgets import (
     BudgetIn,
     BudgetOut,
@@ -52,7 +52,7 @@ def create_budget(ctx: RequestContext) -> ApiResponse:
 @router.route("GET", "/v1/budgets", roles=MEMBER, summary="List budgets", query=PageQuery)
 def list_budgets(ctx: RequestContext) -> ApiResponse:
     query = ctx.query(PageQuery)
-    rows = ctx.services.budget_service.list_page(ctx.workspace_id, query.limit + 1, _cursor_uuid(query.cursor))
+    rows = ctx.services.budget_service.list_page(ctx.workspace_id, query.limit + 1, cursor_uuid(query.cursor))
     return json_response(page([budget_out(r) for r in rows], query.limit, lambda b: str(b.id)))
 
 

@@ -16,7 +16,7 @@ from tollgate.ids import parse_uuid
 router = Router("keys")
 
 
-def _cursor_uuid(cursor: str | None) -> uuid.UUID | None:
+def cursor_uuid(cursor: str | None) -> uuid.UUID | None:
     raw = decode_cursor(cursor)
     if raw is None:
         return None
@@ -48,7 +48,7 @@ def create_workspace(ctx: RequestContext) -> ApiResponse:
 @router.route("GET", "/v1/workspaces", roles=ROOT, summary="List workspaces", query=PageQuery)
 def list_workspaces(ctx: RequestContext) -> ApiResponse:
     query = ctx.query(PageQuery)
-    rows = ctx.services.workspaces.list_page(query.limit + 1, _cursor_uuid(query.cursor))
+    rows = ctx.services.workspaces.list_page(query.limit + 1, cursor_uuid(query.cursor))
     items = [WorkspaceOut.model_validate(r, from_attributes=True) for r in rows]
     return json_response(page(items, query.limit, lambda w: str(w.id)))
 
@@ -80,7 +80,7 @@ def create_key(ctx: RequestContext) -> ApiResponse:
 @router.route("GET", "/v1/keys", roles=ADMIN, summary="List gateway keys", query=PageQuery)
 def list_keys(ctx: RequestContext) -> ApiResponse:
     query = ctx.query(PageQuery)
-    rows = ctx.services.gateway_keys.list_page(ctx.workspace_id, query.limit + 1, _cursor_uuid(query.cursor))
+    rows = ctx.services.gateway_keys.list_page(ctx.workspace_id, query.limit + 1, cursor_uuid(query.cursor))
     return json_response(page([key_out(r) for r in rows], query.limit, lambda k: str(k.id)))
 
 

@@ -1,0 +1,102 @@
+"""Routes of the `keys` function: provider credentials (admin). Keys go in, only hints come out."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from tollgate.api.context import RequestContext
+from tollgate.api.http import ApiResponse, json_response
+from tollgate.api.router import ADMIN, Router
+from tollgate.api.routes.keys import cursor_uuid
+from tollgate.api.schemas.common import PageQuery, page
+from tollgate.api.schemas.credentials import CheckOut, CredentialIn, CredentialOut, CredentialPatch, RotateIn
+from tollgate.db.models import ProviderCredential
+from tollgate.keys.credential_check import CheckResult, check_target
+
+router = Router("keys")
+
+
+def credential_out(row: ProviderCredential) -> CredentialOut:
+    return CredentialOut(
+        id=row.id,
+        provider=row.provider,
+        name=row.name,
+        base_url=row.base_url,
+        default_model=row.default_model,
+        options=dict(row.options or {}),
+        priority=row.priority,
+        is_primary=row.is_primary,
+        is_active=row.is_active,
+        key_hint=row.key_hint,
+        has_key=row.key_ciphertext is not None,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        rotated_at=row.rotated_at,
+    )
+
+
+def check_out(result: CheckResult) -> CheckOut:
+    return CheckOut.model_validate(asdict(result))
+
+
+@router.route(
+    "POST", "/v1/credentials", roles=ADMIN, summary="Add a provider credential", body=CredentialIn,
+    response=CredentialOut, status=201,
+)  # fmt: skip
+def create_credential(ctx: RequestContext) -> ApiResponse:
+    spec = ctx.body(CredentialIn).to_spec()
+    row = ctx.services.credential_service.create(ctx.workspace_id, spec)
+    return json_response(credential_out(row), status=201)
+
+
+@router.route("GET", "/v1/credentials", roles=ADMIN, summary="List provider credentials", query=PageQuery)
+def list_credentials(ctx: RequestContext) -> ApiResponse:
+    query = ctx.query(PageQuery)
+    rows = ctx.services.credential_service.list_page(ctx.workspace_id, query.limit + 1, cursor_uuid(query.cursor))
+    return json_response(page([credential_out(r) for r in rows], query.limit, lambda c: str(c.id)))
+
+
+@router.route("GET", "/v1/credentials/{id}", roles=ADMIN, summary="Get a provider credential", response=CredentialOut)
+def get_credential(ctx: RequestContext) -> ApiResponse:
+    return json_response(credential_out(ctx.services.credential_service.get(ctx.workspace_id, ctx.path_id())))
+
+
+@router.route(
+    "PATCH", "/v1/credentials/{id}", roles=ADMIN, summary="Change a provider credential", body=CredentialPatch,
+    response=CredentialOut,
+)  # fmt: skip
+def patch_credential(ctx: RequestContext) -> ApiResponse:
+    changes = ctx.body(CredentialPatch).changes()
+    row = ctx.services.credential_service.update(ctx.workspace_id, ctx.path_id(), changes)
+    return json_response(credential_out(row))
+
+
+@router.route("DELETE", "/v1/credentials/{id}", roles=ADMIN, summary="Delete a provider credential (and its key)")
+def delete_credential(ctx: RequestContext) -> ApiResponse:
+    credential_id = ctx.path_id()
+    ctx.services.credential_service.delete(ctx.workspace_id, credential_id)
+    return json_response({"id": str(credential_id), "deleted": True})
+
+
+@router.route(
+    "POST", "/v1/credentials/test", roles=ADMIN, summary="Test a credential before saving it", body=CredentialIn,
+    response=CheckOut,
+)  # fmt: skip
+def test_new_credential(ctx: RequestContext) -> ApiResponse:
+    target = ctx.services.credential_service.target_for_spec(ctx.body(CredentialIn).to_spec())
+    return json_response(check_out(check_target(ctx.services.providers, target)))
+
+
+@router.route("POST", "/v1/credentials/{id}/test", roles=ADMIN, summary="Test a saved credential", response=CheckOut)
+def test_credential(ctx: RequestContext) -> ApiResponse:
+    target = ctx.services.credential_service.target_for(ctx.workspace_id, ctx.path_id())
+    return json_response(check_out(check_target(ctx.services.providers, target)))
+
+
+@router.route(
+    "POST", "/v1/credentials/{id}/rotate", roles=ADMIN, summary="Replace the key (old ciphertext destroyed)",
+    body=RotateIn, response=CredentialOut,
+)  # fmt: skip
+def rotate_credential(ctx: RequestContext) -> ApiResponse:
+    row = ctx.services.credential_service.rotate(ctx.workspace_id, ctx.path_id(), ctx.body(RotateIn).api_key)
+    return json_response(credential_out(row))

@@ -100,7 +100,8 @@ RATE_LIMITED = (
     429,
     "requests",
     "rate_limit_exceeded",
-    "Rate limit reached for gpt-4o-mini in organization org-x on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 1s.",
+    "Rate limit reached for gpt-4o-mini in organization org-x on requests per min (RPM): "
+    "Limit 3, Used 3, Requested 1. Please try again in 1s.",
 )
 SERVER_ERROR = (500, "server_error", None, "The server had an error while processing your request.")
 MODEL_NOT_FOUND = (

@@ -65,7 +65,7 @@ def _run_tollgate(db_url: str, home: str, upstream: str, ready: Any, stop: Any) 
     from tollgate.wiring import set_services
 
     services = make_services(db_url, Path(home))
-    source = FakeCredentialSource(services.sessions)
+    source = FakeCredentialSource(services.sessions, cache_ttl_s=5.0)
     services.credentials = source  # type: ignore[misc]
     set_services(services)
     tenant = make_tenant(services)

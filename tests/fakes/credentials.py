@@ -4,6 +4,7 @@ a dict instead of being KMS/local-wrapped (that is the key-custody module's job)
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -15,9 +16,11 @@ from tollgate.providers.base import ProviderTarget
 
 
 class FakeCredentialSource:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], cache_ttl_s: float = 0.0) -> None:
         self._sessions = sessions
         self._keys: dict[uuid.UUID, str] = {}
+        self._ttl = cache_ttl_s  # the benchmark caches like a production source would (decrypted-key TTL)
+        self._cache: dict[tuple[uuid.UUID, str | None, str | None], tuple[list[ProviderTarget], float]] = {}
 
     def add(
         self,
@@ -57,6 +60,16 @@ class FakeCredentialSource:
     def targets_for(
         self, workspace_id: uuid.UUID, provider: str | None, name: str | None = None
     ) -> list[ProviderTarget]:
+        key = (workspace_id, provider, name)
+        hit = self._cache.get(key)
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        targets = self._load(workspace_id, provider, name)
+        if self._ttl > 0:
+            self._cache[key] = (targets, time.monotonic() + self._ttl)
+        return targets
+
+    def _load(self, workspace_id: uuid.UUID, provider: str | None, name: str | None) -> list[ProviderTarget]:
         query = select(ProviderCredential).where(
             ProviderCredential.workspace_id == workspace_id, ProviderCredential.is_active.is_(True)
         )

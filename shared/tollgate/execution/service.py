@@ -199,7 +199,29 @@ class ExecuteService:
         candidate: Candidate = opened.candidate
         public_model = f"{candidate.provider}/{candidate.model}"
         status, error_type = "success", None
+        recorded = False
         last: dict[str, Any] = {}
+
+        def record() -> None:
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
+            stream.close()
+            usage: Usage = stream.usage
+            price = self._price_for_served(candidate, plan, call)
+            outcome = _Outcome(
+                candidate,
+                usage,
+                cost_of(usage, price),
+                price,
+                status,
+                error_type,
+                _ms_since(upstream_started),
+                opened.fallback_from,
+            )
+            self._record(call, plan, outcome)
+
         try:
             for chunk in stream:
                 chunk["model"] = public_model
@@ -213,6 +235,7 @@ class ExecuteService:
                 "choices": [],
                 "usage": stream.usage.to_openai(),
             }
+            record()  # before [DONE], so a client that saw the end also sees its usage row
             yield _sse(final)
             yield b"data: [DONE]\n\n"
         except GeneratorExit:
@@ -246,14 +269,7 @@ class ExecuteService:
                 }
             )
         finally:
-            stream.close()
-            usage: Usage = stream.usage
-            price = self._price_for_served(candidate, plan, call)
-            cost = cost_of(usage, price)
-            outcome = _Outcome(
-                candidate, usage, cost, price, status, error_type, _ms_since(upstream_started), opened.fallback_from
-            )
-            self._record(call, plan, outcome)
+            record()
 
     # -- accounting ---------------------------------------------------------------------------
 

@@ -147,16 +147,17 @@ def bench_database(kind: str, total: int, workdir: Path) -> list[dict[str, Any]]
     upstream_url = f"http://127.0.0.1:{port}"
     _wait_listening(upstream_url)
     ready, stop = ctx.Queue(), ctx.Event()
-    gateway = ctx.Process(target=_run_tollgate, args=(db_url, str(workdir / "home"), upstream_url, ready, stop), daemon=True)
+    home = str(workdir / "home")
+    gateway = ctx.Process(target=_run_tollgate, args=(db_url, home, upstream_url, ready, stop), daemon=True)
     gateway.start()
     base_url, key = ready.get(timeout=120)
     rows: list[dict[str, Any]] = []
     try:
         for concurrency in (1, 50):
             n = total if concurrency == 1 else total * 2
-            print(f"  [{kind}] concurrency {concurrency}: {n} direct requests ...", file=sys.stderr, flush=True)
+            _progress(f"  [{kind}] concurrency {concurrency}: {n} direct requests ...")
             direct, _ = _load(upstream_url + "/v1/chat/completions", {"authorization": "Bearer x"}, n, concurrency)
-            print(f"  [{kind}] concurrency {concurrency}: {n} requests through Tollgate ...", file=sys.stderr, flush=True)
+            _progress(f"  [{kind}] concurrency {concurrency}: {n} requests through Tollgate ...")
             through, wall = _load(base_url + "/v1/chat/completions", {"authorization": f"Bearer {key}"}, n, concurrency)
             row: dict[str, Any] = {"db": kind, "concurrency": concurrency, "requests": n, **_stats(direct, through)}
             row["gateway_rps"] = round(n / wall, 1)
@@ -169,6 +170,10 @@ def bench_database(kind: str, total: int, workdir: Path) -> list[dict[str, Any]]
         if pg is not None:
             pg.cleanup()
     return rows
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def _wait_listening(url: str) -> None:
@@ -199,10 +204,9 @@ def main() -> None:
     print(header)
     print("|" + "---|" * 9)
     for r in rows:
-        print(
-            f"| {r['db']} | {r['concurrency']} | {r['requests']} | {r['direct_p50_ms']:.2f} | {r['gateway_p50_ms']:.2f} "
-            f"| {r['overhead_p50_ms']:.2f} | {r['overhead_p95_ms']:.2f} | {r['overhead_p99_ms']:.2f} | {r['gateway_rps']} |"
-        )
+        cells = [r["db"], r["concurrency"], r["requests"], r["direct_p50_ms"], r["gateway_p50_ms"]]
+        cells += [r["overhead_p50_ms"], r["overhead_p95_ms"], r["overhead_p99_ms"], r["gateway_rps"]]
+        print("| " + " | ".join(str(c) for c in cells) + " |")
 
 
 if __name__ == "__main__":

@@ -150,3 +150,14 @@ def test_streaming_tool_call(gateway: Gateway, fake: FakeProvider, spec: Spec) -
     assert finish == "tool_calls"
     (row,) = gateway.wait_for_rows(1)
     assert row.status == "success" and row.stream
+
+
+def test_verify_makes_an_authenticated_call(gateway: Gateway, fake: FakeProvider, spec: Spec) -> None:
+    # Given the adapter and the credential the contract fixture stored
+    (target,) = gateway.credentials.targets_for(gateway.tenant.workspace_id, spec.provider)
+    adapter = gateway.services.providers.get(spec.provider)
+    # When the credentials test endpoint verifies it, one cheap authenticated call is made
+    adapter.verify(target)
+    (sent,) = fake.requests
+    spec.check_auth(sent, spec.api_key)
+    assert sent.method == "GET" or sent.path.endswith("/tokenize")

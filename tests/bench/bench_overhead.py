@@ -128,12 +128,23 @@ def _stats(direct: list[float], through: list[float]) -> dict[str, float]:
 
 
 def _database_url(kind: str, workdir: Path) -> tuple[str, Any]:
+    """``sqlite``, ``postgres``, or ``postgres-async`` (synchronous_commit=off for the database: shows how
+    much of the PostgreSQL cost is the WAL fsync of each usage-row commit on this machine's disk)."""
     if kind == "sqlite":
         return f"sqlite:///{workdir / 'bench.db'}", None
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
     from tests.support import PostgresCluster, start_postgres
 
     admin_url, server = start_postgres(workdir)
-    return PostgresCluster(admin_url).fresh_database(), server
+    url = PostgresCluster(admin_url).fresh_database()
+    if kind == "postgres-async":
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"ALTER DATABASE {make_url(url).database} SET synchronous_commit = off"))
+        admin.dispose()
+    return url, server
 
 
 def bench_database(kind: str, total: int, workdir: Path) -> list[dict[str, Any]]:

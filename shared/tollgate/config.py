@@ -50,7 +50,13 @@ class Settings(BaseSettings):
     upstream_max_connections: int = 200
     retry_max_attempts: int = 3
     retry_max_wait_s: float = 10.0
+    retry_base_wait_s: float = 1.0
     cooldown_s: float = 300.0
+    health_cache_ttl_s: float = 1.0
+    model_equivalents: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='JSON: "provider/model" -> equivalent "provider/model" ids used for cross-provider failover',
+    )
 
     pricing_litellm_url: str = (
         "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json"

@@ -8,6 +8,8 @@ and override components by passing them in ``overrides``.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +29,8 @@ from tollgate.keys.credentials import CredentialService
 from tollgate.keys.service import GatewayKeyService, WorkspaceService
 from tollgate.keys.wrapping import KeyWrapper
 from tollgate.pricing.book import PriceBook
-from tollgate.providers.invoker import ProviderInvoker
+from tollgate.providers.base import ProviderClient
+from tollgate.providers.invoker import ProviderInvoker, RetryPolicy
 from tollgate.providers.mock import MockProvider
 from tollgate.providers.registry import ProviderRegistry
 
@@ -173,8 +176,47 @@ class Services:
         return LocalAlertWorker(queue, self.alert_delivery) if isinstance(queue, InProcessAlertQueue) else None
 
     @cached_property
+    def http_client(self) -> httpx.Client:
+        """The one pooled upstream HTTP client of this process."""
+        from tollgate.providers.http import build_http_client
+
+        settings = self.settings
+        return build_http_client(
+            settings.upstream_connect_timeout_s, settings.upstream_read_timeout_s, settings.upstream_max_connections
+        )
+
+    @cached_property
+    def sleep(self) -> Callable[[float], None]:
+        """How retries and pacing wait (tests inject a recorder)."""
+        return time.sleep
+
+    @cached_property
     def providers(self) -> ProviderRegistry:
-        return ProviderRegistry({"mock": MockProvider()})
+        from tollgate.providers.adapters import build_adapters
+        from tollgate.providers.http import UpstreamHttp
+
+        clients: dict[str, ProviderClient] = {"mock": MockProvider()}
+        clients.update(build_adapters(UpstreamHttp(self.http_client)))
+        return ProviderRegistry(clients)
+
+    @cached_property
+    def invoker(self) -> ProviderInvoker:
+        from tollgate.providers.health import HealthTracker
+
+        settings = self.settings
+        health = HealthTracker(
+            self.sessions,
+            self.clock,
+            cooldown_s=settings.cooldown_s,
+            cache_ttl_s=settings.health_cache_ttl_s,
+            max_pace_s=settings.retry_max_wait_s,
+        )
+        policy = RetryPolicy(
+            max_attempts=settings.retry_max_attempts,
+            base_wait_s=settings.retry_base_wait_s,
+            max_wait_s=settings.retry_max_wait_s,
+        )
+        return ProviderInvoker(self.providers, health=health, policy=policy, sleep=self.sleep)
 
     @cached_property
     def credential_source(self) -> DbCredentialSource:
@@ -237,10 +279,10 @@ class Services:
 
     @cached_property
     def execute(self) -> ExecuteService:
-        resolver = ModelResolver(self.credentials, self.providers.names)
+        resolver = ModelResolver(self.credentials, self.providers.names, self.settings.model_equivalents)
         return ExecuteService(
             resolver=resolver,
-            invoker=ProviderInvoker(self.providers),
+            invoker=self.invoker,
             prices=self.prices,
             budgets=self.budgets,
             session_factory=self.sessions,
@@ -251,6 +293,8 @@ class Services:
     def close(self) -> None:
         if "alert_http" in self.__dict__:
             self.alert_http.close()
+        if "http_client" in self.__dict__:
+            self.http_client.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
 

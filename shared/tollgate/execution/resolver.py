@@ -8,6 +8,7 @@ the rest are failover targets.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -60,9 +61,18 @@ def parse_model(value: str) -> ModelRef:
 
 
 class ModelResolver:
-    def __init__(self, credentials: CredentialSource, known_providers: frozenset[str]) -> None:
+    """``equivalents`` maps ``provider/model`` to other ``provider/model`` ids that may serve it
+    (settings.model_equivalents); their credentials are appended as failover candidates."""
+
+    def __init__(
+        self,
+        credentials: CredentialSource,
+        known_providers: frozenset[str],
+        equivalents: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self._credentials = credentials
         self._known = known_providers
+        self._equivalents = {k.lower(): list(v) for k, v in (equivalents or {}).items()}
 
     def resolve(self, workspace_id: uuid.UUID, requested: str) -> list[Candidate]:
         ref = parse_model(requested)
@@ -71,10 +81,26 @@ class ModelResolver:
         if ref.provider is not None and ref.provider not in self._known:
             raise InvalidRequest(f"Unknown provider '{ref.provider}' in model '{requested}'", code="unknown_model")
         targets = self._credentials.targets_for(workspace_id, ref.provider, ref.credential_name)
-        if not targets:
+        candidates = [Candidate(t.provider, ref.model, t) for t in targets]
+        if not candidates:
             what = ref.credential_name or ref.provider or "this workspace"
             raise InvalidRequest(
                 f"No active provider credential for {what}; add one with POST /v1/credentials",
                 code="no_credential",
             )
-        return [Candidate(t.provider, ref.model, t) for t in targets]
+        return candidates + self._equivalent_candidates(workspace_id, candidates)
+
+    def _equivalent_candidates(self, workspace_id: uuid.UUID, primary: list[Candidate]) -> list[Candidate]:
+        seen = {(c.target.credential_id, c.provider, c.model) for c in primary}
+        extra: list[Candidate] = []
+        for key in dict.fromkeys(f"{c.provider}/{c.model}".lower() for c in primary):
+            for equivalent in self._equivalents.get(key, ()):
+                ref = parse_model(equivalent)
+                if ref.provider is None or ref.provider not in self._known or ref.provider == "mock":
+                    continue
+                for target in self._credentials.targets_for(workspace_id, ref.provider, ref.credential_name):
+                    identity = (target.credential_id, target.provider, ref.model)
+                    if identity not in seen:
+                        seen.add(identity)
+                        extra.append(Candidate(target.provider, ref.model, target))
+        return extra

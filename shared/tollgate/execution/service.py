@@ -211,41 +211,15 @@ class ExecuteService:
         """Relay chunks as SSE. The usage row is written before the final usage chunk and [DONE] go
         out, so a client that has read the whole stream can already see its usage."""
         stream = opened.stream
-        candidate: Candidate = opened.candidate
-        public_model = f"{candidate.provider}/{candidate.model}"
-        recorded = False
-
-        def finish(status: str, error_type: str | None) -> None:
-            nonlocal recorded
-            if recorded:
-                return
-            recorded = True
-            try:
-                stream.close()
-                usage: Usage = stream.usage
-                price = self._price_for_served(candidate, plan, call)
-                outcome = _Outcome(
-                    candidate,
-                    usage,
-                    cost_of(usage, price),
-                    price,
-                    status,
-                    error_type,
-                    _ms_since(upstream_started),
-                    opened.fallback_from,
-                )
-                self._record(call, plan, outcome)
-            except Exception:
-                logger.exception("could not record a streamed call")
-                self._budgets.release(plan.admission)
-
+        public_model = f"{opened.candidate.provider}/{opened.candidate.model}"
+        recorder = _StreamRecorder(self, call, plan, opened, upstream_started)
         last: dict[str, Any] = {}
         try:
             for chunk in stream:
                 chunk["model"] = public_model
                 last = chunk
                 yield _sse(chunk)
-            finish("success", None)
+            recorder.finish("success", None)
             final = {
                 "id": last.get("id", call.request_id),
                 "object": "chat.completion.chunk",
@@ -257,18 +231,17 @@ class ExecuteService:
             yield _sse(final)
             yield b"data: [DONE]\n\n"
         except GeneratorExit:
-            finish("cancelled", "client_disconnected")
+            recorder.finish("cancelled", "client_disconnected")
             raise
         except ProviderCallError as exc:
-            finish("error", exc.kind.value)
-            gateway_error = to_gateway_error(exc)
-            yield _sse_error(call.request_id, gateway_error)
+            recorder.finish("error", exc.kind.value)
+            yield _sse_error(call.request_id, to_gateway_error(exc))
         except Exception:
             logger.exception("stream relay failed")
-            finish("error", "internal_error")
+            recorder.finish("error", "internal_error")
             yield _sse_error(call.request_id, InternalError("The stream failed; see logs for this request id"))
         finally:
-            finish("cancelled", "client_disconnected")
+            recorder.finish("cancelled", "client_disconnected")
 
     # -- accounting ---------------------------------------------------------------------------
 
@@ -335,6 +308,41 @@ class ExecuteService:
         if plan.admission.remaining_usd is not None:
             headers["x-tollgate-budget-remaining-usd"] = format_usd(plan.admission.remaining_usd)
         return headers
+
+
+class _StreamRecorder:
+    """Writes a streamed call's usage row exactly once, whichever way the stream ends."""
+
+    def __init__(
+        self, service: ExecuteService, call: ExecuteCall, plan: _Plan, opened: Any, upstream_started: float
+    ) -> None:
+        self._service, self._call, self._plan, self._opened = service, call, plan, opened
+        self._upstream_started = upstream_started
+        self._done = False
+
+    def finish(self, status: str, error_type: str | None) -> None:
+        if self._done:
+            return
+        self._done = True
+        service, plan, opened = self._service, self._plan, self._opened
+        try:
+            opened.stream.close()
+            usage: Usage = opened.stream.usage
+            price = service._price_for_served(opened.candidate, plan, self._call)
+            outcome = _Outcome(
+                opened.candidate,
+                usage,
+                cost_of(usage, price),
+                price,
+                status,
+                error_type,
+                _ms_since(self._upstream_started),
+                opened.fallback_from,
+            )
+            service._record(self._call, plan, outcome)
+        except Exception:
+            logger.exception("could not record a streamed call")
+            service._budgets.release(plan.admission)
 
 
 def _sse_error(request_id: str, error: Exception) -> bytes:

@@ -16,6 +16,53 @@ class FailureKind(StrEnum):
     BAD_REQUEST = "bad_request"  # 400/422: the request itself is wrong
     NOT_FOUND = "not_found"  # unknown model / endpoint
     CONFLICT = "conflict"  # 408/409
+    PROTOCOL = "protocol"  # the upstream answered something we cannot parse
+
+
+def kind_for_status(status: int) -> FailureKind:
+    """The classification by HTTP status alone; adapters refine it with structured error fields."""
+    if status in (401, 403):
+        return FailureKind.AUTH
+    if status == 402:
+        return FailureKind.QUOTA
+    if status == 404:
+        return FailureKind.NOT_FOUND
+    if status in (408, 409):
+        return FailureKind.CONFLICT
+    if status == 429:
+        return FailureKind.RATE_LIMIT
+    if status in (503, 529):
+        return FailureKind.OVERLOADED
+    if status == 504:
+        return FailureKind.TIMEOUT
+    if status >= 500:
+        return FailureKind.SERVER
+    return FailureKind.BAD_REQUEST
+
+
+_MESSAGES = {
+    FailureKind.AUTH: "rejected the API key",
+    FailureKind.QUOTA: "reports that the account's quota or credits are exhausted",
+    FailureKind.RATE_LIMIT: "is rate limiting this key",
+    FailureKind.OVERLOADED: "is overloaded",
+    FailureKind.SERVER: "returned a server error",
+    FailureKind.TIMEOUT: "did not answer in time",
+    FailureKind.NETWORK: "could not be reached",
+    FailureKind.BAD_REQUEST: "refused the request as invalid",
+    FailureKind.NOT_FOUND: "does not know this model",
+    FailureKind.CONFLICT: "asked to retry the request",
+    FailureKind.PROTOCOL: "sent a response Tollgate could not read",
+}
+
+
+def upstream_error(
+    provider: str, kind: FailureKind, *, status: int | None = None, retry_after_s: float | None = None
+) -> ProviderCallError:
+    """A classified failure with a message of ours (never the upstream body)."""
+    suffix = f" (HTTP {status})" if status else ""
+    return ProviderCallError(
+        kind, f"{provider} {_MESSAGES[kind]}{suffix}", provider=provider, status=status, retry_after_s=retry_after_s
+    )
 
 
 RETRYABLE = frozenset(
@@ -73,4 +120,10 @@ def to_gateway_error(exc: ProviderCallError) -> Exception:
         return errors.InvalidRequest(f"{provider} does not know this model", code="unknown_model", status=404)
     if exc.kind is FailureKind.TIMEOUT:
         return errors.ProviderUnavailable(f"{provider} timed out", code="upstream_timeout", status=504)
+    if exc.kind is FailureKind.OVERLOADED:
+        return errors.ProviderUnavailable(
+            f"{provider} is overloaded; try again shortly", code="upstream_overloaded", status=503
+        )
+    if exc.kind is FailureKind.NETWORK:
+        return errors.ProviderUnavailable(f"{provider} could not be reached", code="upstream_unreachable", status=502)
     return errors.ProviderUnavailable(f"{provider} is unavailable ({exc.kind.value})", status=502)

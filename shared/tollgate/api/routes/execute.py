@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from tollgate.api.context import RequestContext
 from tollgate.api.http import ApiResponse, json_response, sse_response
 from tollgate.api.router import MEMBER, Router
-from tollgate.api.schemas.execute import ChatCompletionRequest
+from tollgate.api.schemas.execute import ChatCompletionRequest, ModelOut
 from tollgate.execution.attribution import attribution_from
 from tollgate.execution.service import ExecuteCall
 
@@ -33,3 +35,23 @@ def chat_completions(ctx: RequestContext) -> ApiResponse:
     if result.chunks is not None:
         return sse_response(result.chunks, headers=result.headers)
     return json_response(result.body, headers=result.headers)
+
+
+@router.route("GET", "/v1/models", roles=MEMBER, summary="Models this workspace can call, with prices")
+def list_models(ctx: RequestContext) -> ApiResponse:
+    from tollgate.execution.catalog import ModelCatalog
+
+    def price(value: Decimal | None) -> str | None:
+        return None if value is None else format(value.normalize(), "f")
+
+    entries = ModelCatalog(ctx.services.sessions).list(ctx.workspace_id)
+    data = [
+        ModelOut(
+            id=entry.id,
+            owned_by=entry.owned_by,
+            input_per_1m=price(entry.input_per_1m),
+            output_per_1m=price(entry.output_per_1m),
+        ).model_dump(mode="json")
+        for entry in entries
+    ]
+    return json_response({"object": "list", "data": data})

@@ -1,0 +1,77 @@
+"""The models a workspace can call (``GET /v1/models``).
+
+Rule: the built-in mock models; for every active credential its ``default_model``; and for every
+provider the workspace has an active credential for (except ``custom``, whose models are whatever the
+endpoint serves), every model with a current price. Ids are what ``model`` accepts:
+``provider/model``, and ``custom:<credential name>/<model>`` for custom endpoints. Prices are the
+current ones (manual override > LiteLLM > OpenRouter), ``null`` when unpriced.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tollgate.db.models import ModelPrice, ProviderCredential
+from tollgate.pricing.book import SOURCE_PRECEDENCE
+from tollgate.providers.mock import MOCK_MODELS
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    id: str
+    owned_by: str
+    input_per_1m: Decimal | None
+    output_per_1m: Decimal | None
+
+
+class ModelCatalog:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def list(self, workspace_id: uuid.UUID) -> list[CatalogEntry]:
+        with self._sessions() as session:
+            credentials = session.execute(
+                select(ProviderCredential.provider, ProviderCredential.name, ProviderCredential.default_model).where(
+                    ProviderCredential.workspace_id == workspace_id, ProviderCredential.is_active.is_(True)
+                )
+            ).all()
+            providers = {"mock"} | {row.provider for row in credentials}
+            price_rows = session.scalars(
+                select(ModelPrice).where(ModelPrice.provider.in_(providers), ModelPrice.effective_to.is_(None))
+            ).all()
+        prices: dict[tuple[str, str], ModelPrice] = {}
+        for price_row in price_rows:
+            key = (price_row.provider, price_row.model)
+            best = prices.get(key)
+            rank = SOURCE_PRECEDENCE.get(price_row.source, 99)
+            if best is None or rank < SOURCE_PRECEDENCE.get(best.source, 99):
+                prices[key] = price_row
+        entries: dict[str, CatalogEntry] = {}
+
+        def add(model_id: str, provider: str, model: str) -> None:
+            price = prices.get((provider, model))
+            entries.setdefault(
+                model_id,
+                CatalogEntry(
+                    model_id,
+                    provider,
+                    price.input_per_1m if price else None,
+                    price.output_per_1m if price else None,
+                ),
+            )
+
+        for model in MOCK_MODELS:
+            add(f"mock/{model}", "mock", model)
+        for credential in credentials:
+            if credential.default_model:
+                prefix = f"custom:{credential.name}" if credential.provider == "custom" else credential.provider
+                add(f"{prefix}/{credential.default_model}", credential.provider, credential.default_model)
+        for provider, model in sorted(prices):
+            if provider != "custom":
+                add(f"{provider}/{model}", provider, model)
+        return sorted(entries.values(), key=lambda e: e.id)

@@ -1,0 +1,228 @@
+"""OpenAI Chat Completions and the providers that speak it: openai, deepseek, openrouter, custom.
+
+The request passes through nearly unchanged; what differs per provider is the usage normalization
+(which counters include cached / cache-write tokens) and the error table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from tollgate.errors import InvalidRequest
+from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget, Usage
+from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_status, upstream_error
+from tollgate.providers.http import (
+    UpstreamHttp,
+    error_object,
+    iter_lines,
+    iter_sse,
+    parse_json_event,
+    retry_after_seconds,
+)
+from tollgate.providers.streams import MeteredStream
+
+# OpenAI 429s that are billing problems, not rate limits (provider_wire_formats.md §1).
+OPENAI_QUOTA_CODES = frozenset(
+    {
+        "insufficient_quota",
+        "credit_balance_exhausted",
+        "organization_spend_limit_exceeded",
+        "project_spend_limit_exceeded",
+        "organization_usage_limit_exceeded",
+    }
+)
+OPENAI_CODE_KINDS = {"invalid_api_key": FailureKind.AUTH, "model_not_found": FailureKind.NOT_FOUND}
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str | float):
+        try:
+            return int(value)
+        except ValueError:
+            return 0
+    return 0
+
+
+def _details(usage: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = usage.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def openai_usage(usage: Mapping[str, Any]) -> Usage:
+    """prompt_tokens includes cached_tokens; completion_tokens includes reasoning_tokens."""
+    prompt = _int(usage.get("prompt_tokens"))
+    cached = min(prompt, _int(_details(usage, "prompt_tokens_details").get("cached_tokens")))
+    return Usage(
+        input_tokens=prompt - cached,
+        cache_read_tokens=cached,
+        output_tokens=_int(usage.get("completion_tokens")),
+        reasoning_tokens=_int(_details(usage, "completion_tokens_details").get("reasoning_tokens")),
+    )
+
+
+def deepseek_usage(usage: Mapping[str, Any]) -> Usage:
+    """prompt_tokens = prompt_cache_hit_tokens + prompt_cache_miss_tokens (read DeepSeek's own fields first)."""
+    if "prompt_cache_hit_tokens" not in usage and "prompt_cache_miss_tokens" not in usage:
+        return openai_usage(usage)
+    return Usage(
+        input_tokens=_int(usage.get("prompt_cache_miss_tokens")),
+        cache_read_tokens=_int(usage.get("prompt_cache_hit_tokens")),
+        output_tokens=_int(usage.get("completion_tokens")),
+        reasoning_tokens=_int(_details(usage, "completion_tokens_details").get("reasoning_tokens")),
+    )
+
+
+def openrouter_usage(usage: Mapping[str, Any]) -> Usage:
+    """OpenAI semantics plus cache_write_tokens (taken as inside prompt_tokens) and the charged ``cost``."""
+    prompt = _int(usage.get("prompt_tokens"))
+    details = _details(usage, "prompt_tokens_details")
+    cached = min(prompt, _int(details.get("cached_tokens")))
+    written = min(prompt - cached, _int(details.get("cache_write_tokens")))
+    cost: Decimal | None = None
+    raw_cost = usage.get("cost")
+    if isinstance(raw_cost, int | float | str) and not isinstance(raw_cost, bool):
+        try:
+            cost = Decimal(str(raw_cost))
+        except InvalidOperation:
+            cost = None
+    return Usage(
+        input_tokens=prompt - cached - written,
+        cache_read_tokens=cached,
+        cache_write_tokens=written,
+        output_tokens=_int(usage.get("completion_tokens")),
+        reasoning_tokens=_int(_details(usage, "completion_tokens_details").get("reasoning_tokens")),
+        provider_cost_usd=cost,
+    )
+
+
+def classify_openai(provider: str) -> Callable[[int, Any, Mapping[str, str]], ProviderCallError]:
+    def classify(status: int, body: Any, headers: Mapping[str, str]) -> ProviderCallError:
+        error = error_object(body)
+        code, kind_field = error.get("code"), error.get("type")
+        kind = kind_for_status(status)
+        if kind_field == "insufficient_quota" or (isinstance(code, str) and code in OPENAI_QUOTA_CODES):
+            kind = FailureKind.QUOTA
+        elif isinstance(code, str) and code in OPENAI_CODE_KINDS:
+            kind = OPENAI_CODE_KINDS[code]
+        return upstream_error(provider, kind, status=status, retry_after_s=retry_after_seconds(headers))
+
+    return classify
+
+
+def classify_deepseek(status: int, body: Any, headers: Mapping[str, str]) -> ProviderCallError:
+    # DeepSeek's error type/code values are not documented; the status table is (402 = balance).
+    kind = FailureKind.BAD_REQUEST if status == 422 else kind_for_status(status)
+    return upstream_error("deepseek", kind, status=status, retry_after_s=retry_after_seconds(headers))
+
+
+def classify_openrouter(status: int, body: Any, headers: Mapping[str, str]) -> ProviderCallError:
+    # error.code is numeric and equals the status; 403 is a moderation/guardrail refusal, not the key.
+    code = error_object(body).get("code")
+    effective = code if isinstance(code, int) and not isinstance(code, bool) and code >= 400 else status
+    kind = FailureKind.BAD_REQUEST if effective == 403 else kind_for_status(effective)
+    return upstream_error("openrouter", kind, status=status, retry_after_s=retry_after_seconds(headers))
+
+
+def _in_band_error(provider: str, payload: Mapping[str, Any]) -> ProviderCallError:
+    code = error_object(payload).get("code")
+    if isinstance(code, int) and not isinstance(code, bool) and code >= 400:
+        return upstream_error(provider, kind_for_status(code))
+    return upstream_error(provider, FailureKind.SERVER)
+
+
+class OpenAICompatibleProvider:
+    def __init__(
+        self,
+        name: str,
+        http: UpstreamHttp,
+        *,
+        default_base_url: str,
+        usage_from: Callable[[Mapping[str, Any]], Usage],
+        classify: Callable[[int, Any, Mapping[str, str]], ProviderCallError],
+        models_path: str = "/models",
+    ) -> None:
+        self.name = name
+        self._http = http
+        self._default_base_url = default_base_url
+        self._usage_from = usage_from
+        self._classify = classify
+        self._models_path = models_path
+
+    def _url(self, target: ProviderTarget, path: str) -> str:
+        base = target.base_url or self._default_base_url
+        if not base:
+            raise InvalidRequest(f"The {self.name} credential needs a base_url", code="credential_misconfigured")
+        return base.rstrip("/") + path
+
+    def _headers(self, target: ProviderTarget) -> dict[str, str]:
+        headers = {"authorization": f"Bearer {target.api_key}"}
+        options = target.options
+        for option, header in (
+            ("organization", "openai-organization"),
+            ("project", "openai-project"),
+            ("referer", "http-referer"),
+            ("title", "x-title"),
+        ):
+            value = options.get(option)
+            if isinstance(value, str) and value:
+                headers[header] = value
+        return headers
+
+    def _body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
+        body = {k: v for k, v in request.body.items() if k not in ("stream", "stream_options")}
+        body["model"] = request.model
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {**(request.body.get("stream_options") or {}), "include_usage": True}
+        return body
+
+    def complete(self, target: ProviderTarget, request: ChatRequest) -> ChatResponse:
+        url = self._url(target, "/chat/completions")
+        reply = self._http.post_json(self.name, url, self._headers(target), self._body(request, False), self._classify)
+        body = reply.body
+        if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
+            if isinstance(body, dict) and "error" in body:
+                raise _in_band_error(self.name, body)
+            raise upstream_error(self.name, FailureKind.PROTOCOL, status=reply.status)
+        usage = self._usage_from(body.get("usage") or {})
+        body["usage"] = usage.to_openai()
+        return ChatResponse(body=body, usage=usage)
+
+    def stream(self, target: ProviderTarget, request: ChatRequest) -> OpenAIStream:
+        url = self._url(target, "/chat/completions")
+        response = self._http.open_stream(
+            self.name, url, self._headers(target), self._body(request, True), self._classify
+        )
+        return OpenAIStream(self.name, response, request, self._usage_from)
+
+    def verify(self, target: ProviderTarget) -> None:
+        self._http.request_json(
+            self.name, "GET", self._url(target, self._models_path), self._headers(target), None, classify=self._classify
+        )
+
+
+class OpenAIStream(MeteredStream):
+    def __init__(self, provider: str, response: Any, request: ChatRequest, usage_from: Any) -> None:
+        super().__init__(provider, response, request)
+        self._usage_from = usage_from
+
+    def _chunks(self) -> Iterator[dict[str, Any]]:
+        for event in iter_sse(iter_lines(self.provider, self._response)):
+            if event.data.strip() == "[DONE]":
+                return
+            payload = parse_json_event(self.provider, event.data)
+            if not isinstance(payload, dict):
+                continue
+            if isinstance(payload.get("error"), dict):
+                raise _in_band_error(self.provider, payload)
+            usage = payload.pop("usage", None)
+            if isinstance(usage, dict):
+                self._reported = self._usage_from(usage)
+            if payload.get("choices"):
+                yield payload

@@ -1,0 +1,226 @@
+"""Yandex Foundation Models (YandexGPT) native completion API adapter.
+
+Auth ``Authorization: Api-Key <key>`` (or ``Bearer <IAM token>`` with options.auth = "iam"), folder in
+``x-folder-id`` and in ``modelUri`` (``gpt://<folder_id>/<model>/latest``). Token counts are strings.
+Streaming is newline-delimited JSON with *cumulative* text, turned into OpenAI deltas here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from tollgate.errors import InvalidRequest
+from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget, Usage
+from tollgate.providers.content import function_tools, max_output_tokens, text_of, tool_arguments
+from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_status, upstream_error
+from tollgate.providers.http import UpstreamHttp, error_object, iter_lines, parse_json_event, retry_after_seconds
+from tollgate.providers.streams import MeteredStream, make_chunk, make_completion
+
+DEFAULT_BASE_URL = "https://llm.api.cloud.yandex.net"
+COMPLETION_PATH = "/foundationModels/v1/completion"
+TOKENIZE_PATH = "/foundationModels/v1/tokenize"
+
+GRPC_KINDS = {
+    3: FailureKind.BAD_REQUEST,  # INVALID_ARGUMENT
+    4: FailureKind.TIMEOUT,  # DEADLINE_EXCEEDED
+    5: FailureKind.NOT_FOUND,
+    7: FailureKind.AUTH,  # PERMISSION_DENIED
+    8: FailureKind.RATE_LIMIT,  # RESOURCE_EXHAUSTED
+    13: FailureKind.SERVER,  # INTERNAL
+    14: FailureKind.OVERLOADED,  # UNAVAILABLE
+    16: FailureKind.AUTH,  # UNAUTHENTICATED
+}
+STATUSES = {
+    "ALTERNATIVE_STATUS_TRUNCATED_FINAL": "length",
+    "ALTERNATIVE_STATUS_FINAL": "stop",
+    "ALTERNATIVE_STATUS_CONTENT_FILTER": "content_filter",
+    "ALTERNATIVE_STATUS_TOOL_CALLS": "tool_calls",
+}
+
+
+def classify(status: int, body: Any, headers: Mapping[str, str]) -> ProviderCallError:
+    error = error_object(body)  # {"error": {grpcCode, httpCode, ...}} or a bare {"code": ..} Status
+    grpc = error.get("grpcCode", error.get("code"))
+    kind = GRPC_KINDS.get(grpc, kind_for_status(status)) if isinstance(grpc, int) else kind_for_status(status)
+    return upstream_error("yandex", kind, status=status or None, retry_after_s=retry_after_seconds(headers))
+
+
+def _count(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def yandex_usage(usage: Mapping[str, Any]) -> Usage:
+    details = usage.get("completionTokensDetails")
+    reasoning = _count(details.get("reasoningTokens")) if isinstance(details, dict) else 0
+    output = _count(usage.get("completionTokens"))
+    return Usage(
+        input_tokens=_count(usage.get("inputTextTokens")), output_tokens=output, reasoning_tokens=min(reasoning, output)
+    )
+
+
+def model_uri(target: ProviderTarget, model: str) -> str:
+    if model.startswith(("gpt://", "emb://", "ds://")):
+        return model
+    folder = target.options.get("folder_id")
+    if not isinstance(folder, str) or not folder:
+        raise InvalidRequest("The yandex credential needs options.folder_id", code="credential_misconfigured")
+    return f"gpt://{folder}/{model}" if "/" in model else f"gpt://{folder}/{model}/latest"
+
+
+def to_yandex(target: ProviderTarget, request: ChatRequest, stream: bool) -> dict[str, Any]:
+    body = request.body
+    messages: list[dict[str, Any]] = []
+    for message in request.messages:
+        role = message.get("role")
+        if role in ("system", "developer"):
+            messages.append({"role": "system", "text": text_of(message.get("content"))})
+        elif role == "user":
+            messages.append({"role": "user", "text": text_of(message.get("content"))})
+        elif role == "assistant" and message.get("tool_calls"):
+            calls = [
+                {"functionCall": {"name": (c.get("function") or {}).get("name"), "arguments": tool_arguments(c)}}
+                for c in message["tool_calls"]
+            ]
+            messages.append({"role": "assistant", "toolCallList": {"toolCalls": calls}})
+        elif role == "assistant":
+            messages.append({"role": "assistant", "text": text_of(message.get("content"))})
+        else:
+            result = {
+                "functionResult": {"name": message.get("name", "tool"), "content": text_of(message.get("content"))}
+            }
+            messages.append({"role": "user", "toolResultList": {"toolResults": [result]}})
+    options: dict[str, Any] = {"stream": stream}
+    if isinstance(body.get("temperature"), int | float):
+        options["temperature"] = min(1.0, float(body["temperature"]))  # Yandex's range is [0, 1]
+    limit = max_output_tokens(body)
+    if limit is not None:
+        options["maxTokens"] = str(limit)
+    out: dict[str, Any] = {
+        "modelUri": model_uri(target, request.model),
+        "completionOptions": options,
+        "messages": messages,
+    }
+    tools = function_tools(body)
+    if tools:
+        out["tools"] = [{"function": {k: f[k] for k in ("name", "description", "parameters") if k in f}} for f in tools]
+    response_format = body.get("response_format")
+    if isinstance(response_format, dict):
+        if response_format.get("type") == "json_object":
+            out["jsonObject"] = True
+        elif response_format.get("type") == "json_schema":
+            out["jsonSchema"] = {"schema": (response_format.get("json_schema") or {}).get("schema") or {}}
+    return out
+
+
+def _alternative(payload: Any) -> tuple[dict[str, Any], Mapping[str, Any]]:
+    result = payload.get("result") if isinstance(payload, dict) else None
+    if not isinstance(result, dict):
+        raise upstream_error("yandex", FailureKind.PROTOCOL)
+    alternatives = result.get("alternatives") or [{}]
+    return alternatives[0], result.get("usage") or {}
+
+
+def _tool_calls(message: Mapping[str, Any]) -> list[dict[str, Any]]:
+    calls = []
+    for call in (message.get("toolCallList") or {}).get("toolCalls") or ():
+        function = call.get("functionCall") or {}
+        arguments = json.dumps(function.get("arguments") or {}, separators=(",", ":"))
+        calls.append(
+            {
+                "id": f"call_{uuid.uuid4().hex[:24]}",
+                "type": "function",
+                "function": {"name": function.get("name"), "arguments": arguments},
+            }
+        )
+    return calls
+
+
+class YandexProvider:
+    name = "yandex"
+
+    def __init__(self, http: UpstreamHttp) -> None:
+        self._http = http
+
+    def _url(self, target: ProviderTarget, path: str) -> str:
+        return (target.base_url or DEFAULT_BASE_URL).rstrip("/") + path
+
+    def _headers(self, target: ProviderTarget) -> dict[str, str]:
+        scheme = "Bearer" if target.options.get("auth") == "iam" else "Api-Key"
+        headers = {"authorization": f"{scheme} {target.api_key}", "x-data-logging-enabled": "false"}
+        folder = target.options.get("folder_id")
+        if isinstance(folder, str) and folder:
+            headers["x-folder-id"] = folder
+        return headers
+
+    def complete(self, target: ProviderTarget, request: ChatRequest) -> ChatResponse:
+        payload = to_yandex(target, request, False)
+        reply = self._http.post_json(
+            self.name, self._url(target, COMPLETION_PATH), self._headers(target), payload, classify
+        )
+        alternative, raw_usage = _alternative(reply.body)
+        message = alternative.get("message") or {}
+        calls = _tool_calls(message)
+        content = message.get("text")
+        out: dict[str, Any] = {
+            "role": "assistant",
+            "content": content if isinstance(content, str) else (None if calls else ""),
+        }
+        if calls:
+            out["tool_calls"] = calls
+        finish = STATUSES.get(str(alternative.get("status")), "stop")
+        usage = yandex_usage(raw_usage)
+        return ChatResponse(
+            body=make_completion(f"chatcmpl-yandex-{uuid.uuid4().hex[:16]}", request.model, out, finish, usage),
+            usage=usage,
+        )
+
+    def stream(self, target: ProviderTarget, request: ChatRequest) -> YandexStream:
+        payload = to_yandex(target, request, True)
+        response = self._http.open_stream(
+            self.name, self._url(target, COMPLETION_PATH), self._headers(target), payload, classify
+        )
+        return YandexStream(self.name, response, request)
+
+    def verify(self, target: ProviderTarget) -> None:
+        """Tokenizing one word is free and needs a valid key and folder."""
+        payload = {"modelUri": model_uri(target, "yandexgpt-lite"), "text": "ping"}
+        self._http.post_json(self.name, self._url(target, TOKENIZE_PATH), self._headers(target), payload, classify)
+
+
+class YandexStream(MeteredStream):
+    def _chunks(self) -> Iterator[dict[str, Any]]:
+        chunk_id, created, model = f"chatcmpl-yandex-{uuid.uuid4().hex[:16]}", int(time.time()), self._request.model
+        sent, started = "", False
+        for line in iter_lines(self.provider, self._response):
+            if not line.strip():
+                continue
+            payload = parse_json_event(self.provider, line)
+            if isinstance(payload, dict) and "error" in payload:
+                error = error_object(payload)
+                raise classify(_count(error.get("httpCode")), payload, {})
+            alternative, raw_usage = _alternative(payload)
+            if raw_usage:
+                self._reported = yandex_usage(raw_usage)
+            if not started:
+                started = True
+                yield make_chunk(chunk_id, model, created, {"role": "assistant", "content": ""})
+            message = alternative.get("message") or {}
+            text = message.get("text")
+            if isinstance(text, str) and len(text) > len(sent):
+                delta, sent = text[len(sent) :], text  # Yandex sends the cumulative text so far
+                yield make_chunk(chunk_id, model, created, {"content": delta})
+            calls = _tool_calls(message)
+            if calls:
+                yield make_chunk(
+                    chunk_id, model, created, {"tool_calls": [{"index": i, **c} for i, c in enumerate(calls)]}
+                )
+            status = str(alternative.get("status"))
+            if status in STATUSES:
+                yield make_chunk(chunk_id, model, created, {}, STATUSES[status])

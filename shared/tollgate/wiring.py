@@ -28,6 +28,7 @@ from tollgate.pricing.book import PriceBook
 from tollgate.providers.invoker import ProviderInvoker
 from tollgate.providers.mock import MockProvider
 from tollgate.providers.registry import ProviderRegistry
+from tollgate.usage.service import UsageService
 
 
 class Services:
@@ -122,6 +123,10 @@ class Services:
             session_factory=self.sessions,
             clock=self.clock,
         )
+
+    @cached_property
+    def usage(self) -> UsageService:
+        return UsageService(self.engine, self.sessions)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

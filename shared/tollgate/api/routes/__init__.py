@@ -10,6 +10,6 @@ def routers_for(function: str) -> list[Router]:
 
 
 def all_routers() -> list[Router]:
-    from tollgate.api.routes import execute, keys, system
+    from tollgate.api.routes import execute, keys, system, usage
 
-    return [execute.router, keys.router, system.router]
+    return [execute.router, keys.router, system.router, usage.router]

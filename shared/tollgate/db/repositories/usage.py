@@ -8,7 +8,10 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from tollgate.clock import ensure_utc
 from tollgate.db.models import UsageDaily, UsageRecord
+from tollgate.usage.latency import COLUMNS as LATENCY_COLUMNS
+from tollgate.usage.latency import bucket_of
 
 _ROLLUP_SUMS = (
     "requests",
@@ -39,7 +42,10 @@ class UsageRepository:
         self._session = session
 
     def add(self, record: UsageRecord) -> None:
-        """Insert the record and fold it into ``usage_daily`` (UTC day) in the same transaction."""
+        """Insert the record and fold it into ``usage_daily`` (UTC day) in the same transaction.
+
+        The rollup counts the request in its latency bucket; the upsert touches only that bucket.
+        """
         if record.id is None:
             record.id = uuid.uuid4()
         self._session.add(record)
@@ -47,7 +53,7 @@ class UsageRepository:
         ok = record.status == "success"
         values = {
             "workspace_id": record.workspace_id,
-            "day": record.created_at.date(),
+            "day": ensure_utc(record.created_at).date(),
             "provider": record.provider,
             "model": record.model,
             "workflow": record.workflow or "",
@@ -65,9 +71,11 @@ class UsageRepository:
             "latency_ms_sum": record.latency_ms,
             "updated_at": record.created_at,
         }
+        bucket = LATENCY_COLUMNS[bucket_of(record.latency_ms)]
+        values[bucket] = 1
         table = UsageDaily.__table__
         statement = _dialect_insert(self._session, table).values(**values)
-        updates = {name: table.c[name] + statement.excluded[name] for name in _ROLLUP_SUMS}
+        updates = {name: table.c[name] + statement.excluded[name] for name in (*_ROLLUP_SUMS, bucket)}
         updates["updated_at"] = statement.excluded.updated_at
         keys = [c.name for c in UsageDaily.__table__.primary_key]
         self._session.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates))

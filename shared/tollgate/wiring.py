@@ -126,7 +126,7 @@ class Services:
 
     @cached_property
     def usage(self) -> UsageService:
-        return UsageService(self.engine, self.sessions)
+        return UsageService(self.engine)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from tollgate.db.models import UsageRecord
 from tollgate.db.repositories.usage_queries import Cursor, UsageQueries
@@ -17,11 +17,13 @@ from tollgate.usage.summary import Summary, SummaryRequest, SummaryService
 
 
 class UsageService:
-    def __init__(self, engine: Engine, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._sessions = session_factory
-        self._summaries = SummaryService(session_factory)
-        self._executions = ExecutionStats(session_factory, self._summaries)
+        # Reads never take SQLite's write lock (deferred BEGIN); PostgreSQL ignores the option.
+        readonly = engine.execution_options(tollgate_readonly=True)
+        self._sessions = sessionmaker(bind=readonly, expire_on_commit=False, autoflush=False)
+        self._summaries = SummaryService(self._sessions)
+        self._executions = ExecutionStats(self._sessions, self._summaries)
 
     def page(self, usage_filter: UsageFilter, limit: int, cursor: Cursor | None) -> Sequence[UsageRecord]:
         """``limit`` rows newest first, strictly older than ``cursor``."""

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from tollgate.cli_usage import usage_app
 from tollgate.config import Settings
 
 app = typer.Typer(help="Tollgate: an AI gateway with cost control.", no_args_is_help=True, add_completion=False)
@@ -13,6 +14,7 @@ workspace_app = typer.Typer(help="Workspaces (tenants).", no_args_is_help=True)
 key_app = typer.Typer(help="Gateway keys.", no_args_is_help=True)
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(key_app, name="key")
+app.add_typer(usage_app, name="usage")
 
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: SQLite under ~/.tollgate)")]
 

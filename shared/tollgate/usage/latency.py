@@ -5,7 +5,7 @@ bounds are ``ceil(2 ** (i / 3))`` (three buckets per doubling) de-duplicated, st
 the buckets 0..3 ms are exact and the last one (≥ ~22 minutes) is open-ended, beyond any Lambda
 timeout. A percentile is read as the geometric middle of the bucket holding the nearest-rank
 element, so it is within the bucket's width of the exact value: exact below 4 ms, at most 20%
-off between 4 and 15 ms (integer edges), and at most 12.3% off from 16 ms up (see docs/usage.md).
+off between 4 and 15 ms (integer edges), and at most 12.5% off from 16 ms up (see docs/usage.md).
 """
 
 from __future__ import annotations

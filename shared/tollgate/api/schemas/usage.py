@@ -119,7 +119,7 @@ class SummaryOut(BaseModel):
     ``workflow``, ``agent``, ``key_id``, ``day`` or ``month``) and the metrics."""
 
     group_by: str | None
-    from_: datetime = Field(serialization_alias="from")
+    from_: datetime = Field(alias="from")
     to: datetime
     tz: str
     data: list[dict[str, Any]]
@@ -128,6 +128,6 @@ class SummaryOut(BaseModel):
 
 class ExecutionsOut(BaseModel):
     group_by: str
-    from_: datetime = Field(serialization_alias="from")
+    from_: datetime = Field(alias="from")
     to: datetime
     data: list[dict[str, Any]]

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from tollgate.cli_keys import credential_app, keys_app
+from tollgate.cli_usage import usage_app
 from tollgate.config import Settings
 
 app = typer.Typer(help="Tollgate: an AI gateway with cost control.", no_args_is_help=True, add_completion=False)
@@ -18,6 +19,7 @@ pricing_app = typer.Typer(help="Model prices.", no_args_is_help=True)
 app.add_typer(pricing_app, name="pricing")
 app.add_typer(credential_app, name="credential")
 app.add_typer(keys_app, name="keys")
+app.add_typer(usage_app, name="usage")
 
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: SQLite under ~/.tollgate)")]
 

@@ -10,6 +10,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_HOME = Path.home() / ".tollgate"
+LAMBDA_EXPORT_MAX_BYTES = 5_000_000
 
 
 class Settings(BaseSettings):
@@ -70,6 +71,17 @@ class Settings(BaseSettings):
     reservation_ttl_s: int = 900
     sweeper_interval_s: int = 300
     unpriced_policy: Literal["block_unpriced", "estimate"] = "block_unpriced"
+
+    export_max_bytes: int | None = Field(
+        default=None, gt=0, description="cap on one usage export response; on Lambda 5 MB unless set"
+    )
+    lambda_function_name: str | None = Field(default=None, validation_alias="AWS_LAMBDA_FUNCTION_NAME")
+
+    def usage_export_cap(self) -> int | None:
+        """API Gateway + Lambda buffer the whole response and refuse more than 6 MB."""
+        if self.export_max_bytes is not None:
+            return self.export_max_bytes
+        return LAMBDA_EXPORT_MAX_BYTES if self.lambda_function_name else None
 
     def resolved_database_url(self) -> str:
         """The database URL to use locally; AWS deployments resolve theirs in ``wiring``."""

@@ -33,6 +33,7 @@ from tollgate.providers.base import ProviderClient
 from tollgate.providers.invoker import ProviderInvoker, RetryPolicy
 from tollgate.providers.mock import MockProvider
 from tollgate.providers.registry import ProviderRegistry
+from tollgate.usage.service import UsageService
 
 if TYPE_CHECKING:
     import httpx
@@ -289,6 +290,10 @@ class Services:
             clock=self.clock,
             alerts=self.alert_queue,
         )
+
+    @cached_property
+    def usage(self) -> UsageService:
+        return UsageService(self.engine)
 
     def close(self) -> None:
         if "alert_http" in self.__dict__:

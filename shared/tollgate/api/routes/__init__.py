@@ -10,7 +10,7 @@ def routers_for(function: str) -> list[Router]:
 
 
 def all_routers() -> list[Router]:
-    from tollgate.api.routes import alert_channels, budgets, credentials, execute, keys, pricing, system, ui
+    from tollgate.api.routes import alert_channels, budgets, credentials, execute, keys, pricing, system, ui, usage
 
     return [
         execute.router,
@@ -22,5 +22,6 @@ def all_routers() -> list[Router]:
         pricing.router,
         pricing.updater,
         pricing.estimator,
+        usage.router,
         ui.router,
     ]

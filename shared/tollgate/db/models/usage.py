@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tollgate.db.models.base import Base, created_at_column, id_column
 from tollgate.db.types import Money
+from tollgate.usage.latency import COLUMNS as LATENCY_COLUMNS
 
 
 class UsageRecord(Base):
@@ -53,7 +54,11 @@ class UsageRecord(Base):
 
 
 class UsageDaily(Base):
-    """Per-day rollup keyed by every group-by dimension; '' stands for 'none' in key columns."""
+    """Per-day rollup keyed by every group-by dimension; '' stands for 'none' in key columns.
+
+    ``lat_00`` … ``lat_59`` count requests per latency bucket (tollgate.usage.latency), so p50/p95
+    come from the rollup too.
+    """
 
     __tablename__ = "usage_daily"
 
@@ -75,5 +80,9 @@ class UsageDaily(Base):
     cost_usd: Mapped[Decimal] = mapped_column(Money(), nullable=False, default=Decimal(0))
     latency_ms_sum: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     updated_at: Mapped[datetime] = created_at_column()
+    # One BigInteger count per latency bucket; declared in a loop (read them through __table__.c).
+    locals().update(
+        {name: mapped_column(BigInteger, nullable=False, default=0, server_default="0") for name in LATENCY_COLUMNS}
+    )
 
     __table_args__ = (Index("ix_usage_daily_ws_day", "workspace_id", "day"),)

@@ -98,7 +98,7 @@ def test_budget_progress_shows_the_api_status(
 ) -> None:
     created = api.post(
         "/v1/budgets",
-        json={"name": "tiny", "scope": "workspace", "period": "daily", "limit_usd": "0.00001", "action": "alert_only"},
+        json={"name": "tiny", "scope": "workspace", "period": "daily", "limit_usd": "0.000005", "action": "alert_only"},
     )
     assert created.status_code in (200, 201), created.text
     for text in ("spend", "some more", "and a bit more"):

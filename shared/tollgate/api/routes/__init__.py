@@ -1,27 +1,34 @@
-"""Route modules per Lambda function. The local server mounts all of them."""
+"""Route modules per Lambda function. The local server mounts all of them; a Lambda imports only
+the modules whose routes it serves (cold-start time)."""
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from tollgate.api.router import Router
+
+# function -> the route modules holding its routers (a module may serve several functions)
+MODULES_BY_FUNCTION: dict[str, tuple[str, ...]] = {
+    "execute": ("execute", "pricing"),
+    "keys": ("keys", "credentials"),
+    "budgets": ("budgets", "alert_channels"),
+    "usage": ("usage", "pricing", "system"),
+    "pricing_updater": ("pricing",),
+    "ui": ("ui",),
+}
+_ROUTER_NAMES = ("router", "updater", "estimator")
+
+
+def _routers_in(module_name: str) -> list[Router]:
+    module = import_module(f"tollgate.api.routes.{module_name}")
+    return [getattr(module, name) for name in _ROUTER_NAMES if isinstance(getattr(module, name, None), Router)]
 
 
 def routers_for(function: str) -> list[Router]:
-    return [r for r in all_routers() if r.function == function]
+    found = [r for name in MODULES_BY_FUNCTION.get(function, ()) for r in _routers_in(name)]
+    return [r for r in found if r.function == function]
 
 
 def all_routers() -> list[Router]:
-    from tollgate.api.routes import alert_channels, budgets, credentials, execute, keys, pricing, system, ui, usage
-
-    return [
-        execute.router,
-        keys.router,
-        credentials.router,
-        system.router,
-        budgets.router,
-        alert_channels.router,
-        pricing.router,
-        pricing.updater,
-        pricing.estimator,
-        usage.router,
-        ui.router,
-    ]
+    names = dict.fromkeys(name for modules in MODULES_BY_FUNCTION.values() for name in modules)
+    return [r for name in names for r in _routers_in(name)]

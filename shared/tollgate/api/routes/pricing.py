@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from tollgate.api.app import parse_body
 from tollgate.api.context import RequestContext
@@ -29,8 +30,10 @@ from tollgate.money import format_usd
 from tollgate.pricing.calculator import PriceRow
 from tollgate.pricing.catalog import MANUAL, PriceCatalog
 from tollgate.pricing.estimate import estimate_cost
-from tollgate.pricing.refresh import RefreshReport
 from tollgate.pricing.unpriced import BLOCK_UNPRICED
+
+if TYPE_CHECKING:
+    from tollgate.pricing.refresh import RefreshReport
 
 router = Router("usage")
 updater = Router("pricing_updater")

@@ -1,0 +1,17 @@
+"""Each Lambda imports only its own route modules, and together they serve every route exactly once."""
+
+from __future__ import annotations
+
+from tollgate.api.routes import MODULES_BY_FUNCTION, all_routers, routers_for
+
+
+def test_every_route_is_served_by_exactly_one_function() -> None:
+    everything = {(r.method, r.path) for router in all_routers() for r in router.routes}
+    by_function = [(r.method, r.path) for f in MODULES_BY_FUNCTION for router in routers_for(f) for r in router.routes]
+    assert sorted(by_function) == sorted(everything)
+    assert len(by_function) == len(set(by_function))
+
+
+def test_execute_serves_chat_models_and_estimate_only() -> None:
+    paths = {(r.method, r.path) for router in routers_for("execute") for r in router.routes}
+    assert paths == {("POST", "/v1/chat/completions"), ("GET", "/v1/models"), ("POST", "/v1/cost/estimate")}

@@ -15,7 +15,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Uuid, bindparam, delete, select, update
+from sqlalchemy import Table, Uuid, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from tollgate.db.dialects import dialect_insert
@@ -120,12 +120,12 @@ class CounterRepository:
         }
         if ceiling is not None:
             params["ceiling"] = ceiling
-        row = self._session.execute(_reserve_statement(self._dialect, ceiling is not None), params).first()
+        row = self._session.connection().execute(_reserve_statement(self._dialect, ceiling is not None), params).first()
         return None if row is None else CounterState(row[0], row[1])
 
     def add_reservations(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            self._session.execute(dialect_insert(self._dialect, Reservation.__table__), list(rows))
+            self._session.connection().execute(dialect_insert(self._dialect, Reservation.__table__), list(rows))
 
     def apply(
         self,
@@ -147,7 +147,7 @@ class CounterRepository:
             "unreserve": unreserve,
             "now": now,
         }
-        row = self._session.execute(_apply_statement(self._dialect), params).one()
+        row = self._session.connection().execute(_apply_statement(self._dialect), params).one()
         return CounterState(row[0], row[1])
 
     def take_reservations(self, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
@@ -155,7 +155,9 @@ class CounterRepository:
         wanted = list(ids)
         if not wanted:
             return set()
-        deleted = self._session.execute(delete(Reservation).where(Reservation.id.in_(wanted)).returning(Reservation.id))
+        table: Table = Reservation.__table__  # type: ignore[assignment]
+        statement = delete(table).where(table.c.id.in_(wanted)).returning(table.c.id)
+        deleted = self._session.connection().execute(statement)
         return set(deleted.scalars().all())
 
     def take_expired(self, now: datetime, limit: int) -> list[Held]:

@@ -23,6 +23,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--postgres", action="store_true", help="use a pgserver PostgreSQL instead of SQLite")
+    parser.add_argument("--warmup", type=int, default=2000, help="requests before the RSS baseline")
     parser.add_argument("--json", help="write results to this file")
     args = parser.parse_args()
 
@@ -42,10 +43,11 @@ def main() -> None:
         def call(client: httpx.Client) -> bool:
             return client.post(url, json=BODY, headers=headers).status_code == 200
 
-        run_load("warm-up", call, total=200, concurrency=4)
+        run_load("warm-up", call, total=args.warmup, concurrency=max(args.concurrency))
         rss_start = gateway.rss_kb()
         for concurrency in args.concurrency:
             timings = run_load(f"mock path c={concurrency}", call, total=args.requests, concurrency=concurrency)
+            print(f"RSS after c={concurrency}: {gateway.rss_kb() / 1024:.1f} MiB", flush=True)
             rows.append(
                 {"database": "postgresql" if args.postgres else "sqlite", "concurrency": concurrency, **timings.row()}
             )

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,6 +34,8 @@ from tollgate.pricing.unpriced import BLOCK_UNPRICED, PricedAs, UnpricedAlerts, 
 from tollgate.providers.base import Usage
 from tollgate.providers.errors import ProviderCallError, to_gateway_error
 from tollgate.providers.invoker import ProviderInvoker
+
+T = TypeVar("T")
 
 # Body fields that are Tollgate's, not the provider's.
 _GATEWAY_FIELDS = ("model", "metadata")
@@ -167,14 +169,7 @@ class ExecuteService:
 
     def _execute_once(self, call: ExecuteCall, plan: _Plan, body: dict[str, Any]) -> ExecuteResult:
         upstream_started = time.perf_counter()
-        try:
-            served = self._invoker.complete(plan.candidates, body)
-        except ProviderCallError as exc:
-            self._record_failure(call, plan, exc.kind.value, upstream_started)
-            raise to_gateway_error(exc) from None
-        except BaseException:
-            self._record_failure(call, plan, "internal_error", upstream_started)
-            raise
+        served = self._guarded(call, plan, upstream_started, lambda: self._invoker.complete(plan.candidates, body))
         assert served.response is not None
         upstream_ms = _ms_since(upstream_started)
         usage = served.response.usage
@@ -191,19 +186,24 @@ class ExecuteService:
         headers["x-tollgate-cost-usd"] = format_usd(cost)
         return ExecuteResult(headers=headers, body=response)
 
-    # -- streaming ----------------------------------------------------------------------------
-
-    def _execute_stream(self, call: ExecuteCall, plan: _Plan, body: dict[str, Any]) -> ExecuteResult:
-        upstream_started = time.perf_counter()
-        body = {**body, "stream_options": {**(body.get("stream_options") or {}), "include_usage": True}}
+    def _guarded(self, call: ExecuteCall, plan: _Plan, upstream_started: float, invoke: Callable[[], T]) -> T:
+        """Run the upstream call; a failure is recorded as a failed usage row (which releases the
+        reservations) and surfaces as the DESIGN §3 error."""
         try:
-            opened = self._invoker.open_stream(plan.candidates, body)
+            return invoke()
         except ProviderCallError as exc:
             self._record_failure(call, plan, exc.kind.value, upstream_started)
             raise to_gateway_error(exc) from None
         except BaseException:
             self._record_failure(call, plan, "internal_error", upstream_started)
             raise
+
+    # -- streaming ----------------------------------------------------------------------------
+
+    def _execute_stream(self, call: ExecuteCall, plan: _Plan, body: dict[str, Any]) -> ExecuteResult:
+        upstream_started = time.perf_counter()
+        body = {**body, "stream_options": {**(body.get("stream_options") or {}), "include_usage": True}}
+        opened = self._guarded(call, plan, upstream_started, lambda: self._invoker.open_stream(plan.candidates, body))
         headers = self._headers(call, plan, opened.candidate, opened.fallback_from)
         return ExecuteResult(headers=headers, chunks=self._relay(call, plan, opened, upstream_started))
 

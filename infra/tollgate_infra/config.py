@@ -67,6 +67,8 @@ class StageConfig:
     # pricing feeds
     pricing_litellm_url: str = DEFAULT_LITELLM_URL
     pricing_openrouter_url: str = DEFAULT_OPENROUTER_URL
+    # dashboard: static site on S3 + CloudFront calling this stage's API (CORS allows only its origin)
+    dashboard: bool = True
     # build
     layer_bundling: LayerBundling = LayerBundling.AUTO
     source_root: Path = REPO_ROOT
@@ -136,6 +138,7 @@ _OVERRIDES: dict[str, tuple[str, Any]] = {
     "alarmEmail": ("alarm_email", str),
     "pricingLitellmUrl": ("pricing_litellm_url", str),
     "pricingOpenrouterUrl": ("pricing_openrouter_url", str),
+    "dashboard": ("dashboard", "bool"),
     "layerBundling": ("layer_bundling", LayerBundling),
     "sourceRoot": ("source_root", Path),
     "migrationNonce": ("migration_nonce", str),

@@ -9,10 +9,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aws_cdk import Stack
-from cdk_nag import NagPackSuppression, NagSuppressions
+from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 from constructs import IConstruct
 
 from tollgate_infra.config import StageConfig
+from tollgate_infra.constructs.dashboard_site import DashboardSite
 
 LAMBDA_MANAGED_POLICIES = [
     "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
@@ -30,6 +31,7 @@ class NagTargets:
     root_key_secret: IConstruct
     function_policies: Iterable[IConstruct]
     migration_provider: IConstruct
+    dashboard: DashboardSite | None = None
 
 
 def suppress_findings(stack: Stack, config: StageConfig, targets: NagTargets) -> None:
@@ -134,7 +136,80 @@ def suppress_findings(stack: Stack, config: StageConfig, targets: NagTargets) ->
             )
         ],
     )
+    if targets.dashboard:
+        _suppress_dashboard(stack, targets.dashboard)
 
 
-def _suppress(rule: str, reason: str, applies_to: list[str] | None = None) -> NagPackSuppression:
+def _suppress_dashboard(stack: Stack, site: DashboardSite) -> None:
+    """The dashboard's bucket, distribution and the BucketDeployment handler (fixed: TLS-only bucket policy,
+    all public access blocked, OAC, HTTPS redirect, default root object, security headers)."""
+    NagSuppressions.add_resource_suppressions(
+        site.bucket,
+        [
+            _suppress(
+                "AwsSolutions-S1",
+                "The dashboard bucket holds only the public static page (no data, no secrets). Its sole writer is "
+                "the deployment (recorded by CloudTrail) and its sole reader CloudFront through OAC, so server "
+                "access logs would only repeat the deploys; every data access goes through the API, whose JSON "
+                "access logs record request id, source IP and user agent.",
+            )
+        ],
+    )
+    NagSuppressions.add_resource_suppressions(
+        site.distribution,
+        [
+            _suppress(
+                "AwsSolutions-CFR1",
+                "Operators may sign in from anywhere; the page is static code and every call it makes is "
+                "authenticated by the API with a gateway key, so geo restriction would protect nothing.",
+            ),
+            _suppress(
+                "AwsSolutions-CFR2",
+                "The distribution serves only static GET/HEAD files from S3 (no origin compute to protect); a "
+                "CloudFront web ACL lives in us-east-1 and costs more than the site. The API, not the page, is "
+                "throttled per stage.",
+            ),
+            _suppress(
+                "AwsSolutions-CFR3",
+                "Viewer logs would record downloads of the public static page only; the API's access logs record "
+                "every request the dashboard makes (and the API is where keys are checked).",
+            ),
+            _suppress(
+                "AwsSolutions-CFR4",
+                "The distribution uses the default *.cloudfront.net certificate, for which CloudFront fixes the "
+                "security policy (a minimum protocol version can only be set with a custom domain and ACM "
+                "certificate, not part of this stack); current browsers negotiate TLS 1.2 or 1.3.",
+            ),
+        ],
+    )
+    bucket_id = stack.resolve(stack.get_logical_id(site.bucket.node.default_child))  # type: ignore[arg-type]
+    NagSuppressions.add_resource_suppressions(
+        site.deployment.handler_role,
+        [
+            _suppress(
+                "AwsSolutions-IAM5",
+                "The aws-cdk-lib BucketDeployment handler: reads the staged asset zips from the CDK bootstrap "
+                "asset bucket, syncs them into the dashboard bucket (object-level actions on <bucket>/*, "
+                "including deletes of stale files) and invalidates the distribution (CloudFront invalidation "
+                "actions are granted on '*' by CDK). All grants come from grantRead/grantReadWrite.",
+                applies_to=[
+                    "Action::s3:GetBucket*",
+                    "Action::s3:GetObject*",
+                    "Action::s3:List*",
+                    "Action::s3:Abort*",
+                    "Action::s3:DeleteObject*",
+                    f"Resource::<{bucket_id}.Arn>/*",
+                    RegexAppliesTo(
+                        regex=r"/^Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-<AWS::AccountId>-"
+                        r"<AWS::Region>\/\*$/g"
+                    ),
+                    "Resource::*",
+                ],
+            )
+        ],
+        apply_to_children=True,
+    )
+
+
+def _suppress(rule: str, reason: str, applies_to: list[str | RegexAppliesTo] | None = None) -> NagPackSuppression:
     return NagPackSuppression(id=rule, reason=reason, applies_to=applies_to)

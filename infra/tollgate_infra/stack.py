@@ -8,12 +8,13 @@ CloudFormation orders it all.
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Duration, Environment, Stack, Tags
+from aws_cdk import CfnOutput, Duration, Environment, RemovalPolicy, Stack, Tags
 from constructs import Construct
 
 from tollgate_infra import function_specs as specs
 from tollgate_infra.config import StageConfig
 from tollgate_infra.constructs.api import HttpApi
+from tollgate_infra.constructs.dashboard_site import DashboardSite
 from tollgate_infra.constructs.data import Database
 from tollgate_infra.constructs.functions import FunctionPlatform, TollgateFunction
 from tollgate_infra.constructs.layers import Layers
@@ -71,6 +72,7 @@ class TollgateStack(Stack):
                 function.node.default_child.node.add_dependency(migrations.resource)  # type: ignore[union-attr]
 
         api = HttpApi(self, "Api", config=config, functions=lambdas)
+        dashboard = self._dashboard(config, api) if config.dashboard else None
         Schedules(
             self, "Schedules", config=config, pricing_updater=lambdas["pricing_updater"], sweeper=lambdas["sweeper"]
         )
@@ -81,6 +83,8 @@ class TollgateStack(Stack):
         alarms.watch_functions(lambdas)
 
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL: point OpenAI clients at <ApiUrl>v1")
+        if dashboard:
+            CfnOutput(self, "DashboardUrl", value=dashboard.url, description="Dashboard: sign in with an admin key")
         CfnOutput(self, "RootKeySecretName", value=root_key.secret_name, description="Root key secret")
         CfnOutput(self, "RootKeySecretArn", value=root_key.secret.secret_arn)
         CfnOutput(self, "DatabaseProxyEndpoint", value=database.proxy_endpoint)
@@ -96,5 +100,25 @@ class TollgateStack(Stack):
                 root_key_secret=root_key.secret,
                 function_policies=[built.role.node.find_child("DefaultPolicy") for built in self.functions.values()],
                 migration_provider=migrations,
+                dashboard=dashboard,
             ),
         )
+
+    def _dashboard(self, config: StageConfig, api: HttpApi) -> DashboardSite:
+        """The dashboard on S3 + CloudFront, and the API's CORS opened to exactly its origin.
+
+        Dependencies stay one-way: the API's CORS configuration references the distribution's domain, so the
+        distribution must not reference the API. Its CSP therefore allows API Gateway origins of this region
+        (`connect_src`, no API token) and the API URL reaches the page only through `config.json`, which the
+        deployment custom resource writes at deploy time (it alone depends on both API and distribution).
+        """
+        site = DashboardSite(
+            self,
+            "Dashboard",
+            site_dir=str(config.source_root / "shared" / "tollgate" / "ui" / "static"),
+            api_url=api.url,
+            connect_src=f"https://*.execute-api.{self.region}.{self.url_suffix}",
+            removal_policy=RemovalPolicy.RETAIN if config.retain_data_on_delete else RemovalPolicy.DESTROY,
+        )
+        api.allow_browser_origins([site.origin])
+        return site

@@ -1,8 +1,9 @@
 """Fixtures for the CDK assertions: the app is synthesized once per session, for both stages.
 
 The synth never needs Docker, the network or the `tollgate` package: it runs against a small stand-in source
-tree (eight stub handlers, an empty `tollgate` package, the real layers/ files) with the runtime layer left
-unbundled, so the templates depend only on infra/. `test_layer_build.py` covers the real layer build.
+tree (eight stub handlers, an empty `tollgate` package with a one-page dashboard, the real layers/ files) with
+the runtime layer left unbundled, so the templates depend only on infra/. `test_layer_build.py` covers the
+real layer build.
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ def make_source_tree(root: Path) -> Path:
     migrations.mkdir(parents=True)
     (root / "shared" / "tollgate" / "__init__.py").write_text("")
     (migrations / "env.py").write_text("# stub\n")
+    static = root / "shared" / "tollgate" / "ui" / "static"
+    static.mkdir(parents=True)
+    (static / "index.html").write_text("<!doctype html><title>Tollgate</title>\n")
     (root / "layers" / "runtime").mkdir(parents=True)
     shutil.copy(REPO_ROOT / "layers" / "build.py", root / "layers" / "build.py")
     shutil.copy(REPO_ROOT / "layers" / "runtime" / "requirements.txt", root / "layers" / "runtime" / "requirements.txt")

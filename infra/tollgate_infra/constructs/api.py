@@ -3,12 +3,15 @@ with stage-level throttling and JSON access logs.
 
 There is no API Gateway authorizer: the functions authenticate every request themselves with gateway keys
 (`Authorization: Bearer tg_...` or `x-api-key`), the same code the local server runs.
+
+CORS is off unless `allow_browser_origins` names origins (the app stack passes the dashboard's CloudFront
+origin). API Gateway then answers preflight requests itself and adds the CORS headers to every response.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import jsii
 from aws_cdk import aws_apigateway as apigw
@@ -38,6 +41,24 @@ ACCESS_LOG_FIELDS = {
     "errorMessage": "$context.error.message",
     "userAgent": "$context.identity.userAgent",
 }
+
+CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+CORS_ALLOW_HEADERS = ("authorization", "content-type", "x-api-key")
+# Response headers a browser script may read: every x-tollgate-* header the API sets (shared/tollgate/api and
+# execution; tests/infra/test_dashboard_wiring.py keeps this list complete) plus the request id. CORS has no
+# prefix wildcard, so they are listed one by one.
+CORS_EXPOSE_HEADERS = (
+    "x-request-id",
+    "x-tollgate-budget-remaining-usd",
+    "x-tollgate-cost-usd",
+    "x-tollgate-downgraded-to",
+    "x-tollgate-export-truncated",
+    "x-tollgate-fallback",
+    "x-tollgate-model",
+    "x-tollgate-next-cursor",
+    "x-tollgate-provider",
+)
+CORS_MAX_AGE_SECONDS = 3600
 
 
 class HttpApi(Construct):
@@ -79,6 +100,23 @@ class HttpApi(Construct):
                 self.api.add_routes(
                     path=route.path, methods=[apigwv2.HttpMethod(route.method)], integration=integration
                 )
+
+    def allow_browser_origins(self, origins: Sequence[str]) -> None:
+        """Let pages served from `origins` (e.g. "https://d123.cloudfront.net") call the API.
+
+        Set on the CfnApi rather than through `HttpApiProps.cors_preflight` so the API can be built before the
+        site whose origin it allows (the site needs the API's URL). Credentials are never allowed: the
+        dashboard sends its key in the Authorization header, not in cookies.
+        """
+        cfn_api: apigwv2.CfnApi = self.api.node.default_child  # type: ignore[assignment]
+        cfn_api.cors_configuration = apigwv2.CfnApi.CorsProperty(
+            allow_origins=list(origins),
+            allow_methods=list(CORS_METHODS),
+            allow_headers=list(CORS_ALLOW_HEADERS),
+            expose_headers=list(CORS_EXPOSE_HEADERS),
+            max_age=CORS_MAX_AGE_SECONDS,
+            allow_credentials=False,
+        )
 
     @property
     def url(self) -> str:

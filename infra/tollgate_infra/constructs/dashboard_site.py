@@ -1,13 +1,21 @@
 """The dashboard as a static site: a private S3 bucket behind CloudFront with origin access control.
 
-Self-contained so the app stack only has to add one line::
+Self-contained: the app stack (tollgate_infra.stack) adds it with::
 
-    DashboardSite(self, "Dashboard", site_dir=str(tollgate.ui.assets.STATIC_DIR), api_url=http_api.api_endpoint)
+    DashboardSite(self, "Dashboard", site_dir=..., api_url=api.url, connect_src=API_GATEWAY_ORIGINS)
+
+and declares the `DashboardUrl` output from `site.url`.
 
 The bucket is private (all public access blocked, TLS enforced, SSE-S3, versioned); only this
 distribution can read it (OAC, SigV4). The page calls the API at ``api_url``, which it reads from
-a ``config.json`` generated next to ``index.html``; the CSP allows exactly that origin. The API
-must allow the distribution's origin in its CORS settings (the app stack wires that).
+a ``config.json`` generated next to ``index.html``; the CSP's connect-src is that origin, or
+``connect_src`` when given. The API must allow the distribution's origin in its CORS settings (the
+app stack wires that).
+
+Dependencies: the distribution (through the CSP) references ``api_url`` unless ``connect_src`` is
+given; ``config.json`` is a deploy-time ``Source.json_data``, so only the deployment custom resource
+references the API. An API whose CORS names this distribution must therefore pass a ``connect_src``
+that is not a token of that API, or CloudFormation sees a cycle.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Token
+from aws_cdk import Duration, RemovalPolicy, Token
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
@@ -47,6 +55,7 @@ class DashboardSite(Construct):
         *,
         site_dir: str,
         api_url: str,
+        connect_src: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         **kwargs: Any,
     ) -> None:
@@ -68,7 +77,8 @@ class DashboardSite(Construct):
             comment="Tollgate dashboard: strict CSP, no framing, no referrer, HSTS",
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy=CSP_TEMPLATE.format(api=api_origin(api_url)), override=True
+                    content_security_policy=CSP_TEMPLATE.format(api=connect_src or api_origin(api_url)),
+                    override=True,
                 ),
                 content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
                 frame_options=cloudfront.ResponseHeadersFrameOptions(
@@ -110,5 +120,5 @@ class DashboardSite(Construct):
             distribution_paths=["/*"],
             memory_limit=256,
         )
-        self.url = f"https://{self.distribution.distribution_domain_name}"
-        CfnOutput(self, "DashboardUrl", value=self.url, description="Tollgate dashboard (sign in with an admin key)")
+        self.origin = f"https://{self.distribution.distribution_domain_name}"
+        self.url = f"{self.origin}/"

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from tollgate.api.context import RequestContext
 from tollgate.api.http import ApiRequest, ApiResponse, json_response
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from tollgate.wiring import Services
 
 MAX_QUERY_VALUE = 2048
+DATABASE_UNAVAILABLE = "The gateway cannot reach its database right now; the request was not completed, try again"
 
 
 def error_response(error: TollgateError, request_id: str) -> ApiResponse:
@@ -65,6 +67,9 @@ class GatewayApp:
         except TollgateError as exc:
             log_at(exc.log_level, "request failed", error_type=exc.type, error_code=exc.code)
             return error_response(exc, request.request_id)
+        except (OperationalError, InterfaceError):  # the database went away (DESIGN §4: fail closed)
+            logger.exception("database unavailable")
+            return error_response(ServiceUnavailable(DATABASE_UNAVAILABLE), request.request_id)
         except Exception:
             logger.exception("unhandled error")
             return error_response(InternalError("Internal error; see logs for this request id"), request.request_id)

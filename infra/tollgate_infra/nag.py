@@ -200,8 +200,9 @@ def _suppress_dashboard(stack: Stack, site: DashboardSite) -> None:
                     "Action::s3:DeleteObject*",
                     f"Resource::<{bucket_id}.Arn>/*",
                     RegexAppliesTo(
-                        regex=r"/^Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-<AWS::AccountId>-"
-                        r"<AWS::Region>\/\*$/g"
+                        # tokens in an environment-agnostic synth; literal values when the CLI resolves them
+                        regex=r"/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):s3:::cdk-[a-z0-9]+-assets-"
+                        r"(<AWS::AccountId>|[0-9]{12})-(<AWS::Region>|[a-z0-9-]+)\/\*$/g"
                     ),
                     "Resource::*",
                 ],

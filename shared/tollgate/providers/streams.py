@@ -9,6 +9,7 @@ provider's count when known, else from the prompt estimate.
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -44,7 +45,7 @@ def make_completion(
     }
 
 
-class MeteredStream:
+class MeteredStream(ABC):
     """Base of every HTTP-backed adapter stream. Subclasses implement ``_chunks`` and set
     ``self._reported`` whenever the provider reports (cumulative) usage."""
 
@@ -81,8 +82,9 @@ class MeteredStream:
         finally:
             self._response.close()
 
+    @abstractmethod
     def _chunks(self) -> Iterator[dict[str, Any]]:
-        raise NotImplementedError
+        """The provider's stream translated to OpenAI chunk dicts (each adapter implements it)."""
 
     def _note(self, chunk: dict[str, Any]) -> None:
         for choice in chunk.get("choices") or ():

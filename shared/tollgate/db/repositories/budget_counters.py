@@ -88,6 +88,12 @@ def _apply_statement(dialect: str) -> Any:
     ).returning(table.c.spent_usd, table.c.reserved_usd)
 
 
+@lru_cache(maxsize=1)
+def _take_statement() -> Any:
+    table: Table = Reservation.__table__  # type: ignore[assignment]
+    return delete(table).where(table.c.id.in_(bindparam("ids", expanding=True))).returning(table.c.id)
+
+
 class CounterRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -155,9 +161,7 @@ class CounterRepository:
         wanted = list(ids)
         if not wanted:
             return set()
-        table: Table = Reservation.__table__  # type: ignore[assignment]
-        statement = delete(table).where(table.c.id.in_(wanted)).returning(table.c.id)
-        deleted = self._session.connection().execute(statement)
+        deleted = self._session.connection().execute(_take_statement(), {"ids": wanted})
         return set(deleted.scalars().all())
 
     def take_expired(self, now: datetime, limit: int) -> list[Held]:

@@ -9,15 +9,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.fakes.http_upstream import HttpVerifyAdapter, fake_upstream
-from tests.fakes.key_custody import registry_with
+from tests.fakes.http_upstream import fake_upstream
 from tests.support import LiveServer, Tenant, run_server
 from tollgate.wiring import Services
 
 
 @pytest.fixture
 def server(services: Services) -> Iterator[LiveServer]:
-    services.providers = registry_with(HttpVerifyAdapter("custom"), HttpVerifyAdapter("openai"))
+    """The real provider adapters (their ``verify`` is GET {base_url}/models with the key)."""
     with run_server(services) as live:
         yield live
 

@@ -1,4 +1,4 @@
-"""A tiny provider-shaped HTTP server on 127.0.0.1 and an adapter whose ``verify`` calls it for real."""
+"""A tiny provider-shaped HTTP server on 127.0.0.1: ``GET /v1/models`` accepts one key (for credential tests)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import httpx
-
-from tollgate.providers.base import ChatRequest, ChatResponse, ChatStream, ProviderTarget
-from tollgate.providers.errors import FailureKind, ProviderCallError
-
-_STATUS_KINDS = {401: FailureKind.AUTH, 403: FailureKind.AUTH, 402: FailureKind.QUOTA, 429: FailureKind.RATE_LIMIT}
 
 
 class UpstreamState:
@@ -50,31 +43,3 @@ def fake_upstream(accepted_key: str) -> Iterator[tuple[str, UpstreamState]]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-class HttpVerifyAdapter:
-    """Only ``verify`` is real: ``GET {base_url}/models`` with the key, classified by status."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def verify(self, target: ProviderTarget) -> None:
-        try:
-            response = httpx.get(
-                f"{target.base_url}/models", headers={"Authorization": f"Bearer {target.api_key}"}, timeout=2
-            )
-        except httpx.TimeoutException:
-            raise ProviderCallError(FailureKind.TIMEOUT, "timed out", provider=self.name) from None
-        except httpx.TransportError:
-            raise ProviderCallError(FailureKind.NETWORK, "connection failed", provider=self.name) from None
-        if response.status_code == 404:
-            raise ProviderCallError(FailureKind.NOT_FOUND, "not found", provider=self.name, status=404)
-        if response.status_code >= 400:
-            kind = _STATUS_KINDS.get(response.status_code, FailureKind.SERVER)
-            raise ProviderCallError(kind, f"status {response.status_code}", provider=self.name)
-
-    def complete(self, target: ProviderTarget, request: ChatRequest) -> ChatResponse:
-        raise NotImplementedError("verify-only test adapter")
-
-    def stream(self, target: ProviderTarget, request: ChatRequest) -> ChatStream:
-        raise NotImplementedError("verify-only test adapter")

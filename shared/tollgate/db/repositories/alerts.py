@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from tollgate.db.dialects import dialect_insert
 from tollgate.db.models import AlertChannel, AlertCooldown, AlertSent
-from tollgate.db.repositories.usage import _dialect_insert
 
 
 class AlertSentRepository:
@@ -23,7 +23,7 @@ class AlertSentRepository:
         """Insert the (budget, period_start, threshold) row; its id if this call inserted it, else None."""
         alert_id = uuid.uuid4()
         statement = (
-            _dialect_insert(self._session, AlertSent)
+            dialect_insert(self._session.get_bind().dialect.name, AlertSent.__table__)
             .values(
                 id=alert_id,
                 workspace_id=workspace_id,
@@ -99,7 +99,7 @@ class AlertChannelRepository:
         self, channel_id: uuid.UUID, budget_id: uuid.UUID, threshold: str, alert_id: uuid.UUID, now: datetime
     ) -> None:
         """Remember that this alert reached this channel (the cooldown and retry-skip key)."""
-        insert = _dialect_insert(self._session, AlertCooldown).values(
+        insert = dialect_insert(self._session.get_bind().dialect.name, AlertCooldown.__table__).values(
             channel_id=channel_id, budget_id=budget_id, threshold=threshold, alert_id=alert_id, sent_at=now
         )
         self._session.execute(

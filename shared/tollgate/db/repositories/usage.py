@@ -31,11 +31,6 @@ _RECORDS: Table = UsageRecord.__table__  # type: ignore[assignment]
 _RECORD_COLUMNS = tuple(c.key for c in _RECORDS.columns)
 
 
-def _dialect_insert(session: Session, table: Any) -> Any:
-    """The dialect's INSERT, which has ``on_conflict_do_update`` on both PostgreSQL and SQLite."""
-    return dialect_insert(session.get_bind().dialect.name, table)
-
-
 @lru_cache(maxsize=256)
 def _rollup_upsert(dialect: str, bucket: str) -> Any:
     """The rollup upsert for one latency bucket, built once per (dialect, bucket) and executed with

@@ -212,7 +212,7 @@ class ExecuteService:
         out, so a client that has read the whole stream can already see its usage."""
         stream = opened.stream
         public_model = f"{opened.candidate.provider}/{opened.candidate.model}"
-        recorder = _StreamRecorder(self, call, plan, opened, upstream_started)
+        recorder = _StreamRecorder(self._stream_recording(call, plan, opened, upstream_started))
         last: dict[str, Any] = {}
         try:
             for chunk in stream:
@@ -284,15 +284,47 @@ class ExecuteService:
             UsageRepository(session).add(record)
             self._budgets.settle(session, plan.admission, outcome.cost)
 
-    def _record_failure(self, call: ExecuteCall, plan: _Plan, error_type: str, upstream_started: float) -> None:
+    def _record_or_release(self, call: ExecuteCall, plan: _Plan, outcome_of: Callable[[], _Outcome]) -> None:
+        """Record the call; if that fails, give the reservations back rather than hold them."""
         try:
-            outcome = _Outcome(
-                plan.candidates[0], Usage(), ZERO, plan.price, "error", error_type, _ms_since(upstream_started), None
-            )
-            self._record(call, plan, outcome)
+            self._record(call, plan, outcome_of())
         except Exception:
-            logger.exception("could not record a failed call")
+            logger.exception("could not record a call", extra={"stream": call.stream})
             self._budgets.release(plan.admission)
+
+    def _record_failure(self, call: ExecuteCall, plan: _Plan, error_type: str, upstream_started: float) -> None:
+        self._record_or_release(
+            call,
+            plan,
+            lambda: _Outcome(
+                plan.candidates[0], Usage(), ZERO, plan.price, "error", error_type, _ms_since(upstream_started), None
+            ),
+        )
+
+    def _stream_recording(
+        self, call: ExecuteCall, plan: _Plan, opened: Any, upstream_started: float
+    ) -> Callable[[str, str | None], None]:
+        """How a streamed call's usage is recorded once it ends with ``status`` (what was produced so far)."""
+
+        def record(status: str, error_type: str | None) -> None:
+            def outcome() -> _Outcome:
+                opened.stream.close()
+                usage: Usage = opened.stream.usage
+                price = self._price_for_served(opened.candidate, plan, call)
+                return _Outcome(
+                    opened.candidate,
+                    usage,
+                    cost_of(usage, price),
+                    price,
+                    status,
+                    error_type,
+                    _ms_since(upstream_started),
+                    opened.fallback_from,
+                )
+
+            self._record_or_release(call, plan, outcome)
+
+        return record
 
     def _headers(
         self, call: ExecuteCall, plan: _Plan, candidate: Candidate, fallback_from: str | None
@@ -313,36 +345,14 @@ class ExecuteService:
 class _StreamRecorder:
     """Writes a streamed call's usage row exactly once, whichever way the stream ends."""
 
-    def __init__(
-        self, service: ExecuteService, call: ExecuteCall, plan: _Plan, opened: Any, upstream_started: float
-    ) -> None:
-        self._service, self._call, self._plan, self._opened = service, call, plan, opened
-        self._upstream_started = upstream_started
+    def __init__(self, record: Callable[[str, str | None], None]) -> None:
+        self._record = record
         self._done = False
 
     def finish(self, status: str, error_type: str | None) -> None:
-        if self._done:
-            return
-        self._done = True
-        service, plan, opened = self._service, self._plan, self._opened
-        try:
-            opened.stream.close()
-            usage: Usage = opened.stream.usage
-            price = service._price_for_served(opened.candidate, plan, self._call)
-            outcome = _Outcome(
-                opened.candidate,
-                usage,
-                cost_of(usage, price),
-                price,
-                status,
-                error_type,
-                _ms_since(self._upstream_started),
-                opened.fallback_from,
-            )
-            service._record(self._call, plan, outcome)
-        except Exception:
-            logger.exception("could not record a streamed call")
-            service._budgets.release(plan.admission)
+        if not self._done:
+            self._done = True
+            self._record(status, error_type)
 
 
 def _sse_error(request_id: str, error: Exception) -> bytes:

@@ -140,10 +140,11 @@ class LiveServer:
 
 
 @contextmanager
-def run_server(services: Services, workers: int = 64) -> Iterator[LiveServer]:
+def run_server(services: Services, workers: int = 8) -> Iterator[LiveServer]:
+    """The app on uvicorn in a thread (its own event loop); ``workers`` threads serve sync routes."""
     port = free_port()
     config = uvicorn.Config(
-        build_asgi(services, workers=workers),
+        build_asgi(services, sync_workers=workers),
         host="127.0.0.1",
         port=port,
         log_level="warning",

@@ -39,6 +39,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8080,
     db: DbOption = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes (budgets stay exact: they share only the database)")
+    ] = 1,
 ) -> None:
     """Run the gateway locally (migrations applied automatically)."""
     from tollgate.bootstrap import bootstrap
@@ -53,7 +56,9 @@ def serve(
     if result.new_root_key:
         typer.echo("Root key (shown once, store it now):")
         typer.echo(f"  {result.new_root_key}")
-    run_server(services, host, port)
+    if workers > 1 and services.engine.dialect.name == "sqlite":
+        typer.echo("SQLite: workers share one database file; writes are serialised (use PostgreSQL to scale).")
+    run_server(services, host, port, workers=workers)
 
 
 @app.command()

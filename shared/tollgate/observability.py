@@ -1,7 +1,13 @@
-"""Structured JSON logging (powertools Logger) with key redaction on every emitted line."""
+"""Structured JSON logging (powertools Logger) with key redaction on every emitted line.
+
+The request id and workspace of the request being served live in contextvars, not thread-locals:
+they follow the request across ``await`` points and into the worker threads it uses (the pools copy
+the context), and a thread or task that served one request never logs the next one as it.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from typing import Any
 
@@ -10,11 +16,21 @@ from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 from tollgate.keys.redaction import redact
 
+_request_keys: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "tollgate_request_keys", default=None
+)
+
 
 class RedactingFormatter(LambdaPowertoolsFormatter):
-    """Formats as powertools JSON, then redacts the whole line (message, extras and tracebacks)."""
+    """Formats as powertools JSON with the current request's keys, then redacts the whole line
+    (message, extras and tracebacks)."""
 
     def format(self, record: logging.LogRecord) -> str:
+        keys = _request_keys.get()
+        if keys:
+            for name, value in keys.items():
+                if name not in record.__dict__:
+                    setattr(record, name, value)
         return redact(super().format(record))
 
 
@@ -22,7 +38,21 @@ logger = Logger(service="tollgate", logger_formatter=RedactingFormatter(), use_r
 
 
 def bind_request(request_id: str, **keys: Any) -> None:
-    logger.thread_safe_append_keys(request_id=request_id, **keys)
+    """Set the log keys of the request served in the current context (replaces earlier ones).
+
+    Callers bind at the start of a request in a fresh context (an ASGI request task, a Lambda
+    invocation), so nothing leaks from one request to the next."""
+    _request_keys.set({"request_id": request_id, **keys})
+
+
+def bind_more(**keys: Any) -> None:
+    """Add keys (e.g. the workspace once the key is authenticated) to the current request's."""
+    _request_keys.set({**(_request_keys.get() or {}), **keys})
+
+
+def request_keys() -> dict[str, Any]:
+    """The log keys bound to the current context (tests and diagnostics)."""
+    return dict(_request_keys.get() or {})
 
 
 def log_at(level: int, message: str, **extra: Any) -> None:

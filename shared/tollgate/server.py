@@ -1,22 +1,69 @@
-"""The local server: every route of every function in one ASGI app on uvicorn."""
+"""The local server: every route of every function in one ASGI app on uvicorn (uvloop + httptools).
+
+``serve(..., workers=N)`` runs N processes. The database is the only state they share (budgets
+reserve and settle with conditional updates in it), so budgets stay exact across workers; each
+worker has its own event loop, upstream connection pool, caches and local timers.
+"""
 
 from __future__ import annotations
+
+import os
+from collections.abc import Callable
 
 from tollgate.api.app import GatewayApp
 from tollgate.api.asgi import AsgiGateway
 from tollgate.api.routes import all_routers
-from tollgate.wiring import Services
+from tollgate.config import get_settings
+from tollgate.wiring import Services, set_services
+
+SYNC_WORKERS = 8
 
 
-def build_asgi(services: Services, *, workers: int = 64) -> AsgiGateway:
-    app = GatewayApp(all_routers(), lambda: services)
+def build_asgi(
+    services: Services,
+    *,
+    sync_workers: int = SYNC_WORKERS,
+    on_startup: Callable[[], None] | None = None,
+    on_stop: Callable[[], None] | None = None,
+) -> AsgiGateway:
+    """The ASGI app over ``services``; management routes use ``sync_workers`` threads.
+    ``on_startup``/``on_stop`` run at lifespan start and before the services close."""
+    app = GatewayApp(all_routers(), lambda: services, sync_workers=sync_workers)
+
+    async def shutdown() -> None:
+        if on_stop is not None:
+            on_stop()
+        await services.http_client.aclose()
+        services.close()
+
     return AsgiGateway(
-        app, max_body_bytes=services.settings.max_body_bytes, workers=workers, on_shutdown=services.close
+        app, max_body_bytes=services.settings.max_body_bytes, on_startup=on_startup, on_shutdown=shutdown
     )
 
 
-def serve(services: Services, host: str, port: int) -> None:
+def worker_app() -> AsgiGateway:
+    """The app of one ``--workers`` process (uvicorn factory): services from the environment,
+    local timers started with the process (each worker drains its own in-process alert queue)."""
+    from tollgate.bootstrap import local_jobs
+    from tollgate.jobs import LocalTimers
+
+    services = Services(get_settings())
+    set_services(services)
+    timers = LocalTimers(local_jobs(services))
+    return build_asgi(services, on_startup=timers.start, on_stop=timers.stop)
+
+
+def serve(services: Services, host: str, port: int, *, workers: int = 1) -> None:
+    """Run until interrupted. ``workers`` > 1 starts that many processes (``services.settings``
+    are handed to them through the environment: the database URL is what matters)."""
     import uvicorn
+
+    options = {"host": host, "port": port, "log_level": "warning", "access_log": False, "lifespan": "on"}
+    options.update(loop="uvloop", http="httptools")
+    if workers > 1:
+        os.environ["TOLLGATE_DATABASE_URL"] = services.database_url
+        uvicorn.run("tollgate.server:worker_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+        return
 
     from tollgate.bootstrap import local_jobs
     from tollgate.jobs import LocalTimers
@@ -24,6 +71,6 @@ def serve(services: Services, host: str, port: int) -> None:
     timers = LocalTimers(local_jobs(services))  # sweeper, alert delivery (EventBridge/SQS on AWS)
     timers.start()
     try:
-        uvicorn.run(build_asgi(services), host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+        uvicorn.run(build_asgi(services), **options)  # type: ignore[arg-type]
     finally:
         timers.stop()

@@ -7,9 +7,9 @@ and override components by passing them in ``overrides``.
 
 from __future__ import annotations
 
+import asyncio
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from tollgate.budgets.guard import BudgetGuard
 from tollgate.clock import Clock, SystemClock
 from tollgate.config import Settings, get_settings
 from tollgate.db.engine import create_db_engine, create_session_factory
+from tollgate.execution.blocking import BlockingPool
 from tollgate.execution.resolver import CredentialSource, ModelResolver
 from tollgate.execution.service import ExecuteService
 from tollgate.keys.auth import Authenticator
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from tollgate.budgets.service import BudgetService
     from tollgate.budgets.sweeper import ReservationSweeper
     from tollgate.pricing.refresh import PriceRefresher
+    from tollgate.providers.http import UpstreamHttp
 
 
 class Services:
@@ -177,8 +179,8 @@ class Services:
         return LocalAlertWorker(queue, self.alert_delivery) if isinstance(queue, InProcessAlertQueue) else None
 
     @cached_property
-    def http_client(self) -> httpx.Client:
-        """The one pooled upstream HTTP client of this process."""
+    def http_client(self) -> UpstreamHttp:
+        """The upstream transport of this process: one pooled ``httpx.AsyncClient`` per event loop."""
         from tollgate.providers.http import build_http_client
 
         settings = self.settings
@@ -187,17 +189,21 @@ class Services:
         )
 
     @cached_property
-    def sleep(self) -> Callable[[float], None]:
-        """How retries and pacing wait (tests inject a recorder)."""
-        return time.sleep
+    def sleep(self) -> Callable[[float], Awaitable[None]]:
+        """How retries and pacing wait, awaited on the event loop (tests inject a recorder)."""
+        return asyncio.sleep
+
+    @cached_property
+    def blocking(self) -> BlockingPool:
+        """The bounded thread pool for the execute path's short database steps (never a provider wait)."""
+        return BlockingPool(max(2, self.settings.db_pool_size))
 
     @cached_property
     def providers(self) -> ProviderRegistry:
         from tollgate.providers.adapters import build_adapters
-        from tollgate.providers.http import UpstreamHttp
 
         clients: dict[str, ProviderClient] = {"mock": MockProvider()}
-        clients.update(build_adapters(UpstreamHttp(self.http_client)))
+        clients.update(build_adapters(self.http_client))
         return ProviderRegistry(clients)
 
     @cached_property
@@ -217,7 +223,7 @@ class Services:
             base_wait_s=settings.retry_base_wait_s,
             max_wait_s=settings.retry_max_wait_s,
         )
-        return ProviderInvoker(self.providers, health=health, policy=policy, sleep=self.sleep)
+        return ProviderInvoker(self.providers, health=health, policy=policy, sleep=self.sleep, blocking=self.blocking)
 
     @cached_property
     def credential_source(self) -> DbCredentialSource:
@@ -289,6 +295,7 @@ class Services:
             session_factory=self.sessions,
             clock=self.clock,
             alerts=self.alert_queue,
+            blocking=self.blocking,
         )
 
     @cached_property
@@ -300,6 +307,8 @@ class Services:
             self.alert_http.close()
         if "http_client" in self.__dict__:
             self.http_client.close()
+        if "blocking" in self.__dict__:
+            self.blocking.shutdown()
         if "engine" in self.__dict__:
             self.engine.dispose()
 

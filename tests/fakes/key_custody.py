@@ -42,15 +42,15 @@ class RecordingAdapter:
         self.targets: list[ProviderTarget] = []
         self._mock = MockProvider()
 
-    def complete(self, target: ProviderTarget, request: ChatRequest) -> ChatResponse:
+    async def complete(self, target: ProviderTarget, request: ChatRequest) -> ChatResponse:
         self.targets.append(target)
         self._reject(target)
-        return self._mock.complete(target, request)
+        return await self._mock.complete(target, request)
 
-    def stream(self, target: ProviderTarget, request: ChatRequest) -> MockStream:
+    async def stream(self, target: ProviderTarget, request: ChatRequest) -> MockStream:
         self.targets.append(target)
         self._reject(target)
-        return self._mock.stream(target, request)
+        return await self._mock.stream(target, request)
 
     def verify(self, target: ProviderTarget) -> None:
         self.targets.append(target)

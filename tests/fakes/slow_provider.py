@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 
 from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget
 from tollgate.providers.mock import MockProvider
@@ -12,6 +12,6 @@ class SlowMockProvider(MockProvider):
     def __init__(self, delay_s: float) -> None:
         self.delay_s = delay_s
 
-    def complete(self, target: ProviderTarget, request: ChatRequest) -> ChatResponse:
-        time.sleep(self.delay_s)
-        return super().complete(target, request)
+    async def complete(self, target: ProviderTarget, request: ChatRequest) -> ChatResponse:
+        await asyncio.sleep(self.delay_s)
+        return await super().complete(target, request)

@@ -6,8 +6,10 @@ import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from tollgate.api.context import RequestContext
 from tollgate.api.http import ApiRequest, ApiResponse, json_response
@@ -20,8 +22,9 @@ from tollgate.errors import (
     ServiceUnavailable,
     TollgateError,
 )
+from tollgate.execution.blocking import BlockingPool
 from tollgate.keys.auth import Principal
-from tollgate.observability import bind_request, log_at, logger
+from tollgate.observability import bind_more, bind_request, log_at, logger
 
 if TYPE_CHECKING:
     from tollgate.wiring import Services
@@ -52,56 +55,83 @@ def extract_key(request: ApiRequest) -> str | None:
 
 
 class GatewayApp:
-    def __init__(self, routers: Iterable[Router], services: Callable[[], Services]) -> None:
+    """Dispatches requests to routes. ``handle_async`` is the one entry point: async routes (the
+    execute path) are awaited on the caller's event loop; synchronous routes (management) run
+    whole on a small bounded thread pool, in a copy of the request's context."""
+
+    def __init__(self, routers: Iterable[Router], services: Callable[[], Services], *, sync_workers: int = 8) -> None:
         self.table = RouteTable(routers)
         self._services = services
+        self._sync_workers = sync_workers
+        self._sync_pool: BlockingPool | None = None
 
     @property
     def routes(self) -> list[Route]:
         return self.table.routes
 
+    @property
+    def sync_pool(self) -> BlockingPool:
+        if self._sync_pool is None:
+            self._sync_pool = BlockingPool(self._sync_workers, name="tollgate-mgmt")
+        return self._sync_pool
+
+    async def handle_async(self, request: ApiRequest) -> ApiResponse:
+        bind_request(request.request_id)
+        found = self.table.match(request.method, request.path)
+        if isinstance(found, Match) and not found.route.is_async:
+            return await self.sync_pool.run(self.handle, request)
+        try:
+            response = await self._dispatch_async(request, found)
+        except Exception as exc:
+            return _failure(exc, request)
+        response.headers.setdefault("x-request-id", request.request_id)
+        return response
+
     def handle(self, request: ApiRequest) -> ApiResponse:
+        """Serve a synchronous route from synchronous code (an async route answers 500 here)."""
         bind_request(request.request_id)
         try:
             response = self._dispatch(request)
-        except TollgateError as exc:
-            log_at(exc.log_level, "request failed", error_type=exc.type, error_code=exc.code)
-            return error_response(exc, request.request_id)
-        except (OperationalError, InterfaceError):  # the database went away (DESIGN §4: fail closed)
-            logger.exception("database unavailable")
-            return error_response(ServiceUnavailable(DATABASE_UNAVAILABLE), request.request_id)
-        except Exception:
-            logger.exception("unhandled error")
-            return error_response(InternalError("Internal error; see logs for this request id"), request.request_id)
+        except Exception as exc:
+            return _failure(exc, request)
         response.headers.setdefault("x-request-id", request.request_id)
         return response
 
     def _dispatch(self, request: ApiRequest) -> ApiResponse:
-        found = self.table.match(request.method, request.path)
-        if found is None:
-            raise NotFound(f"No route for {request.method} {request.path}", code="unknown_route")
-        if isinstance(found, tuple):
-            raise InvalidRequest(
-                f"Method {request.method} not allowed here",
-                code="method_not_allowed",
-                status=405,
-                headers={"allow": ", ".join(found)},
-            )
+        found = _matched(self.table.match(request.method, request.path), request)
+        if found.route.is_async:
+            raise RuntimeError(f"{found.route.path} is an async route; serve it with handle_async")
         services = self._services()
-        if len(request.body) > services.settings.max_body_bytes:
-            raise InvalidRequest(
-                f"Request body exceeds {services.settings.max_body_bytes} bytes", code="body_too_large", status=413
-            )
+        _check_size(request, services)
         principal = self._authorize(found, request, services)
+        context = self._context(found, request, services, principal)
+        result = found.route.handler(context)
+        assert isinstance(result, ApiResponse)
+        return result
+
+    async def _dispatch_async(self, request: ApiRequest, match: Match | tuple[str, ...] | None) -> ApiResponse:
+        found = _matched(match, request)
+        services = self._services()
+        _check_size(request, services)
+        principal = None
+        if found.route.roles:
+            principal = await services.blocking.run(self._authorize, found, request, services)
+        context = self._context(found, request, services, principal)
+        result = found.route.handler(context)
+        assert not isinstance(result, ApiResponse)
+        return await result
+
+    @staticmethod
+    def _context(found: Match, request: ApiRequest, services: Services, principal: Principal | None) -> RequestContext:
         if principal is not None and principal.workspace_id is not None:
-            bind_request(request.request_id, workspace_id=str(principal.workspace_id))
+            bind_more(workspace_id=str(principal.workspace_id))
         context = RequestContext(request=request, principal=principal, services=services, path_params=found.params)
         route = found.route
         if route.body is not None:
             context.parsed_body = parse_body(route.body, request.body)
         if route.query is not None:
             context.parsed_query = parse_query(route.query, request.query)
-        return route.handler(context)
+        return context
 
     @staticmethod
     def _authorize(found: Match, request: ApiRequest, services: Services) -> Principal | None:
@@ -120,21 +150,63 @@ class GatewayApp:
         return principal
 
 
+def _check_size(request: ApiRequest, services: Services) -> None:
+    if len(request.body) > services.settings.max_body_bytes:
+        raise InvalidRequest(
+            f"Request body exceeds {services.settings.max_body_bytes} bytes", code="body_too_large", status=413
+        )
+
+
+def _matched(found: Match | tuple[str, ...] | None, request: ApiRequest) -> Match:
+    if found is None:
+        raise NotFound(f"No route for {request.method} {request.path}", code="unknown_route")
+    if isinstance(found, tuple):
+        raise InvalidRequest(
+            f"Method {request.method} not allowed here",
+            code="method_not_allowed",
+            status=405,
+            headers={"allow": ", ".join(found)},
+        )
+    return found
+
+
+def _failure(exc: Exception, request: ApiRequest) -> ApiResponse:
+    """The error response for an exception escaping a route (fail closed when the database is gone
+    or its connection pool is exhausted: 503, never 500)."""
+    if isinstance(exc, TollgateError):
+        log_at(exc.log_level, "request failed", error_type=exc.type, error_code=exc.code)
+        return error_response(exc, request.request_id)
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        logger.exception("database unavailable")
+        return error_response(ServiceUnavailable(DATABASE_UNAVAILABLE), request.request_id)
+    logger.exception("unhandled error")
+    return error_response(InternalError("Internal error; see logs for this request id"), request.request_id)
+
+
 def parse_body(model: type[BaseModel], raw: bytes) -> BaseModel:
     if not raw.strip():
         raise InvalidRequest("Request body is required (JSON object)", code="missing_body")
     try:
-        data: Any = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidRequest(
-            f"Malformed JSON body: {exc.msg if hasattr(exc, 'msg') else exc}", code="bad_json"
-        ) from None
+        data: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        data = _loads_strict(raw)
     if not isinstance(data, dict):
         raise InvalidRequest("Request body must be a JSON object", code="bad_json")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidRequest(describe_validation_error(exc, "body"), code="validation_error") from None
+
+
+def _loads_strict(raw: bytes) -> Any:
+    """The standard library's reading of a body orjson refused: its error messages, and the few
+    documents it accepts that orjson does not (integers beyond 64 bits)."""
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(
+            f"Malformed JSON body: {exc.msg if hasattr(exc, 'msg') else exc}", code="bad_json"
+        ) from None
 
 
 def parse_query(model: type[BaseModel], query: dict[str, str] | Any) -> BaseModel:

@@ -1,16 +1,18 @@
-"""ASGI adapter for the local server: the same GatewayApp, run in a thread pool, streamed chunk by chunk.
+"""ASGI adapter for the local server: the same GatewayApp, async routes on the event loop.
 
-Route code is synchronous (it is the same code Lambda runs); the event loop only moves bytes.
-When the client disconnects mid-stream the relay generator is closed, which records the usage
-of what was produced so far.
+The execute path is async end to end: its handler is awaited here, upstream I/O and open streams
+hold no thread, and a stream is relayed from its async generator chunk by chunk. Synchronous
+(management) routes run on the app's small bounded pool; a synchronous streamed body (exports)
+is pulled on that pool too. When the client disconnects mid-stream the relay is closed (or its
+wait cancelled), which records the usage of what was produced so far.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from tollgate.api.app import GatewayApp, error_response
 from tollgate.api.http import ApiRequest, ApiResponse
@@ -30,13 +32,11 @@ class AsgiGateway:
         app: GatewayApp,
         *,
         max_body_bytes: int,
-        workers: int = 64,
         on_startup: Callable[[], None] | None = None,
-        on_shutdown: Callable[[], None] | None = None,
+        on_shutdown: Callable[[], Awaitable[None] | None] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tollgate")
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
 
@@ -48,12 +48,11 @@ class AsgiGateway:
             return
         request_id = new_request_id()
         body = await self._read_body(scope, receive)
-        loop = asyncio.get_running_loop()
         if body is None:
             error = InvalidRequest(
                 f"Request body exceeds {self.max_body_bytes} bytes", code="body_too_large", status=413
             )
-            await self._send_response(send, receive, error_response(error, request_id), loop)
+            await self._send_response(send, receive, error_response(error, request_id))
             return
         request = ApiRequest(
             method=scope["method"],
@@ -64,8 +63,8 @@ class AsgiGateway:
             request_id=request_id,
             source_ip=(scope.get("client") or (None,))[0],
         )
-        response = await loop.run_in_executor(self.executor, self.app.handle, request)
-        await self._send_response(send, receive, response, loop)
+        response = await self.app.handle_async(request)
+        await self._send_response(send, receive, response)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         for name, value in scope["headers"]:
@@ -85,42 +84,61 @@ class AsgiGateway:
             if not message.get("more_body"):
                 return b"".join(chunks)
 
-    async def _send_response(
-        self, send: Send, receive: Receive, response: ApiResponse, loop: asyncio.AbstractEventLoop
-    ) -> None:
+    async def _send_response(self, send: Send, receive: Receive, response: ApiResponse) -> None:
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.all_headers().items()]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        if response.stream is None:
+        stream = response.stream
+        if stream is None:
             await send({"type": "http.response.body", "body": response.body})
             return
-        await self._stream(send, receive, response.stream, loop)
+        chunks = stream if isinstance(stream, AsyncIterator) else self._pulled(stream)
+        await self._relay(send, receive, chunks)
 
-    async def _stream(
-        self, send: Send, receive: Receive, chunks: Iterator[bytes], loop: asyncio.AbstractEventLoop
-    ) -> None:
-        disconnected = asyncio.Event()
+    async def _relay(self, send: Send, receive: Receive, chunks: AsyncIterator[bytes]) -> None:
+        """Send chunks until the end or a client disconnect; on disconnect the wait for the next
+        chunk is cancelled and the iterator closed, so the stream's usage is recorded at once."""
+        task = asyncio.current_task()
+        disconnected = False
 
         async def watch() -> None:
+            nonlocal disconnected
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
-                    disconnected.set()
+                    disconnected = True
+                    if task is not None:
+                        task.cancel()
                     return
 
         watcher = asyncio.create_task(watch())
         try:
-            while not disconnected.is_set():
-                chunk = await loop.run_in_executor(self.executor, next, chunks, _END)
-                if chunk is _END:
-                    break
+            async for chunk in chunks:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            if not disconnected.is_set():
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            if not disconnected or task is None:
+                raise
+            task.uncancel()
         finally:
             watcher.cancel()
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    async def _pulled(self, chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+        """A synchronous body iterated on the sync pool (never on the loop), closed there too."""
+        pool = self.app.sync_pool
+        try:
+            while True:
+                chunk = await pool.run(next, chunks, _END)
+                if chunk is _END:
+                    return
+                assert isinstance(chunk, bytes)
+                yield chunk
+        finally:
             close = getattr(chunks, "close", None)
             if close is not None:
-                await loop.run_in_executor(self.executor, close)
+                await pool.run(close)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -135,13 +153,12 @@ class AsgiGateway:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self._on_shutdown:
-                    self._on_shutdown()
-                self.executor.shutdown(wait=False, cancel_futures=True)
+                    done = self._on_shutdown()
+                    if done is not None:
+                        await done
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
 
 def _parse_query(raw: bytes) -> dict[str, str]:
-    from urllib.parse import parse_qsl
-
     return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))

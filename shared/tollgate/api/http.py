@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from pydantic import BaseModel
 
 from tollgate.money import format_usd
@@ -37,7 +38,9 @@ class ApiResponse:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
-    stream: Iterator[bytes] | None = None
+    # Streamed body: an async iterator (the execute relay, consumed on the event loop) or a sync
+    # iterator (exports; pulled on a worker thread). Closing it (``aclose``/``close``) ends the work.
+    stream: AsyncIterator[bytes] | Iterator[bytes] | None = None
     content_type: str = JSON_TYPE
 
     def all_headers(self) -> dict[str, str]:
@@ -59,13 +62,16 @@ def _default(value: Any) -> Any:
 def dump_json(payload: Any) -> bytes:
     if isinstance(payload, BaseModel):
         return payload.model_dump_json().encode()
-    return json.dumps(payload, default=_default, separators=(",", ":")).encode()
+    try:
+        return orjson.dumps(payload, default=_default)
+    except TypeError:  # beyond orjson (e.g. integers over 64 bits): the standard library
+        return json.dumps(payload, default=_default, separators=(",", ":")).encode()
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> ApiResponse:
     return ApiResponse(status=status, body=dump_json(payload), headers=headers or {})
 
 
-def sse_response(stream: Iterator[bytes], headers: dict[str, str] | None = None) -> ApiResponse:
+def sse_response(stream: AsyncIterator[bytes] | Iterator[bytes], headers: dict[str, str] | None = None) -> ApiResponse:
     merged = {"cache-control": "no-cache", **(headers or {})}
     return ApiResponse(status=200, headers=merged, stream=stream, content_type=SSE_TYPE)

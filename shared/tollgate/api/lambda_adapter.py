@@ -1,12 +1,17 @@
 """API Gateway HTTP API (payload v2) ⇄ ApiRequest/ApiResponse.
 
-A streamed answer is buffered into one SSE body: API Gateway HTTP APIs do not stream.
+A Lambda container keeps ONE event loop for its whole life (``asyncio.Runner``): each invocation
+runs the same async ``GatewayApp.handle_async`` the local server runs, so the upstream connection
+pool and its keep-alive connections survive between invocations. A streamed answer is buffered
+into one SSE body: API Gateway HTTP APIs do not stream.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
-from collections.abc import Callable
+import threading
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from tollgate.api.app import GatewayApp
@@ -32,10 +37,17 @@ def request_from_event(event: dict[str, Any]) -> ApiRequest:
     )
 
 
-def response_to_result(response: ApiResponse) -> dict[str, Any]:
-    body = response.body
-    if response.stream is not None:
-        body = b"".join(response.stream)
+async def read_body(response: ApiResponse) -> bytes:
+    """The whole body, a streamed one drained (async or sync iterator)."""
+    stream = response.stream
+    if stream is None:
+        return response.body
+    if isinstance(stream, AsyncIterator):
+        return b"".join([chunk async for chunk in stream])
+    return b"".join(stream)
+
+
+def response_to_result(response: ApiResponse, body: bytes) -> dict[str, Any]:
     return {
         "statusCode": response.status,
         "headers": response.all_headers(),
@@ -48,5 +60,22 @@ def lambda_app(function: str, services: Callable[[], Services] = get_services) -
     return GatewayApp(routers_for(function), services)
 
 
+_local = threading.local()
+
+
+def container_loop() -> asyncio.Runner:
+    """The event loop of this container (one per thread: Lambda runs invocations on one thread)."""
+    runner: asyncio.Runner | None = getattr(_local, "runner", None)
+    if runner is None:
+        runner = asyncio.Runner()
+        _local.runner = runner
+    return runner
+
+
+async def _handle(app: GatewayApp, event: dict[str, Any]) -> dict[str, Any]:
+    response = await app.handle_async(request_from_event(event))
+    return response_to_result(response, await read_body(response))
+
+
 def handle_event(app: GatewayApp, event: dict[str, Any]) -> dict[str, Any]:
-    return response_to_result(app.handle(request_from_event(event)))
+    return container_loop().run(_handle(app, event))

@@ -5,10 +5,11 @@ Each Lambda function serves the routes of one ``Router``; the local server mount
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
@@ -17,7 +18,9 @@ from tollgate.api.http import ApiResponse
 if TYPE_CHECKING:
     from tollgate.api.context import RequestContext
 
-Handler = Callable[["RequestContext"], ApiResponse]
+# A synchronous handler (management routes: run on a worker thread) or a coroutine function (the
+# execute path: awaited on the event loop).
+Handler = Callable[["RequestContext"], ApiResponse | Awaitable[ApiResponse]]
 
 PUBLIC: frozenset[str] = frozenset()
 MEMBER = frozenset({"member", "admin"})
@@ -25,6 +28,8 @@ ADMIN = frozenset({"admin"})
 ROOT = frozenset({"root"})
 ADMIN_OR_ROOT = frozenset({"admin", "root"})
 ANY_KEY = frozenset({"member", "admin", "root"})
+
+H = TypeVar("H", bound=Handler)
 
 _PARAM = re.compile(r"\{(\w+)(?::path)?\}")
 
@@ -42,8 +47,10 @@ class Route:
     response: type[BaseModel] | None = None
     status: int = 200
     pattern: re.Pattern[str] = field(init=False, compare=False)
+    is_async: bool = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "is_async", inspect.iscoroutinefunction(self.handler))
         regex = ""
         last = 0
         for match in _PARAM.finditer(self.path):
@@ -75,8 +82,8 @@ class Router:
         query: type[BaseModel] | None = None,
         response: type[BaseModel] | None = None,
         status: int = 200,
-    ) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
+    ) -> Callable[[H], H]:
+        def register(handler: H) -> H:
             self.routes.append(
                 Route(method, path, handler, roles, summary, self.function, body, query, response, status)
             )

@@ -2,14 +2,18 @@
 
 The usage row and the budget settlement are written in one transaction, so a call is either
 fully accounted or not at all.
+
+``execute`` is a coroutine. The provider call (and a stream's whole life) runs on the event loop;
+the short synchronous database steps (``_plan``: resolve, price, reserve; ``_record``: usage row +
+settle) run on the bounded ``BlockingPool``, which never waits on a provider.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -24,6 +28,7 @@ from tollgate.db.repositories.usage import UsageRepository
 from tollgate.db.repositories.workspaces import WorkspaceRepository
 from tollgate.errors import InternalError, TollgateError
 from tollgate.execution.attribution import Attribution
+from tollgate.execution.blocking import BlockingPool
 from tollgate.execution.resolver import Candidate, ModelResolver
 from tollgate.money import ZERO, format_usd
 from tollgate.observability import logger
@@ -33,6 +38,7 @@ from tollgate.pricing.tokens import DEFAULT_MAX_OUTPUT_TOKENS, estimate_prompt_t
 from tollgate.pricing.unpriced import BLOCK_UNPRICED, PricedAs, UnpricedAlerts, resolve_price
 from tollgate.providers.base import Usage
 from tollgate.providers.errors import ProviderCallError, to_gateway_error
+from tollgate.providers.http import dumps
 from tollgate.providers.invoker import ProviderInvoker
 
 T = TypeVar("T")
@@ -64,7 +70,7 @@ class ExecuteCall:
 class ExecuteResult:
     headers: dict[str, str]
     body: dict[str, Any] | None = None
-    chunks: Iterator[bytes] | None = None
+    chunks: AsyncIterator[bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,7 @@ class ExecuteService:
         session_factory: sessionmaker[Session],
         clock: Clock,
         alerts: AlertQueue | None = None,
+        blocking: BlockingPool | None = None,
     ) -> None:
         self._resolver = resolver
         self._invoker = invoker
@@ -109,13 +116,17 @@ class ExecuteService:
         self._sessions = session_factory
         self._clock = clock
         self._unpriced_alerts = UnpricedAlerts(alerts, clock) if alerts is not None else None
+        self._blocking = blocking or BlockingPool(8)
 
-    def execute(self, call: ExecuteCall) -> ExecuteResult:
-        plan = self._plan(call)
+    async def execute(self, call: ExecuteCall) -> ExecuteResult:
+        """Plan (on the blocking pool), call the provider (on the loop), record; a stream's
+        ``chunks`` is an async iterator of SSE bytes whose end (or ``aclose``) records the usage.
+        Raises the gateway errors of planning (budget, unknown model...) and of the provider."""
+        plan = await self._blocking.run(self._plan, call)
         upstream_body = {k: v for k, v in call.body.items() if k not in _GATEWAY_FIELDS}
         if call.stream:
-            return self._execute_stream(call, plan, upstream_body)
-        return self._execute_once(call, plan, upstream_body)
+            return await self._execute_stream(call, plan, upstream_body)
+        return await self._execute_once(call, plan, upstream_body)
 
     # -- planning -----------------------------------------------------------------------------
 
@@ -167,59 +178,59 @@ class ExecuteService:
 
     # -- non-streaming ------------------------------------------------------------------------
 
-    def _execute_once(self, call: ExecuteCall, plan: _Plan, body: dict[str, Any]) -> ExecuteResult:
+    async def _execute_once(self, call: ExecuteCall, plan: _Plan, body: dict[str, Any]) -> ExecuteResult:
         upstream_started = time.perf_counter()
-        served = self._guarded(call, plan, upstream_started, lambda: self._invoker.complete(plan.candidates, body))
+        served = await self._guarded(call, plan, upstream_started, self._invoker.complete(plan.candidates, body))
         assert served.response is not None
         upstream_ms = _ms_since(upstream_started)
         usage = served.response.usage
         price = self._price_for_served(served.candidate, plan, call)
         cost = cost_of(usage, price)
-        self._record(
-            call,
-            plan,
-            _Outcome(served.candidate, usage, cost, price, "success", None, upstream_ms, served.fallback_from),
-        )
+        outcome = _Outcome(served.candidate, usage, cost, price, "success", None, upstream_ms, served.fallback_from)
+        await self._blocking.run(self._record, call, plan, outcome)
         response = served.response.body
         response["model"] = f"{served.candidate.provider}/{served.candidate.model}"
         headers = self._headers(call, plan, served.candidate, served.fallback_from)
         headers["x-tollgate-cost-usd"] = format_usd(cost)
         return ExecuteResult(headers=headers, body=response)
 
-    def _guarded(self, call: ExecuteCall, plan: _Plan, upstream_started: float, invoke: Callable[[], T]) -> T:
-        """Run the upstream call; a failure is recorded as a failed usage row (which releases the
-        reservations) and surfaces as the DESIGN §3 error."""
+    async def _guarded(self, call: ExecuteCall, plan: _Plan, upstream_started: float, invoke: Awaitable[T]) -> T:
+        """Await the upstream call; a failure is recorded as a failed usage row (which releases the
+        reservations) and surfaces as the gateway's error shape."""
         try:
-            return invoke()
+            return await invoke
         except ProviderCallError as exc:
-            self._record_failure(call, plan, exc.kind.value, upstream_started)
+            await self._blocking.run(self._record_failure, call, plan, exc.kind.value, upstream_started)
             raise to_gateway_error(exc) from None
         except BaseException:
-            self._record_failure(call, plan, "internal_error", upstream_started)
+            await self._blocking.run(self._record_failure, call, plan, "internal_error", upstream_started)
             raise
 
     # -- streaming ----------------------------------------------------------------------------
 
-    def _execute_stream(self, call: ExecuteCall, plan: _Plan, body: dict[str, Any]) -> ExecuteResult:
+    async def _execute_stream(self, call: ExecuteCall, plan: _Plan, body: dict[str, Any]) -> ExecuteResult:
         upstream_started = time.perf_counter()
         body = {**body, "stream_options": {**(body.get("stream_options") or {}), "include_usage": True}}
-        opened = self._guarded(call, plan, upstream_started, lambda: self._invoker.open_stream(plan.candidates, body))
+        opened = await self._guarded(call, plan, upstream_started, self._invoker.open_stream(plan.candidates, body))
         headers = self._headers(call, plan, opened.candidate, opened.fallback_from)
         return ExecuteResult(headers=headers, chunks=self._relay(call, plan, opened, upstream_started))
 
-    def _relay(self, call: ExecuteCall, plan: _Plan, opened: Any, upstream_started: float) -> Iterator[bytes]:
+    async def _relay(
+        self, call: ExecuteCall, plan: _Plan, opened: Any, upstream_started: float
+    ) -> AsyncIterator[bytes]:
         """Relay chunks as SSE. The usage row is written before the final usage chunk and [DONE] go
-        out, so a client that has read the whole stream can already see its usage."""
+        out, so a client that has read the whole stream can already see its usage. Closing the
+        relay (client gone) or cancelling its task records what was produced as ``cancelled``."""
         stream = opened.stream
         public_model = f"{opened.candidate.provider}/{opened.candidate.model}"
         recorder = _StreamRecorder(self._stream_recording(call, plan, opened, upstream_started))
         last: dict[str, Any] = {}
         try:
-            for chunk in stream:
+            async for chunk in stream:
                 chunk["model"] = public_model
                 last = chunk
                 yield _sse(chunk)
-            recorder.finish("success", None)
+            await recorder.finish("success", None)
             final = {
                 "id": last.get("id", call.request_id),
                 "object": "chat.completion.chunk",
@@ -230,18 +241,18 @@ class ExecuteService:
             }
             yield _sse(final)
             yield b"data: [DONE]\n\n"
-        except GeneratorExit:
-            recorder.finish("cancelled", "client_disconnected")
+        except (GeneratorExit, asyncio.CancelledError):
+            await recorder.finish("cancelled", "client_disconnected")
             raise
         except ProviderCallError as exc:
-            recorder.finish("error", exc.kind.value)
+            await recorder.finish("error", exc.kind.value)
             yield _sse_error(call.request_id, to_gateway_error(exc))
         except Exception:
             logger.exception("stream relay failed")
-            recorder.finish("error", "internal_error")
+            await recorder.finish("error", "internal_error")
             yield _sse_error(call.request_id, InternalError("The stream failed; see logs for this request id"))
         finally:
-            recorder.finish("cancelled", "client_disconnected")
+            await recorder.finish("cancelled", "client_disconnected")
 
     # -- accounting ---------------------------------------------------------------------------
 
@@ -303,13 +314,17 @@ class ExecuteService:
 
     def _stream_recording(
         self, call: ExecuteCall, plan: _Plan, opened: Any, upstream_started: float
-    ) -> Callable[[str, str | None], None]:
+    ) -> Callable[[str, str | None], Awaitable[None]]:
         """How a streamed call's usage is recorded once it ends with ``status`` (what was produced so far)."""
 
-        def record(status: str, error_type: str | None) -> None:
+        async def record(status: str, error_type: str | None) -> None:
+            try:
+                await opened.stream.aclose()
+            except Exception:
+                logger.exception("could not close an upstream stream")
+            usage: Usage = opened.stream.usage
+
             def outcome() -> _Outcome:
-                opened.stream.close()
-                usage: Usage = opened.stream.usage
                 price = self._price_for_served(opened.candidate, plan, call)
                 return _Outcome(
                     opened.candidate,
@@ -322,7 +337,7 @@ class ExecuteService:
                     opened.fallback_from,
                 )
 
-            self._record_or_release(call, plan, outcome)
+            await self._blocking.run(self._record_or_release, call, plan, outcome)
 
         return record
 
@@ -345,14 +360,14 @@ class ExecuteService:
 class _StreamRecorder:
     """Writes a streamed call's usage row exactly once, whichever way the stream ends."""
 
-    def __init__(self, record: Callable[[str, str | None], None]) -> None:
+    def __init__(self, record: Callable[[str, str | None], Awaitable[None]]) -> None:
         self._record = record
         self._done = False
 
-    def finish(self, status: str, error_type: str | None) -> None:
+    async def finish(self, status: str, error_type: str | None) -> None:
         if not self._done:
             self._done = True
-            self._record(status, error_type)
+            await self._record(status, error_type)
 
 
 def _sse_error(request_id: str, error: Exception) -> bytes:
@@ -362,7 +377,7 @@ def _sse_error(request_id: str, error: Exception) -> bytes:
 
 
 def _sse(payload: dict[str, Any]) -> bytes:
-    return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
+    return b"data: " + dumps(payload) + b"\n\n"
 
 
 def _ms_since(started: float) -> int:

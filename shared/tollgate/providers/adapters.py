@@ -1,4 +1,4 @@
-"""Every HTTP adapter, built around the one shared client."""
+"""Every HTTP adapter, built around the one shared transport."""
 
 from __future__ import annotations
 

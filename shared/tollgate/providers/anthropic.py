@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget, Usage
@@ -22,9 +22,10 @@ from tollgate.providers.content import (
     tool_arguments,
 )
 from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_status, upstream_error
-from tollgate.providers.http import UpstreamHttp, error_object, iter_lines, iter_sse, parse_json_event
+from tollgate.providers.http import JsonReply, SseEvent, UpstreamRequest, error_object, parse_json_event
 from tollgate.providers.http import retry_after_seconds as _retry_after
-from tollgate.providers.streams import MeteredStream, make_chunk, make_completion
+from tollgate.providers.http_adapter import HttpProvider
+from tollgate.providers.streams import SseDecoder, make_chunk, make_completion
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -226,11 +227,8 @@ def from_anthropic(payload: dict[str, Any], model: str) -> ChatResponse:
     return ChatResponse(body=body, usage=usage)
 
 
-class AnthropicProvider:
+class AnthropicProvider(HttpProvider):
     name = "anthropic"
-
-    def __init__(self, http: UpstreamHttp) -> None:
-        self._http = http
 
     def _url(self, target: ProviderTarget, path: str) -> str:
         return (target.base_url or DEFAULT_BASE_URL).rstrip("/") + path
@@ -242,49 +240,58 @@ class AnthropicProvider:
             headers["anthropic-beta"] = beta
         return headers
 
-    def complete(self, target: ProviderTarget, request: ChatRequest) -> ChatResponse:
-        reply = self._http.post_json(
-            self.name, self._url(target, "/v1/messages"), self._headers(target), to_anthropic(request, False), classify
-        )
+    def _post(self, target: ProviderTarget, request: ChatRequest, stream: bool) -> UpstreamRequest:
+        url, body = self._url(target, "/v1/messages"), to_anthropic(request, stream)
+        return UpstreamRequest(self.name, "POST", url, self._headers(target), body, classify)
+
+    def complete_request(self, target: ProviderTarget, request: ChatRequest) -> UpstreamRequest:
+        return self._post(target, request, False)
+
+    def parse_completion(self, reply: JsonReply, request: ChatRequest) -> ChatResponse:
         if not isinstance(reply.body, dict) or reply.body.get("type") == "error":
             raise classify(reply.status, reply.body, reply.headers)
         return from_anthropic(reply.body, request.model)
 
-    def stream(self, target: ProviderTarget, request: ChatRequest) -> AnthropicStream:
-        response = self._http.open_stream(
-            self.name, self._url(target, "/v1/messages"), self._headers(target), to_anthropic(request, True), classify
-        )
-        return AnthropicStream(self.name, response, request)
+    def stream_request(self, target: ProviderTarget, request: ChatRequest) -> UpstreamRequest:
+        return self._post(target, request, True)
 
-    def verify(self, target: ProviderTarget) -> None:
-        self._http.request_json(
-            self.name, "GET", self._url(target, "/v1/models?limit=1"), self._headers(target), None, classify=classify
-        )
+    def decoder(self, request: ChatRequest) -> AnthropicDecoder:
+        return AnthropicDecoder(self.name, request)
+
+    def verify_request(self, target: ProviderTarget) -> UpstreamRequest:
+        url = self._url(target, "/v1/models?limit=1")
+        return UpstreamRequest(self.name, "GET", url, self._headers(target), None, classify)
 
 
-class AnthropicStream(MeteredStream):
-    def _chunks(self) -> Iterator[dict[str, Any]]:
+class AnthropicDecoder(SseDecoder):
+    """Anthropic Messages events → OpenAI chunks; usage from ``message_start`` and ``message_delta``."""
+
+    def __init__(self, provider: str, request: ChatRequest) -> None:
+        super().__init__(provider, request)
         self._id, self._created = "msg", int(time.time())
         self._tool_index: dict[int, int] = {}
-        for event in iter_sse(iter_lines(self.provider, self._response)):
-            data = parse_json_event(self.provider, event.data)
-            if not isinstance(data, dict):
-                continue
-            kind = data.get("type")
-            if kind == "message_stop":
-                return
-            if kind == "error":
-                raise classify(0, data, {})
-            delta = self._translate(kind, data)
-            if delta is not None:
-                yield make_chunk(self._id, self._request.model, self._created, *delta)
+
+    def on_event(self, event: SseEvent) -> list[dict[str, Any]]:
+        data = parse_json_event(self.provider, event.data)
+        if not isinstance(data, dict):
+            return []
+        kind = data.get("type")
+        if kind == "message_stop":
+            self.done = True
+            return []
+        if kind == "error":
+            raise classify(0, data, {})
+        delta = self._translate(kind, data)
+        if delta is None:
+            return []
+        return [make_chunk(self._id, self.request.model, self._created, *delta)]
 
     def _translate(self, kind: Any, data: dict[str, Any]) -> tuple[dict[str, Any], str | None] | None:
         """One Anthropic event → (OpenAI delta, finish_reason), or None when nothing is emitted."""
         if kind == "message_start":
             message = data.get("message") or {}
             self._id = str(message.get("id", self._id))
-            self._reported = anthropic_usage(message.get("usage") or {})
+            self.reported = anthropic_usage(message.get("usage") or {})
             return {"role": "assistant", "content": ""}, None
         if kind == "content_block_start":
             block = data.get("content_block") or {}
@@ -304,7 +311,7 @@ class AnthropicStream(MeteredStream):
                 return {"tool_calls": [call]}, None
             return None
         if kind == "message_delta":
-            self._reported = anthropic_usage(data.get("usage") or {}, self._reported)
+            self.reported = anthropic_usage(data.get("usage") or {}, self.reported)
             reason = (data.get("delta") or {}).get("stop_reason")
             return ({}, STOP_REASONS.get(str(reason), "stop")) if reason else None
         return None  # ping, content_block_stop and event types added later

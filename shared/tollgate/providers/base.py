@@ -5,7 +5,7 @@ format and back, and reports normalized usage (uncached input, cache read/write,
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -81,27 +81,30 @@ class ChatResponse:
 
 
 class ChatStream(Protocol):
-    """Yields OpenAI ``chat.completion.chunk`` dicts. ``usage`` reflects what was produced so far,
-    so a stream cut short (client gone, upstream reset) can still be metered."""
+    """An async iterator of OpenAI ``chat.completion.chunk`` dicts. ``usage`` reflects what was
+    produced so far, so a stream cut short (client gone, upstream reset) can still be metered;
+    ``aclose`` releases the upstream connection (idempotent)."""
 
     @property
     def usage(self) -> Usage: ...
 
-    def __iter__(self) -> Iterator[dict[str, Any]]: ...
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]: ...
 
-    def close(self) -> None: ...
+    async def aclose(self) -> None: ...
 
 
 class ProviderClient(Protocol):
     """One adapter per provider. Failures raise ``ProviderCallError`` (classified, no upstream body).
     ``stream`` must raise for failures that happen before the first chunk (bad status), so the
-    invoker can still fail over; later failures surface while iterating."""
+    invoker can still fail over; later failures surface while iterating. ``complete`` and
+    ``stream`` run on the event loop and never block it; ``verify`` is synchronous (management
+    routes call it from a worker thread)."""
 
     name: str
 
-    def complete(self, target: ProviderTarget, request: ChatRequest) -> ChatResponse: ...
+    async def complete(self, target: ProviderTarget, request: ChatRequest) -> ChatResponse: ...
 
-    def stream(self, target: ProviderTarget, request: ChatRequest) -> ChatStream: ...
+    async def stream(self, target: ProviderTarget, request: ChatRequest) -> ChatStream: ...
 
     def verify(self, target: ProviderTarget) -> None:
         """The cheapest authenticated call the provider offers (e.g. list models); raises on failure."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget, Usage
@@ -22,8 +22,16 @@ from tollgate.providers.content import (
     tool_arguments,
 )
 from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_status, upstream_error
-from tollgate.providers.http import UpstreamHttp, error_object, iter_lines, iter_sse, parse_duration, parse_json_event
-from tollgate.providers.streams import MeteredStream, make_chunk, make_completion
+from tollgate.providers.http import (
+    JsonReply,
+    SseEvent,
+    UpstreamRequest,
+    error_object,
+    parse_duration,
+    parse_json_event,
+)
+from tollgate.providers.http_adapter import HttpProvider
+from tollgate.providers.streams import SseDecoder, make_chunk, make_completion
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 API_PREFIX = "/v1beta/models/"
@@ -217,11 +225,8 @@ def _read_candidate(payload: Mapping[str, Any]) -> tuple[str, list[dict[str, Any
     return "".join(text), calls, finish
 
 
-class GeminiProvider:
+class GeminiProvider(HttpProvider):
     name = "gemini"
-
-    def __init__(self, http: UpstreamHttp) -> None:
-        self._http = http
 
     def _url(self, target: ProviderTarget, model: str, method: str) -> str:
         return (target.base_url or DEFAULT_BASE_URL).rstrip("/") + API_PREFIX + model.removeprefix("models/") + method
@@ -229,9 +234,11 @@ class GeminiProvider:
     def _headers(self, target: ProviderTarget) -> dict[str, str]:
         return {"x-goog-api-key": target.api_key}
 
-    def complete(self, target: ProviderTarget, request: ChatRequest) -> ChatResponse:
+    def complete_request(self, target: ProviderTarget, request: ChatRequest) -> UpstreamRequest:
         url = self._url(target, request.model, ":generateContent")
-        reply = self._http.post_json(self.name, url, self._headers(target), to_gemini(request), classify)
+        return UpstreamRequest(self.name, "POST", url, self._headers(target), to_gemini(request), classify)
+
+    def parse_completion(self, reply: JsonReply, request: ChatRequest) -> ChatResponse:
         payload = reply.body if isinstance(reply.body, dict) else {}
         text, calls, finish = _read_candidate(payload)
         message: dict[str, Any] = {"role": "assistant", "content": text if text or not calls else None}
@@ -244,39 +251,53 @@ class GeminiProvider:
         )
         return ChatResponse(body=body, usage=usage)
 
-    def stream(self, target: ProviderTarget, request: ChatRequest) -> GeminiStream:
+    def stream_request(self, target: ProviderTarget, request: ChatRequest) -> UpstreamRequest:
         url = self._url(target, request.model, ":streamGenerateContent?alt=sse")
-        response = self._http.open_stream(self.name, url, self._headers(target), to_gemini(request), classify)
-        return GeminiStream(self.name, response, request)
+        return UpstreamRequest(self.name, "POST", url, self._headers(target), to_gemini(request), classify)
 
-    def verify(self, target: ProviderTarget) -> None:
+    def decoder(self, request: ChatRequest) -> GeminiDecoder:
+        return GeminiDecoder(self.name, request)
+
+    def verify_request(self, target: ProviderTarget) -> UpstreamRequest:
         url = (target.base_url or DEFAULT_BASE_URL).rstrip("/") + "/v1beta/models?pageSize=1"
-        self._http.request_json(self.name, "GET", url, self._headers(target), None, classify=classify)
+        return UpstreamRequest(self.name, "GET", url, self._headers(target), None, classify)
 
 
-class GeminiStream(MeteredStream):
-    def _chunks(self) -> Iterator[dict[str, Any]]:
-        chunk_id, created, model = "gemini", int(time.time()), self._request.model
-        started, tool_count, finish = False, 0, None
-        for event in iter_sse(iter_lines(self.provider, self._response)):
-            payload = parse_json_event(self.provider, event.data)
-            if not isinstance(payload, dict):
-                continue
-            if isinstance(payload.get("error"), dict):
-                raise classify(int(payload["error"].get("code") or 0), payload, {})
-            if isinstance(payload.get("usageMetadata"), dict):
-                self._reported = gemini_usage(payload["usageMetadata"])
-            chunk_id = str(payload.get("responseId", chunk_id))
-            if not started:
-                started = True
-                yield make_chunk(chunk_id, model, created, {"role": "assistant", "content": ""})
-            text, calls, reason = _read_candidate(payload)
-            if text:
-                yield make_chunk(chunk_id, model, created, {"content": text})
-            for call in calls:
-                yield make_chunk(chunk_id, model, created, {"tool_calls": [{"index": tool_count, **call}]})
-                tool_count += 1
-            finish = reason or finish
-        if started:
-            final = "tool_calls" if tool_count and finish in (None, "stop") else finish or "stop"
-            yield make_chunk(chunk_id, model, created, {}, final)
+class GeminiDecoder(SseDecoder):
+    """Each Gemini SSE event is a whole (partial) response; the finish chunk is sent at the end."""
+
+    def __init__(self, provider: str, request: ChatRequest) -> None:
+        super().__init__(provider, request)
+        self._id, self._created = "gemini", int(time.time())
+        self._started, self._tool_count = False, 0
+        self._finish: str | None = None
+
+    def on_event(self, event: SseEvent) -> list[dict[str, Any]]:
+        payload = parse_json_event(self.provider, event.data)
+        if not isinstance(payload, dict):
+            return []
+        if isinstance(payload.get("error"), dict):
+            raise classify(int(payload["error"].get("code") or 0), payload, {})
+        if isinstance(payload.get("usageMetadata"), dict):
+            self.reported = gemini_usage(payload["usageMetadata"])
+        self._id = str(payload.get("responseId", self._id))
+        model, chunks = self.request.model, []
+        if not self._started:
+            self._started = True
+            chunks.append(make_chunk(self._id, model, self._created, {"role": "assistant", "content": ""}))
+        text, calls, reason = _read_candidate(payload)
+        if text:
+            chunks.append(make_chunk(self._id, model, self._created, {"content": text}))
+        for call in calls:
+            delta = {"tool_calls": [{"index": self._tool_count, **call}]}
+            chunks.append(make_chunk(self._id, model, self._created, delta))
+            self._tool_count += 1
+        self._finish = reason or self._finish
+        return chunks
+
+    def on_end(self) -> list[dict[str, Any]]:
+        if not self._started:
+            return []
+        finish = self._finish
+        final = "tool_calls" if self._tool_count and finish in (None, "stop") else finish or "stop"
+        return [make_chunk(self._id, self.request.model, self._created, {}, final)]

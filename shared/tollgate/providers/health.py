@@ -64,12 +64,45 @@ class HealthTracker:
             found.update(fresh)
         return found
 
+    def _fresh(self, credential_id: uuid.UUID) -> HealthState | None:
+        hit = self._cache.get(credential_id)
+        return hit[0] if hit is not None and hit[1] > self._monotonic() else None
+
+    def cached_order(self, candidates: list[Candidate]) -> list[Candidate] | None:
+        """``order`` from the cache alone (no database), or None when a state must be read first."""
+        ids = [c.target.credential_id for c in candidates if c.target.credential_id is not None]
+        states: dict[uuid.UUID, HealthState] = {}
+        for credential_id in ids:
+            state = self._fresh(credential_id)
+            if state is None:
+                return None
+            states[credential_id] = state
+        return self._ordered(candidates, states)
+
+    def may_need_write(self, candidate: Candidate) -> bool:
+        """False when the cache shows ``succeeded`` would write nothing (the common case)."""
+        credential_id = candidate.target.credential_id
+        if credential_id is None:
+            return False
+        state = self._fresh(credential_id)
+        return state is None or state.consecutive_failures > 0 or state.cooldown_until is not None
+
+    def may_pace(self, candidate: Candidate) -> bool:
+        """False when the cache shows the credential has no RPM limit (``pace`` would return 0)."""
+        credential_id = candidate.target.credential_id
+        if credential_id is None:
+            return False
+        state = self._fresh(credential_id)
+        return state is None or bool(state.rpm_limit)
+
     def order(self, candidates: list[Candidate]) -> list[Candidate]:
         """Candidates that are not cooling down first (in their order), cooling ones after them."""
         ids = [c.target.credential_id for c in candidates if c.target.credential_id is not None]
         if not ids:
             return list(candidates)
-        states = self._states(ids)
+        return self._ordered(candidates, self._states(ids))
+
+    def _ordered(self, candidates: list[Candidate], states: dict[uuid.UUID, HealthState]) -> list[Candidate]:
         now = self._clock.now()
 
         def cooling(candidate: Candidate) -> bool:

@@ -1,4 +1,9 @@
-"""The one pooled HTTP client of a process, and the single-attempt calls adapters make with it.
+"""The upstream transport: one pooled async HTTP client per event loop, and the pure wire helpers.
+
+Adapters are sans-IO: they build an ``UpstreamRequest`` and parse what comes back (a ``JsonReply``
+or a stream's lines); ``UpstreamHttp`` does the only I/O, on an ``httpx.AsyncClient`` with
+keep-alive connections and explicit timeouts, so no thread waits on a provider. Credential checks
+(``verify``, called from the synchronous management routes) use a small synchronous client.
 
 Adapters never retry: they make one attempt and raise a classified ``ProviderCallError``; the
 invoker owns retries, failover and cooldown. Error bodies are read (bounded) only to classify
@@ -7,14 +12,18 @@ them; they never reach a message, a log line or the client.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator, Mapping
+import asyncio
+import threading
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+import orjson
 
 from tollgate.providers.errors import FailureKind, ProviderCallError, upstream_error
 
@@ -24,13 +33,31 @@ MAX_ERROR_BODY_BYTES = 64 * 1024
 Classifier = Callable[[int, Any, Mapping[str, str]], ProviderCallError]
 
 
-def build_http_client(connect_timeout_s: float, read_timeout_s: float, max_connections: int) -> httpx.Client:
-    """One client per process: pooled keep-alive connections, explicit timeouts, no env proxies."""
-    timeout = httpx.Timeout(
-        connect=connect_timeout_s, read=read_timeout_s, write=read_timeout_s, pool=connect_timeout_s
-    )
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-    return httpx.Client(timeout=timeout, limits=limits, trust_env=False, follow_redirects=False)
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def dumps(payload: Any) -> bytes:
+    """Compact JSON bytes (orjson: the hot path serialises every request and chunk)."""
+    return orjson.dumps(payload, default=_default)
+
+
+def loads(raw: bytes | str) -> Any:
+    return orjson.loads(raw)
+
+
+@dataclass(frozen=True)
+class UpstreamRequest:
+    """One upstream HTTP request as an adapter describes it (no I/O): ``payload`` is JSON or None."""
+
+    provider: str
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    payload: Any
+    classify: Classifier
 
 
 @dataclass
@@ -41,68 +68,122 @@ class JsonReply:
 
 
 class UpstreamHttp:
-    """Thin wrapper over the shared client that turns transport failures into ``ProviderCallError``."""
+    """The process's upstream transport.
 
-    def __init__(self, client: httpx.Client) -> None:
-        self._client = client
+    One ``httpx.AsyncClient`` per running event loop (a server process has one loop; tests and a
+    Lambda container may have others), created on first use, with pooled keep-alive connections
+    (``max_connections``) and explicit connect/read/write/pool timeouts in seconds.
+    """
 
-    def post_json(
-        self, provider: str, url: str, headers: Mapping[str, str], payload: Any, classify: Classifier
-    ) -> JsonReply:
-        return self.request_json(provider, "POST", url, headers, payload, classify=classify)
+    def __init__(self, connect_timeout_s: float, read_timeout_s: float, max_connections: int) -> None:
+        self._timeout = httpx.Timeout(
+            connect=connect_timeout_s, read=read_timeout_s, write=read_timeout_s, pool=connect_timeout_s
+        )
+        self._limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._sync: httpx.Client | None = None
+        self._lock = threading.Lock()
 
-    def request_json(
-        self,
-        provider: str,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        payload: Any,
-        *,
-        classify: Classifier,
-    ) -> JsonReply:
-        content = None if payload is None else json.dumps(payload, separators=(",", ":")).encode()
-        all_headers = {"content-type": "application/json", "accept": "application/json", **headers}
+    def client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        found = self._clients.get(loop)
+        if found is None:
+            found = httpx.AsyncClient(
+                timeout=self._timeout, limits=self._limits, trust_env=False, follow_redirects=False
+            )
+            self._clients[loop] = found
+        return found
+
+    def sync_client(self) -> httpx.Client:
+        with self._lock:
+            if self._sync is None:
+                self._sync = httpx.Client(
+                    timeout=self._timeout, limits=httpx.Limits(max_connections=8), trust_env=False
+                )
+            return self._sync
+
+    async def send_json(self, request: UpstreamRequest) -> JsonReply:
+        """One JSON request/response; ``ProviderCallError`` on transport failure or status >= 400."""
+        headers = {"content-type": "application/json", "accept": "application/json", **request.headers}
+        content = None if request.payload is None else dumps(request.payload)
         try:
-            response = self._client.request(method, url, headers=all_headers, content=content)
+            response = await self.client().request(request.method, request.url, headers=headers, content=content)
         except httpx.TimeoutException:
-            raise upstream_error(provider, FailureKind.TIMEOUT) from None
+            raise upstream_error(request.provider, FailureKind.TIMEOUT) from None
         except httpx.TransportError:
-            raise upstream_error(provider, FailureKind.NETWORK) from None
-        if response.status_code >= 400:
-            raise classify(response.status_code, _parse_error_body(response.content), response.headers)
-        try:
-            body = json.loads(response.content) if response.content.strip() else None
-        except ValueError:
-            raise upstream_error(provider, FailureKind.PROTOCOL, status=response.status_code) from None
-        return JsonReply(response.status_code, response.headers, body)
+            raise upstream_error(request.provider, FailureKind.NETWORK) from None
+        return read_json_reply(request, response.status_code, response.headers, response.content)
 
-    def open_stream(
-        self, provider: str, url: str, headers: Mapping[str, str], payload: Any, classify: Classifier
-    ) -> httpx.Response:
-        """Send the request and return the open response once a 2xx status arrived."""
-        content = json.dumps(payload, separators=(",", ":")).encode()
-        all_headers = {"content-type": "application/json", "accept": "text/event-stream", **headers}
-        request = self._client.build_request("POST", url, headers=all_headers, content=content)
+    def send_json_sync(self, request: UpstreamRequest) -> JsonReply:
+        """The same as ``send_json`` from synchronous code (credential checks only)."""
+        headers = {"content-type": "application/json", "accept": "application/json", **request.headers}
+        content = None if request.payload is None else dumps(request.payload)
         try:
-            response = self._client.send(request, stream=True)
+            response = self.sync_client().request(request.method, request.url, headers=headers, content=content)
         except httpx.TimeoutException:
-            raise upstream_error(provider, FailureKind.TIMEOUT) from None
+            raise upstream_error(request.provider, FailureKind.TIMEOUT) from None
         except httpx.TransportError:
-            raise upstream_error(provider, FailureKind.NETWORK) from None
+            raise upstream_error(request.provider, FailureKind.NETWORK) from None
+        return read_json_reply(request, response.status_code, response.headers, response.content)
+
+    async def open_stream(self, request: UpstreamRequest) -> httpx.Response:
+        """Send the request and return the open response once a 2xx status arrived (caller closes it)."""
+        headers = {"content-type": "application/json", "accept": "text/event-stream", **request.headers}
+        client = self.client()
+        built = client.build_request(request.method, request.url, headers=headers, content=dumps(request.payload))
+        try:
+            response = await client.send(built, stream=True)
+        except httpx.TimeoutException:
+            raise upstream_error(request.provider, FailureKind.TIMEOUT) from None
+        except httpx.TransportError:
+            raise upstream_error(request.provider, FailureKind.NETWORK) from None
         if response.status_code >= 400:
             try:
-                raw = _read_bounded(response)
+                raw = await _read_bounded(response)
             finally:
-                response.close()
-            raise classify(response.status_code, _parse_error_body(raw), response.headers)
+                await response.aclose()
+            raise request.classify(response.status_code, _parse_error_body(raw), response.headers)
         return response
 
+    async def aclose(self) -> None:
+        """Close the current loop's client (server shutdown)."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.pop(loop, None)
+        if client is not None:
+            await client.aclose()
 
-def iter_lines(provider: str, response: httpx.Response) -> Iterator[str]:
+    def close(self) -> None:
+        """Close the synchronous client and forget the async ones (their loop closes their sockets)."""
+        with self._lock:
+            if self._sync is not None:
+                self._sync.close()
+                self._sync = None
+        self._clients.clear()
+
+
+def build_http_client(connect_timeout_s: float, read_timeout_s: float, max_connections: int) -> UpstreamHttp:
+    """The transport of a process: pooled keep-alive connections, explicit timeouts, no env proxies."""
+    return UpstreamHttp(connect_timeout_s, read_timeout_s, max_connections)
+
+
+def read_json_reply(request: UpstreamRequest, status: int, headers: httpx.Headers, content: bytes) -> JsonReply:
+    """Classify an error status, else parse the JSON body (pure)."""
+    if status >= 400:
+        raise request.classify(status, _parse_error_body(content), headers)
+    try:
+        body = loads(content) if content.strip() else None
+    except ValueError:
+        raise upstream_error(request.provider, FailureKind.PROTOCOL, status=status) from None
+    return JsonReply(status, headers, body)
+
+
+async def aiter_lines(provider: str, response: httpx.Response) -> AsyncIterator[str]:
     """Lines of a streamed body; transport failures mid-stream become classified errors."""
     try:
-        yield from response.iter_lines()
+        async for line in response.aiter_lines():
+            yield line
     except httpx.TimeoutException:
         raise upstream_error(provider, FailureKind.TIMEOUT) from None
     except (httpx.TransportError, httpx.StreamError):
@@ -115,31 +196,50 @@ class SseEvent:
     data: str
 
 
-def iter_sse(lines: Iterator[str]) -> Iterator[SseEvent]:
-    """Server-sent events: ``event:``/``data:`` fields up to a blank line; ``:`` comments skipped."""
-    event: str | None = None
-    data: list[str] = []
-    for line in lines:
+class SseParser:
+    """Push parser for server-sent events: ``event:``/``data:`` fields up to a blank line; ``:``
+    comments skipped. ``feed`` returns the event a line completed, ``flush`` the pending one at EOF."""
+
+    def __init__(self) -> None:
+        self._event: str | None = None
+        self._data: list[str] = []
+
+    def feed(self, line: str) -> SseEvent | None:
         if not line:
-            if data:
-                yield SseEvent(event, "\n".join(data))
-            event, data = None, []
-            continue
+            done = SseEvent(self._event, "\n".join(self._data)) if self._data else None
+            self._event, self._data = None, []
+            return done
         if line.startswith(":"):
-            continue
+            return None
         name, _, value = line.partition(":")
         value = value.removeprefix(" ")
         if name == "data":
-            data.append(value)
+            self._data.append(value)
         elif name == "event":
-            event = value
-    if data:
-        yield SseEvent(event, "\n".join(data))
+            self._event = value
+        return None
+
+    def flush(self) -> SseEvent | None:
+        done = SseEvent(self._event, "\n".join(self._data)) if self._data else None
+        self._event, self._data = None, []
+        return done
+
+
+def iter_sse(lines: Iterable[str]) -> Iterator[SseEvent]:
+    """Server-sent events of a whole body (pure; tests and tools)."""
+    parser = SseParser()
+    for line in lines:
+        event = parser.feed(line)
+        if event is not None:
+            yield event
+    last = parser.flush()
+    if last is not None:
+        yield last
 
 
 def parse_json_event(provider: str, data: str) -> Any:
     try:
-        return json.loads(data)
+        return loads(data)
     except ValueError:
         raise upstream_error(provider, FailureKind.PROTOCOL) from None
 
@@ -200,10 +300,10 @@ def parse_duration(text: str) -> float | None:
     return total
 
 
-def _read_bounded(response: httpx.Response) -> bytes:
+async def _read_bounded(response: httpx.Response) -> bytes:
     buffer = bytearray()
     try:
-        for chunk in response.iter_bytes():
+        async for chunk in response.aiter_bytes():
             buffer.extend(chunk)
             if len(buffer) >= MAX_ERROR_BODY_BYTES:
                 break
@@ -214,7 +314,7 @@ def _read_bounded(response: httpx.Response) -> bytes:
 
 def _parse_error_body(raw: bytes) -> Any:
     try:
-        return json.loads(raw[:MAX_ERROR_BODY_BYTES]) if raw.strip() else None
+        return loads(raw[:MAX_ERROR_BODY_BYTES]) if raw.strip() else None
     except ValueError:
         return None
 

@@ -8,18 +8,24 @@ over on failures another credential might not have; bad requests and unknown mod
 
 A stream is opened and its first chunk fetched inside the retried attempt; once a chunk has been
 handed to the caller (and so possibly to the client) the stream is never retried.
+
+Everything here is async: attempts await the adapters on the event loop, waits (backoff, pacing)
+are ``asyncio.sleep`` through tenacity's ``AsyncRetrying``, and the short credential-health
+database steps run on the bounded ``BlockingPool``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from tollgate.execution.blocking import BlockingPool
 from tollgate.execution.resolver import Candidate
 from tollgate.providers.base import ChatRequest, ChatResponse, ChatStream, Usage
 from tollgate.providers.errors import FAILOVER, ProviderCallError
@@ -27,6 +33,7 @@ from tollgate.providers.health import HealthTracker
 from tollgate.providers.registry import ProviderRegistry
 
 T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,7 @@ class OpenedStream(Served):
 class PrefetchedStream:
     """A stream whose first chunk was already read (inside the retry window)."""
 
-    def __init__(self, inner: ChatStream, chunks: Iterator[dict[str, Any]], first: dict[str, Any] | None) -> None:
+    def __init__(self, inner: ChatStream, chunks: AsyncIterator[dict[str, Any]], first: dict[str, Any] | None) -> None:
         self._inner = inner
         self._chunks = chunks
         self._first = first
@@ -71,17 +78,21 @@ class PrefetchedStream:
     def usage(self) -> Usage:
         return self._inner.usage
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[dict[str, Any]]:
         if self._first is not None:
             first, self._first = self._first, None
             yield first
-        yield from self._chunks
+        async for chunk in self._chunks:
+            yield chunk
 
-    def close(self) -> None:
-        close = getattr(self._chunks, "close", None)
-        if close is not None:
-            close()
-        self._inner.close()
+    async def aclose(self) -> None:
+        aclose = getattr(self._chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        await self._inner.aclose()
 
 
 class ProviderInvoker:
@@ -91,58 +102,66 @@ class ProviderInvoker:
         *,
         health: HealthTracker | None = None,
         policy: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Sleep = asyncio.sleep,
+        blocking: BlockingPool | None = None,
     ) -> None:
         self._registry = registry
         self._health = health
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
+        self._blocking = blocking or BlockingPool(4, name="tollgate-health")
 
-    def complete(self, candidates: list[Candidate], body: dict[str, Any]) -> CompletedCall:
-        def attempt(candidate: Candidate) -> ChatResponse:
+    async def complete(self, candidates: list[Candidate], body: dict[str, Any]) -> CompletedCall:
+        async def attempt(candidate: Candidate) -> ChatResponse:
             client = self._registry.get(candidate.provider)
-            return client.complete(candidate.target, ChatRequest(candidate.model, body, stream=False))
+            return await client.complete(candidate.target, ChatRequest(candidate.model, body, stream=False))
 
-        candidate, response, started = self._failover(candidates, attempt)
+        candidate, response, started = await self._failover(candidates, attempt)
         return CompletedCall(candidate, _fallback(candidates, candidate), _ms_since(started), response=response)
 
-    def open_stream(self, candidates: list[Candidate], body: dict[str, Any]) -> OpenedStream:
-        def attempt(candidate: Candidate) -> ChatStream:
+    async def open_stream(self, candidates: list[Candidate], body: dict[str, Any]) -> OpenedStream:
+        async def attempt(candidate: Candidate) -> ChatStream:
             client = self._registry.get(candidate.provider)
-            stream = client.stream(candidate.target, ChatRequest(candidate.model, body, stream=True))
-            chunks = iter(stream)
+            stream = await client.stream(candidate.target, ChatRequest(candidate.model, body, stream=True))
+            chunks = aiter(stream)
             try:
-                first = next(chunks, None)
+                first = await anext(chunks, None)
             except BaseException:
-                stream.close()
+                await stream.aclose()
                 raise
             return PrefetchedStream(stream, chunks, first)
 
-        candidate, stream, started = self._failover(candidates, attempt)
+        candidate, stream, started = await self._failover(candidates, attempt)
         return OpenedStream(candidate, _fallback(candidates, candidate), _ms_since(started), stream=stream)
 
-    def _failover(self, candidates: list[Candidate], attempt: Callable[[Candidate], T]) -> tuple[Candidate, T, float]:
-        ordered = self._health.order(candidates) if self._health else list(candidates)
+    async def _failover(
+        self, candidates: list[Candidate], attempt: Callable[[Candidate], Awaitable[T]]
+    ) -> tuple[Candidate, T, float]:
+        health = self._health
+        ordered = list(candidates) if health is None else health.cached_order(candidates)
+        if ordered is None and health is not None:
+            ordered = await self._blocking.run(health.order, candidates)
         last_error: ProviderCallError | None = None
-        for candidate in ordered:
+        for candidate in ordered or ():
             started = time.perf_counter()
             try:
-                result = self._with_retries(candidate, attempt)
+                result = await self._with_retries(candidate, attempt)
             except ProviderCallError as exc:
                 last_error = exc
                 if exc.kind not in FAILOVER:
                     raise
-                if self._health:
-                    self._health.failed(candidate, exc)
+                if health:
+                    await self._blocking.run(health.failed, candidate, exc)
                 continue
-            if self._health:
-                self._health.succeeded(candidate)
+            if health and health.may_need_write(candidate):
+                await self._blocking.run(health.succeeded, candidate)
             return candidate, result, started
         assert last_error is not None
         raise last_error
 
-    def _with_retries(self, candidate: Candidate, attempt: Callable[[Candidate], T]) -> T:
+    async def _with_retries(self, candidate: Candidate, attempt: Callable[[Candidate], Awaitable[T]]) -> T:
         policy = self._policy
+        health = self._health
 
         def should_retry(exc: BaseException) -> bool:
             if not isinstance(exc, ProviderCallError) or not exc.retryable:
@@ -155,21 +174,21 @@ class ProviderInvoker:
                 return min(exc.retry_after_s, policy.max_wait_s)
             return policy.backoff(state.attempt_number)
 
-        def one_attempt() -> T:
-            if self._health:
-                pause = self._health.pace(candidate)
+        async def one_attempt() -> T:
+            if health and health.may_pace(candidate):
+                pause = await self._blocking.run(health.pace, candidate)
                 if pause > 0:
-                    self._sleep(pause)
-            return attempt(candidate)
+                    await self._sleep(pause)
+            return await attempt(candidate)
 
-        retrying = Retrying(
+        retrying = AsyncRetrying(
             stop=stop_after_attempt(policy.max_attempts),
             wait=wait,
             retry=retry_if_exception(should_retry),
             sleep=self._sleep,
             reraise=True,
         )
-        return retrying(one_attempt)
+        return await retrying(one_attempt)
 
 
 def _fallback(candidates: list[Candidate], served: Candidate) -> str | None:

@@ -7,7 +7,7 @@ token rule plus 4 tokens of framing per message, so costs look like real ones.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget, Usage
@@ -48,7 +48,7 @@ def _truncate(text: str, max_tokens: int | None) -> tuple[str, str]:
 class MockProvider:
     name = "mock"
 
-    def complete(self, target: ProviderTarget, request: ChatRequest) -> ChatResponse:
+    async def complete(self, target: ProviderTarget, request: ChatRequest) -> ChatResponse:
         text, finish = _truncate(_answer(request), request.max_tokens)
         usage = Usage(input_tokens=prompt_tokens(request.messages), output_tokens=count_text_tokens(text))
         body = {
@@ -68,7 +68,7 @@ class MockProvider:
         }
         return ChatResponse(body=body, usage=usage)
 
-    def stream(self, target: ProviderTarget, request: ChatRequest) -> MockStream:
+    async def stream(self, target: ProviderTarget, request: ChatRequest) -> MockStream:
         return MockStream(request)
 
     def verify(self, target: ProviderTarget) -> None:
@@ -85,10 +85,13 @@ class MockStream:
     def usage(self) -> Usage:
         return self._usage
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         self._closed = True
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[dict[str, Any]]:
         text, finish = _truncate(_answer(self._request), self._request.max_tokens)
         created = int(time.time())
         base = {

@@ -6,7 +6,7 @@ The request passes through nearly unchanged; what differs per provider is the us
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -14,14 +14,16 @@ from tollgate.errors import InvalidRequest
 from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget, Usage
 from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_status, upstream_error
 from tollgate.providers.http import (
+    JsonReply,
+    SseEvent,
     UpstreamHttp,
+    UpstreamRequest,
     error_object,
-    iter_lines,
-    iter_sse,
     parse_json_event,
     retry_after_seconds,
 )
-from tollgate.providers.streams import MeteredStream
+from tollgate.providers.http_adapter import HttpProvider
+from tollgate.providers.streams import SseDecoder
 
 # OpenAI 429s that are billing problems, not rate limits (provider_wire_formats.md §1).
 OPENAI_QUOTA_CODES = frozenset(
@@ -136,7 +138,7 @@ def _in_band_error(provider: str, payload: Mapping[str, Any]) -> ProviderCallErr
     return upstream_error(provider, FailureKind.SERVER)
 
 
-class OpenAICompatibleProvider:
+class OpenAICompatibleProvider(HttpProvider):
     def __init__(
         self,
         name: str,
@@ -147,8 +149,8 @@ class OpenAICompatibleProvider:
         classify: Callable[[int, Any, Mapping[str, str]], ProviderCallError],
         models_path: str = "/models",
     ) -> None:
+        super().__init__(http)
         self.name = name
-        self._http = http
         self._default_base_url = default_base_url
         self._usage_from = usage_from
         self._classify = classify
@@ -182,9 +184,16 @@ class OpenAICompatibleProvider:
             body["stream_options"] = {**(request.body.get("stream_options") or {}), "include_usage": True}
         return body
 
-    def complete(self, target: ProviderTarget, request: ChatRequest) -> ChatResponse:
+    def _post(self, target: ProviderTarget, request: ChatRequest, stream: bool) -> UpstreamRequest:
         url = self._url(target, "/chat/completions")
-        reply = self._http.post_json(self.name, url, self._headers(target), self._body(request, False), self._classify)
+        return UpstreamRequest(
+            self.name, "POST", url, self._headers(target), self._body(request, stream), self._classify
+        )
+
+    def complete_request(self, target: ProviderTarget, request: ChatRequest) -> UpstreamRequest:
+        return self._post(target, request, False)
+
+    def parse_completion(self, reply: JsonReply, request: ChatRequest) -> ChatResponse:
         body = reply.body
         if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
             if isinstance(body, dict) and "error" in body:
@@ -194,35 +203,34 @@ class OpenAICompatibleProvider:
         body["usage"] = usage.to_openai()
         return ChatResponse(body=body, usage=usage)
 
-    def stream(self, target: ProviderTarget, request: ChatRequest) -> OpenAIStream:
-        url = self._url(target, "/chat/completions")
-        response = self._http.open_stream(
-            self.name, url, self._headers(target), self._body(request, True), self._classify
-        )
-        return OpenAIStream(self.name, response, request, self._usage_from)
+    def stream_request(self, target: ProviderTarget, request: ChatRequest) -> UpstreamRequest:
+        return self._post(target, request, True)
 
-    def verify(self, target: ProviderTarget) -> None:
-        self._http.request_json(
-            self.name, "GET", self._url(target, self._models_path), self._headers(target), None, classify=self._classify
-        )
+    def decoder(self, request: ChatRequest) -> OpenAIDecoder:
+        return OpenAIDecoder(self.name, request, self._usage_from)
+
+    def verify_request(self, target: ProviderTarget) -> UpstreamRequest:
+        url = self._url(target, self._models_path)
+        return UpstreamRequest(self.name, "GET", url, self._headers(target), None, self._classify)
 
 
-class OpenAIStream(MeteredStream):
-    def __init__(self, provider: str, response: Any, request: ChatRequest, usage_from: Any) -> None:
-        super().__init__(provider, response, request)
+class OpenAIDecoder(SseDecoder):
+    """OpenAI chunks pass through; the usage chunk is taken out (Tollgate sends its own); ``[DONE]`` ends."""
+
+    def __init__(self, provider: str, request: ChatRequest, usage_from: Callable[[Mapping[str, Any]], Usage]) -> None:
+        super().__init__(provider, request)
         self._usage_from = usage_from
 
-    def _chunks(self) -> Iterator[dict[str, Any]]:
-        for event in iter_sse(iter_lines(self.provider, self._response)):
-            if event.data.strip() == "[DONE]":
-                return
-            payload = parse_json_event(self.provider, event.data)
-            if not isinstance(payload, dict):
-                continue
-            if isinstance(payload.get("error"), dict):
-                raise _in_band_error(self.provider, payload)
-            usage = payload.pop("usage", None)
-            if isinstance(usage, dict):
-                self._reported = self._usage_from(usage)
-            if payload.get("choices"):
-                yield payload
+    def on_event(self, event: SseEvent) -> list[dict[str, Any]]:
+        if event.data.strip() == "[DONE]":
+            self.done = True
+            return []
+        payload = parse_json_event(self.provider, event.data)
+        if not isinstance(payload, dict):
+            return []
+        if isinstance(payload.get("error"), dict):
+            raise _in_band_error(self.provider, payload)
+        usage = payload.pop("usage", None)
+        if isinstance(usage, dict):
+            self.reported = self._usage_from(usage)
+        return [payload] if payload.get("choices") else []

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
 import httpx
 
 from tollgate.providers.base import ChatRequest, Usage
+from tollgate.providers.http import SseEvent, SseParser, aiter_lines
 from tollgate.providers.mock import count_text_tokens, prompt_tokens
 
 
@@ -45,16 +46,64 @@ def make_completion(
     }
 
 
-class MeteredStream(ABC):
-    """Base of every HTTP-backed adapter stream. Subclasses implement ``_chunks`` and set
-    ``self._reported`` whenever the provider reports (cumulative) usage."""
+class StreamDecoder(ABC):
+    """Pure translation of a provider's streamed body, line by line, into OpenAI chunk dicts.
 
-    def __init__(self, provider: str, response: httpx.Response, request: ChatRequest) -> None:
+    ``feed`` takes one line (without its newline) and returns the chunks it completed; ``end`` is
+    called once at the end of the body. ``done`` turns true at the provider's end marker (the rest
+    is not read). ``reported`` is the provider's own (cumulative) usage once it has sent it.
+    Protocol failures raise ``ProviderCallError``.
+    """
+
+    def __init__(self, provider: str, request: ChatRequest) -> None:
+        self.provider = provider
+        self.request = request
+        self.reported: Usage | None = None
+        self.done = False
+
+    @abstractmethod
+    def feed(self, line: str) -> list[dict[str, Any]]: ...
+
+    def end(self) -> list[dict[str, Any]]:
+        return []
+
+
+class SseDecoder(StreamDecoder):
+    """A decoder for server-sent-event bodies: subclasses implement ``on_event``."""
+
+    def __init__(self, provider: str, request: ChatRequest) -> None:
+        super().__init__(provider, request)
+        self._parser = SseParser()
+
+    def feed(self, line: str) -> list[dict[str, Any]]:
+        event = self._parser.feed(line)
+        return self.on_event(event) if event is not None else []
+
+    def end(self) -> list[dict[str, Any]]:
+        event = self._parser.flush()
+        chunks = self.on_event(event) if event is not None and not self.done else []
+        return chunks + self.on_end()
+
+    @abstractmethod
+    def on_event(self, event: SseEvent) -> list[dict[str, Any]]: ...
+
+    def on_end(self) -> list[dict[str, Any]]:
+        return []
+
+
+class MeteredStream:
+    """An open upstream stream: an async iterator of OpenAI chunk dicts with ``usage`` so far.
+
+    ``usage`` is the provider's report once seen; if the stream is cut short before the final
+    counts, output is estimated from the text produced (never below what was reported) and input
+    from the provider's count, else the prompt estimate. ``aclose`` releases the connection.
+    """
+
+    def __init__(self, provider: str, response: httpx.Response, decoder: StreamDecoder) -> None:
         self.provider = provider
         self._response = response
-        self._request = request
-        self._reported: Usage | None = None
-        self._produced_chars = 0
+        self._decoder = decoder
+        self._request = decoder.request
         self._produced: list[str] = []
         self._finished = False
         self._prompt_estimate: int | None = None
@@ -62,38 +111,48 @@ class MeteredStream(ABC):
     @property
     def usage(self) -> Usage:
         estimated_output = count_text_tokens("".join(self._produced))
-        if self._reported is None:
+        reported = self._decoder.reported
+        if reported is None:
             if self._prompt_estimate is None:
                 self._prompt_estimate = prompt_tokens(self._request.messages)
             return Usage(input_tokens=self._prompt_estimate, output_tokens=estimated_output)
-        if self._finished or self._reported.output_tokens >= estimated_output:
-            return self._reported
-        return replace(self._reported, output_tokens=estimated_output)
+        if self._finished or reported.output_tokens >= estimated_output:
+            return reported
+        return replace(reported, output_tokens=estimated_output)
 
-    def close(self) -> None:
-        self._response.close()
+    async def aclose(self) -> None:
+        await self._response.aclose()
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[dict[str, Any]]:
+        decoder = self._decoder
         try:
-            for chunk in self._chunks():
-                self._note(chunk)
-                yield chunk
+            async for line in aiter_lines(self.provider, self._response):
+                for chunk in decoder.feed(line):
+                    note_produced(chunk, self._produced)
+                    yield chunk
+                if decoder.done:
+                    break
+            if not decoder.done:
+                for chunk in decoder.end():
+                    note_produced(chunk, self._produced)
+                    yield chunk
             self._finished = True
         finally:
-            self._response.close()
+            await self._response.aclose()
 
-    @abstractmethod
-    def _chunks(self) -> Iterator[dict[str, Any]]:
-        """The provider's stream translated to OpenAI chunk dicts (each adapter implements it)."""
 
-    def _note(self, chunk: dict[str, Any]) -> None:
-        for choice in chunk.get("choices") or ():
-            delta = choice.get("delta") or {}
-            for key in ("content", "reasoning_content"):
-                text = delta.get(key)
-                if isinstance(text, str) and text:
-                    self._produced.append(text)
-            for call in delta.get("tool_calls") or ():
-                arguments = (call.get("function") or {}).get("arguments")
-                if isinstance(arguments, str) and arguments:
-                    self._produced.append(arguments)
+def note_produced(chunk: dict[str, Any], produced: list[str]) -> None:
+    """Collect the generated text of a chunk (content, reasoning, tool arguments) for metering."""
+    for choice in chunk.get("choices") or ():
+        delta = choice.get("delta") or {}
+        for key in ("content", "reasoning_content"):
+            text = delta.get(key)
+            if isinstance(text, str) and text:
+                produced.append(text)
+        for call in delta.get("tool_calls") or ():
+            arguments = (call.get("function") or {}).get("arguments")
+            if isinstance(arguments, str) and arguments:
+                produced.append(arguments)

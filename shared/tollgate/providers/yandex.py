@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from tollgate.errors import InvalidRequest
 from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget, Usage
 from tollgate.providers.content import function_tools, max_output_tokens, text_of, tool_arguments
 from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_status, upstream_error
-from tollgate.providers.http import UpstreamHttp, error_object, iter_lines, parse_json_event, retry_after_seconds
-from tollgate.providers.streams import MeteredStream, make_chunk, make_completion
+from tollgate.providers.http import JsonReply, UpstreamRequest, error_object, parse_json_event, retry_after_seconds
+from tollgate.providers.http_adapter import HttpProvider
+from tollgate.providers.streams import StreamDecoder, make_chunk, make_completion
 
 DEFAULT_BASE_URL = "https://llm.api.cloud.yandex.net"
 COMPLETION_PATH = "/foundationModels/v1/completion"
@@ -142,11 +143,8 @@ def _tool_calls(message: Mapping[str, Any]) -> list[dict[str, Any]]:
     return calls
 
 
-class YandexProvider:
+class YandexProvider(HttpProvider):
     name = "yandex"
-
-    def __init__(self, http: UpstreamHttp) -> None:
-        self._http = http
 
     def _url(self, target: ProviderTarget, path: str) -> str:
         return (target.base_url or DEFAULT_BASE_URL).rstrip("/") + path
@@ -159,11 +157,13 @@ class YandexProvider:
             headers["x-folder-id"] = folder
         return headers
 
-    def complete(self, target: ProviderTarget, request: ChatRequest) -> ChatResponse:
-        payload = to_yandex(target, request, False)
-        reply = self._http.post_json(
-            self.name, self._url(target, COMPLETION_PATH), self._headers(target), payload, classify
-        )
+    def _post(self, target: ProviderTarget, path: str, payload: dict[str, Any]) -> UpstreamRequest:
+        return UpstreamRequest(self.name, "POST", self._url(target, path), self._headers(target), payload, classify)
+
+    def complete_request(self, target: ProviderTarget, request: ChatRequest) -> UpstreamRequest:
+        return self._post(target, COMPLETION_PATH, to_yandex(target, request, False))
+
+    def parse_completion(self, reply: JsonReply, request: ChatRequest) -> ChatResponse:
         alternative, raw_usage = _alternative(reply.body)
         message = alternative.get("message") or {}
         calls = _tool_calls(message)
@@ -181,46 +181,50 @@ class YandexProvider:
             usage=usage,
         )
 
-    def stream(self, target: ProviderTarget, request: ChatRequest) -> YandexStream:
-        payload = to_yandex(target, request, True)
-        response = self._http.open_stream(
-            self.name, self._url(target, COMPLETION_PATH), self._headers(target), payload, classify
-        )
-        return YandexStream(self.name, response, request)
+    def stream_request(self, target: ProviderTarget, request: ChatRequest) -> UpstreamRequest:
+        return self._post(target, COMPLETION_PATH, to_yandex(target, request, True))
 
-    def verify(self, target: ProviderTarget) -> None:
+    def decoder(self, request: ChatRequest) -> YandexDecoder:
+        return YandexDecoder(self.name, request)
+
+    def verify_request(self, target: ProviderTarget) -> UpstreamRequest:
         """Tokenizing one word is free and needs a valid key and folder."""
-        payload = {"modelUri": model_uri(target, "yandexgpt-lite"), "text": "ping"}
-        self._http.post_json(self.name, self._url(target, TOKENIZE_PATH), self._headers(target), payload, classify)
+        return self._post(target, TOKENIZE_PATH, {"modelUri": model_uri(target, "yandexgpt-lite"), "text": "ping"})
 
 
-class YandexStream(MeteredStream):
-    def _chunks(self) -> Iterator[dict[str, Any]]:
-        chunk_id, created, model = f"chatcmpl-yandex-{uuid.uuid4().hex[:16]}", int(time.time()), self._request.model
-        sent, started = "", False
-        for line in iter_lines(self.provider, self._response):
-            if not line.strip():
-                continue
-            payload = parse_json_event(self.provider, line)
-            if isinstance(payload, dict) and "error" in payload:
-                error = error_object(payload)
-                raise classify(_count(error.get("httpCode")), payload, {})
-            alternative, raw_usage = _alternative(payload)
-            if raw_usage:
-                self._reported = yandex_usage(raw_usage)
-            if not started:
-                started = True
-                yield make_chunk(chunk_id, model, created, {"role": "assistant", "content": ""})
-            message = alternative.get("message") or {}
-            text = message.get("text")
-            if isinstance(text, str) and len(text) > len(sent):
-                delta, sent = text[len(sent) :], text  # Yandex sends the cumulative text so far
-                yield make_chunk(chunk_id, model, created, {"content": delta})
-            calls = _tool_calls(message)
-            if calls:
-                yield make_chunk(
-                    chunk_id, model, created, {"tool_calls": [{"index": i, **c} for i, c in enumerate(calls)]}
-                )
-            status = str(alternative.get("status"))
-            if status in STATUSES:
-                yield make_chunk(chunk_id, model, created, {}, STATUSES[status])
+class YandexDecoder(StreamDecoder):
+    """Newline-delimited JSON with the *cumulative* text so far, turned into OpenAI deltas."""
+
+    def __init__(self, provider: str, request: ChatRequest) -> None:
+        super().__init__(provider, request)
+        self._id, self._created = f"chatcmpl-yandex-{uuid.uuid4().hex[:16]}", int(time.time())
+        self._sent, self._started = "", False
+
+    def feed(self, line: str) -> list[dict[str, Any]]:
+        if not line.strip():
+            return []
+        payload = parse_json_event(self.provider, line)
+        if isinstance(payload, dict) and "error" in payload:
+            error = error_object(payload)
+            raise classify(_count(error.get("httpCode")), payload, {})
+        alternative, raw_usage = _alternative(payload)
+        if raw_usage:
+            self.reported = yandex_usage(raw_usage)
+        chunk_id, created, model = self._id, self._created, self.request.model
+        chunks: list[dict[str, Any]] = []
+        if not self._started:
+            self._started = True
+            chunks.append(make_chunk(chunk_id, model, created, {"role": "assistant", "content": ""}))
+        message = alternative.get("message") or {}
+        text = message.get("text")
+        if isinstance(text, str) and len(text) > len(self._sent):
+            delta, self._sent = text[len(self._sent) :], text
+            chunks.append(make_chunk(chunk_id, model, created, {"content": delta}))
+        calls = _tool_calls(message)
+        if calls:
+            delta_calls = {"tool_calls": [{"index": i, **c} for i, c in enumerate(calls)]}
+            chunks.append(make_chunk(chunk_id, model, created, delta_calls))
+        status = str(alternative.get("status"))
+        if status in STATUSES:
+            chunks.append(make_chunk(chunk_id, model, created, {}, STATUSES[status]))
+        return chunks

@@ -97,9 +97,13 @@ def gateway(db_url: str, tmp_path: Path) -> Iterator[Gateway]:
         pricing_seed_snapshot=False,  # prices below are the only ones, so costs and /v1/models are exact
     )
     sleeps: list[float] = []
+
+    async def record_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
     source = FakeCredentialSource(services.sessions)
     services.credentials = source  # type: ignore[misc]
-    services.sleep = sleeps.append  # type: ignore[misc]
+    services.sleep = record_sleep  # type: ignore[misc]
     services.http_client = build_http_client(0.5, 0.5, 50)  # type: ignore[misc]
     for provider, model in (
         ("openai", "gpt-4o-mini"),

@@ -1,4 +1,4 @@
-"""Routes of the `execute` function: chat completions and the model list."""
+"""Routes of the `execute` function: chat completions (async, on the event loop) and the model list."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ router = Router("execute")
     summary="OpenAI-compatible chat completion",
     body=ChatCompletionRequest,
 )
-def chat_completions(ctx: RequestContext) -> ApiResponse:
+async def chat_completions(ctx: RequestContext) -> ApiResponse:
     request = ctx.body(ChatCompletionRequest)
     body = request.model_dump(mode="json", exclude_unset=True)
     call = ExecuteCall(
@@ -31,7 +31,7 @@ def chat_completions(ctx: RequestContext) -> ApiResponse:
         body=body,
         attribution=attribution_from(ctx.request.headers, request.metadata),
     )
-    result = ctx.services.execute.execute(call)
+    result = await ctx.services.execute.execute(call)
     if result.chunks is not None:
         return sse_response(result.chunks, headers=result.headers)
     return json_response(result.body, headers=result.headers)

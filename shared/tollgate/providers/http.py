@@ -147,6 +147,10 @@ class UpstreamHttp:
             raise request.classify(response.status_code, _parse_error_body(raw), response.headers)
         return response
 
+    def open_clients(self) -> int:
+        """How many event loops have a pooled client (one per loop; diagnostics and tests)."""
+        return len(self._clients)
+
     async def aclose(self) -> None:
         """Close the current loop's client (server shutdown)."""
         loop = asyncio.get_running_loop()

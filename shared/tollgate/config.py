@@ -48,7 +48,7 @@ class Settings(BaseSettings):
 
     upstream_connect_timeout_s: float = 5.0
     upstream_read_timeout_s: float = 120.0
-    upstream_max_connections: int = 200
+    upstream_max_connections: int = 1024
     retry_max_attempts: int = 3
     retry_max_wait_s: float = 10.0
     retry_base_wait_s: float = 1.0

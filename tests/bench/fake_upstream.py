@@ -1,11 +1,13 @@
-"""A zero-latency OpenAI-compatible upstream for benchmarks: raw ASGI, fixed answers, SSE too.
+"""An OpenAI-compatible upstream for benchmarks: raw ASGI, fixed answers, SSE too; zero latency
+unless ``--delay`` seconds (waited before the answer, on asyncio: thousands can wait at once).
 
-python -m tests.bench.fake_upstream --port 9100
+python -m tests.bench.fake_upstream --port 9100 [--delay 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from typing import Any
 
@@ -56,6 +58,9 @@ MODELS = json.dumps(
 ).encode()
 
 
+DELAY_S = 0.0
+
+
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
@@ -69,6 +74,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await _send(send, 200, "application/json", MODELS)
         return
     streaming = b'"stream":true' in body.replace(b" ", b"")
+    if DELAY_S:
+        await asyncio.sleep(DELAY_S)
     if streaming:
         await _send(send, 200, "text/event-stream", STREAM)
     else:
@@ -91,8 +98,11 @@ def main() -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each chat answer")
     args = parser.parse_args()
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    global DELAY_S
+    DELAY_S = args.delay
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, backlog=4096)
 
 
 if __name__ == "__main__":

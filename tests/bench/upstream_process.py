@@ -14,11 +14,11 @@ from tests.support import free_port
 
 
 @contextmanager
-def fake_upstream() -> Iterator[str]:
+def fake_upstream(delay_s: float = 0.0) -> Iterator[str]:
     """Yields the upstream's OpenAI-style base URL (``http://127.0.0.1:<port>/v1``)."""
     port = free_port()
     process = subprocess.Popen(  # noqa: S603 - fixed argv
-        [sys.executable, "-m", "tests.bench.fake_upstream", "--port", str(port)],
+        [sys.executable, "-m", "tests.bench.fake_upstream", "--port", str(port), "--delay", str(delay_s)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -29,6 +29,7 @@ from tollgate.db.repositories.workspaces import WorkspaceRepository
 from tollgate.errors import InternalError, TollgateError
 from tollgate.execution.attribution import Attribution
 from tollgate.execution.blocking import BlockingPool
+from tollgate.execution.recording import GroupWriter
 from tollgate.execution.resolver import Candidate, ModelResolver
 from tollgate.money import ZERO, format_usd
 from tollgate.observability import logger
@@ -85,6 +86,13 @@ class _Outcome:
     fallback_from: str | None
 
 
+@dataclass(frozen=True)
+class _Row:
+    record: UsageRecord
+    admission: Admission
+    cost: Decimal
+
+
 @dataclass
 class _Plan:
     candidates: list[Candidate]
@@ -117,6 +125,7 @@ class ExecuteService:
         self._clock = clock
         self._unpriced_alerts = UnpricedAlerts(alerts, clock) if alerts is not None else None
         self._blocking = blocking or BlockingPool(8)
+        self._writer: GroupWriter[_Row] = GroupWriter(self._blocking, self._write_rows, self._write_one)
 
     async def execute(self, call: ExecuteCall) -> ExecuteResult:
         """Plan (on the blocking pool), call the provider (on the loop), record; a stream's
@@ -184,10 +193,10 @@ class ExecuteService:
         assert served.response is not None
         upstream_ms = _ms_since(upstream_started)
         usage = served.response.usage
-        price = self._price_for_served(served.candidate, plan, call)
+        price = await self._served_price(served.candidate, plan, call)
         cost = cost_of(usage, price)
         outcome = _Outcome(served.candidate, usage, cost, price, "success", None, upstream_ms, served.fallback_from)
-        await self._blocking.run(self._record, call, plan, outcome)
+        await self._commit(call, plan, outcome)
         response = served.response.body
         response["model"] = f"{served.candidate.provider}/{served.candidate.model}"
         headers = self._headers(call, plan, served.candidate, served.fallback_from)
@@ -200,10 +209,10 @@ class ExecuteService:
         try:
             return await invoke
         except ProviderCallError as exc:
-            await self._blocking.run(self._record_failure, call, plan, exc.kind.value, upstream_started)
+            await self._commit_or_release(call, plan, self._failure(plan, exc.kind.value, upstream_started))
             raise to_gateway_error(exc) from None
         except BaseException:
-            await self._blocking.run(self._record_failure, call, plan, "internal_error", upstream_started)
+            await self._commit_or_release(call, plan, self._failure(plan, "internal_error", upstream_started))
             raise
 
     # -- streaming ----------------------------------------------------------------------------
@@ -261,9 +270,42 @@ class ExecuteService:
             return plan.price
         return self._prices.current(candidate.provider, candidate.model) or plan.price
 
+    async def _served_price(self, candidate: Candidate, plan: _Plan, call: ExecuteCall) -> PriceRow:
+        if candidate is plan.candidates[0]:
+            return plan.price
+        return await self._blocking.run(self._price_for_served, candidate, plan, call)
+
+    async def _commit(self, call: ExecuteCall, plan: _Plan, outcome: _Outcome) -> None:
+        """Write the usage row and settle the reservations, grouped into one transaction with
+        other calls finishing at the same time (``GroupWriter``); raises what writing it raised."""
+        await self._writer.submit(_Row(self._usage_row(call, plan, outcome), plan.admission, outcome.cost))
+
+    async def _commit_or_release(self, call: ExecuteCall, plan: _Plan, outcome: _Outcome) -> None:
+        """Record the call; if that fails, give the reservations back rather than hold them."""
+        try:
+            await self._commit(call, plan, outcome)
+        except Exception:
+            logger.exception("could not record a call", extra={"stream": call.stream})
+            await self._blocking.run(self._budgets.release, plan.admission)
+
     def _record(self, call: ExecuteCall, plan: _Plan, outcome: _Outcome) -> None:
+        """Write one call's usage row and settlement in its own transaction (synchronous)."""
+        self._write_rows([_Row(self._usage_row(call, plan, outcome), plan.admission, outcome.cost)])
+
+    def _write_one(self, row: _Row) -> None:
+        self._write_rows([row])
+
+    def _write_rows(self, rows: Sequence[_Row]) -> None:
+        """Usage rows and settlements of several calls in ONE transaction (all or nothing)."""
+        with self._sessions.begin() as session:
+            usage = UsageRepository(session)
+            for row in rows:
+                usage.add(row.record)
+                self._budgets.settle(session, row.admission, row.cost)
+
+    def _usage_row(self, call: ExecuteCall, plan: _Plan, outcome: _Outcome) -> UsageRecord:
         candidate, usage = outcome.candidate, outcome.usage
-        record = UsageRecord(
+        return UsageRecord(
             id=uuid.uuid4(),
             workspace_id=call.workspace_id,
             request_id=call.request_id,
@@ -291,9 +333,6 @@ class ExecuteService:
             fallback_from=outcome.fallback_from,
             created_at=self._clock.now(),
         )
-        with self._sessions.begin() as session:
-            UsageRepository(session).add(record)
-            self._budgets.settle(session, plan.admission, outcome.cost)
 
     def _record_or_release(self, call: ExecuteCall, plan: _Plan, outcome_of: Callable[[], _Outcome]) -> None:
         """Record the call; if that fails, give the reservations back rather than hold them."""
@@ -304,12 +343,12 @@ class ExecuteService:
             self._budgets.release(plan.admission)
 
     def _record_failure(self, call: ExecuteCall, plan: _Plan, error_type: str, upstream_started: float) -> None:
-        self._record_or_release(
-            call,
-            plan,
-            lambda: _Outcome(
-                plan.candidates[0], Usage(), ZERO, plan.price, "error", error_type, _ms_since(upstream_started), None
-            ),
+        self._record_or_release(call, plan, lambda: self._failure(plan, error_type, upstream_started))
+
+    @staticmethod
+    def _failure(plan: _Plan, error_type: str, upstream_started: float) -> _Outcome:
+        return _Outcome(
+            plan.candidates[0], Usage(), ZERO, plan.price, "error", error_type, _ms_since(upstream_started), None
         )
 
     def _stream_recording(
@@ -323,21 +362,22 @@ class ExecuteService:
             except Exception:
                 logger.exception("could not close an upstream stream")
             usage: Usage = opened.stream.usage
-
-            def outcome() -> _Outcome:
-                price = self._price_for_served(opened.candidate, plan, call)
-                return _Outcome(
-                    opened.candidate,
-                    usage,
-                    cost_of(usage, price),
-                    price,
-                    status,
-                    error_type,
-                    _ms_since(upstream_started),
-                    opened.fallback_from,
-                )
-
-            await self._blocking.run(self._record_or_release, call, plan, outcome)
+            try:
+                price = await self._served_price(opened.candidate, plan, call)
+            except Exception:
+                logger.exception("could not price a streamed call; the first candidate's price is used")
+                price = plan.price
+            outcome = _Outcome(
+                opened.candidate,
+                usage,
+                cost_of(usage, price),
+                price,
+                status,
+                error_type,
+                _ms_since(upstream_started),
+                opened.fallback_from,
+            )
+            await self._commit_or_release(call, plan, outcome)
 
         return record
 

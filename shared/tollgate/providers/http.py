@@ -13,6 +13,7 @@ them; they never reach a message, a log line or the client.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
@@ -70,31 +71,42 @@ class JsonReply:
 class UpstreamHttp:
     """The process's upstream transport.
 
-    One ``httpx.AsyncClient`` per running event loop (a server process has one loop; tests and a
-    Lambda container may have others), created on first use, with pooled keep-alive connections
-    (``max_connections``) and explicit connect/read/write/pool timeouts in seconds.
+    Per running event loop (a server process has one loop; tests and a Lambda container may have
+    others) a small set of ``httpx.AsyncClient`` shards, created on first use, with pooled
+    keep-alive connections (``max_connections`` in total) and explicit connect/read/write/pool
+    timeouts in seconds. Requests go round-robin over the shards: httpcore's pool does work linear
+    in its connection count on every request, so one pool of 1,000 connections costs the loop
+    quadratic CPU under load, while shards of ``SHARD_CONNECTIONS`` keep it flat.
     """
+
+    SHARD_CONNECTIONS = 64
 
     def __init__(self, connect_timeout_s: float, read_timeout_s: float, max_connections: int) -> None:
         self._timeout = httpx.Timeout(
             connect=connect_timeout_s, read=read_timeout_s, write=read_timeout_s, pool=connect_timeout_s
         )
-        self._limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._shard_count = max(1, -(-max_connections // self.SHARD_CONNECTIONS))
+        per_shard = -(-max_connections // self._shard_count)
+        self._limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Shards] = weakref.WeakKeyDictionary()
         self._sync: httpx.Client | None = None
         self._lock = threading.Lock()
 
     def client(self) -> httpx.AsyncClient:
+        """The next client shard of the running loop's pool."""
         loop = asyncio.get_running_loop()
-        found = self._clients.get(loop)
-        if found is None:
-            found = httpx.AsyncClient(
-                timeout=self._timeout, limits=self._limits, trust_env=False, follow_redirects=False
+        shards = self._clients.get(loop)
+        if shards is None:
+            shards = _Shards(
+                [
+                    httpx.AsyncClient(
+                        timeout=self._timeout, limits=self._limits, trust_env=False, follow_redirects=False
+                    )
+                    for _ in range(self._shard_count)
+                ]
             )
-            self._clients[loop] = found
-        return found
+            self._clients[loop] = shards
+        return shards.next()
 
     def sync_client(self) -> httpx.Client:
         with self._lock:
@@ -154,9 +166,10 @@ class UpstreamHttp:
     async def aclose(self) -> None:
         """Close the current loop's client (server shutdown)."""
         loop = asyncio.get_running_loop()
-        client = self._clients.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+        shards = self._clients.pop(loop, None)
+        if shards is not None:
+            for client in shards.clients:
+                await client.aclose()
 
     def close(self) -> None:
         """Close the synchronous client and forget the async ones (their loop closes their sockets)."""
@@ -165,6 +178,15 @@ class UpstreamHttp:
                 self._sync.close()
                 self._sync = None
         self._clients.clear()
+
+
+class _Shards:
+    def __init__(self, clients: list[httpx.AsyncClient]) -> None:
+        self.clients = clients
+        self._turn = itertools.cycle(clients)
+
+    def next(self) -> httpx.AsyncClient:
+        return next(self._turn)
 
 
 def build_http_client(connect_timeout_s: float, read_timeout_s: float, max_connections: int) -> UpstreamHttp:

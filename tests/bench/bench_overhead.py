@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,6 +65,7 @@ def database(kind: str) -> Iterator[str | None]:
 
 
 def bench(kind: str, total: int) -> dict[str, Any]:
+    print(f"[{kind}] ...", file=sys.stderr, flush=True)
     with database(kind) as db, fake_upstream() as upstream:
         url = f"{upstream}/chat/completions"
         sequential(url, "x", "gpt-4o-mini", WARM_UP)

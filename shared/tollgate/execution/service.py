@@ -26,11 +26,12 @@ from tollgate.clock import Clock
 from tollgate.db.models import UsageRecord
 from tollgate.db.repositories.usage import UsageRepository
 from tollgate.db.repositories.workspaces import WorkspaceRepository
-from tollgate.errors import InternalError, TollgateError
+from tollgate.errors import InternalError
 from tollgate.execution.attribution import Attribution
 from tollgate.execution.blocking import BlockingPool
 from tollgate.execution.recording import GroupWriter
 from tollgate.execution.resolver import Candidate, ModelResolver
+from tollgate.execution.sse import StreamRecorder, sse, sse_error
 from tollgate.money import ZERO, format_usd
 from tollgate.observability import logger
 from tollgate.pricing.book import PriceBook
@@ -39,7 +40,6 @@ from tollgate.pricing.tokens import DEFAULT_MAX_OUTPUT_TOKENS, estimate_prompt_t
 from tollgate.pricing.unpriced import BLOCK_UNPRICED, PricedAs, UnpricedAlerts, resolve_price
 from tollgate.providers.base import Usage
 from tollgate.providers.errors import ProviderCallError, to_gateway_error
-from tollgate.providers.http import dumps
 from tollgate.providers.invoker import ProviderInvoker
 
 T = TypeVar("T")
@@ -196,7 +196,7 @@ class ExecuteService:
         price = await self._served_price(served.candidate, plan, call)
         cost = cost_of(usage, price)
         outcome = _Outcome(served.candidate, usage, cost, price, "success", None, upstream_ms, served.fallback_from)
-        await self._commit(call, plan, outcome)
+        await self._record(call, plan, outcome)
         response = served.response.body
         response["model"] = f"{served.candidate.provider}/{served.candidate.model}"
         headers = self._headers(call, plan, served.candidate, served.fallback_from)
@@ -209,10 +209,10 @@ class ExecuteService:
         try:
             return await invoke
         except ProviderCallError as exc:
-            await self._commit_or_release(call, plan, self._failure(plan, exc.kind.value, upstream_started))
+            await self._record_failure(call, plan, exc.kind.value, upstream_started)
             raise to_gateway_error(exc) from None
         except BaseException:
-            await self._commit_or_release(call, plan, self._failure(plan, "internal_error", upstream_started))
+            await self._record_failure(call, plan, "internal_error", upstream_started)
             raise
 
     # -- streaming ----------------------------------------------------------------------------
@@ -232,13 +232,13 @@ class ExecuteService:
         relay (client gone) or cancelling its task records what was produced as ``cancelled``."""
         stream = opened.stream
         public_model = f"{opened.candidate.provider}/{opened.candidate.model}"
-        recorder = _StreamRecorder(self._stream_recording(call, plan, opened, upstream_started))
+        recorder = StreamRecorder(self._stream_recording(call, plan, opened, upstream_started))
         last: dict[str, Any] = {}
         try:
             async for chunk in stream:
                 chunk["model"] = public_model
                 last = chunk
-                yield _sse(chunk)
+                yield sse(chunk)
             await recorder.finish("success", None)
             final = {
                 "id": last.get("id", call.request_id),
@@ -248,18 +248,18 @@ class ExecuteService:
                 "choices": [],
                 "usage": stream.usage.to_openai(),
             }
-            yield _sse(final)
+            yield sse(final)
             yield b"data: [DONE]\n\n"
         except (GeneratorExit, asyncio.CancelledError):
             await recorder.finish("cancelled", "client_disconnected")
             raise
         except ProviderCallError as exc:
             await recorder.finish("error", exc.kind.value)
-            yield _sse_error(call.request_id, to_gateway_error(exc))
+            yield sse_error(call.request_id, to_gateway_error(exc))
         except Exception:
             logger.exception("stream relay failed")
             await recorder.finish("error", "internal_error")
-            yield _sse_error(call.request_id, InternalError("The stream failed; see logs for this request id"))
+            yield sse_error(call.request_id, InternalError("The stream failed; see logs for this request id"))
         finally:
             await recorder.finish("cancelled", "client_disconnected")
 
@@ -275,22 +275,18 @@ class ExecuteService:
             return plan.price
         return await self._blocking.run(self._price_for_served, candidate, plan, call)
 
-    async def _commit(self, call: ExecuteCall, plan: _Plan, outcome: _Outcome) -> None:
+    async def _record(self, call: ExecuteCall, plan: _Plan, outcome: _Outcome) -> None:
         """Write the usage row and settle the reservations, grouped into one transaction with
         other calls finishing at the same time (``GroupWriter``); raises what writing it raised."""
         await self._writer.submit(_Row(self._usage_row(call, plan, outcome), plan.admission, outcome.cost))
 
-    async def _commit_or_release(self, call: ExecuteCall, plan: _Plan, outcome: _Outcome) -> None:
+    async def _record_or_release(self, call: ExecuteCall, plan: _Plan, outcome: _Outcome) -> None:
         """Record the call; if that fails, give the reservations back rather than hold them."""
         try:
-            await self._commit(call, plan, outcome)
+            await self._record(call, plan, outcome)
         except Exception:
             logger.exception("could not record a call", extra={"stream": call.stream})
             await self._blocking.run(self._budgets.release, plan.admission)
-
-    def _record(self, call: ExecuteCall, plan: _Plan, outcome: _Outcome) -> None:
-        """Write one call's usage row and settlement in its own transaction (synchronous)."""
-        self._write_rows([_Row(self._usage_row(call, plan, outcome), plan.admission, outcome.cost)])
 
     def _write_one(self, row: _Row) -> None:
         self._write_rows([row])
@@ -334,16 +330,8 @@ class ExecuteService:
             created_at=self._clock.now(),
         )
 
-    def _record_or_release(self, call: ExecuteCall, plan: _Plan, outcome_of: Callable[[], _Outcome]) -> None:
-        """Record the call; if that fails, give the reservations back rather than hold them."""
-        try:
-            self._record(call, plan, outcome_of())
-        except Exception:
-            logger.exception("could not record a call", extra={"stream": call.stream})
-            self._budgets.release(plan.admission)
-
-    def _record_failure(self, call: ExecuteCall, plan: _Plan, error_type: str, upstream_started: float) -> None:
-        self._record_or_release(call, plan, lambda: self._failure(plan, error_type, upstream_started))
+    async def _record_failure(self, call: ExecuteCall, plan: _Plan, error_type: str, upstream_started: float) -> None:
+        await self._record_or_release(call, plan, self._failure(plan, error_type, upstream_started))
 
     @staticmethod
     def _failure(plan: _Plan, error_type: str, upstream_started: float) -> _Outcome:
@@ -377,7 +365,7 @@ class ExecuteService:
                 _ms_since(upstream_started),
                 opened.fallback_from,
             )
-            await self._commit_or_release(call, plan, outcome)
+            await self._record_or_release(call, plan, outcome)
 
         return record
 
@@ -395,29 +383,6 @@ class ExecuteService:
         if plan.admission.remaining_usd is not None:
             headers["x-tollgate-budget-remaining-usd"] = format_usd(plan.admission.remaining_usd)
         return headers
-
-
-class _StreamRecorder:
-    """Writes a streamed call's usage row exactly once, whichever way the stream ends."""
-
-    def __init__(self, record: Callable[[str, str | None], Awaitable[None]]) -> None:
-        self._record = record
-        self._done = False
-
-    async def finish(self, status: str, error_type: str | None) -> None:
-        if not self._done:
-            self._done = True
-            await self._record(status, error_type)
-
-
-def _sse_error(request_id: str, error: Exception) -> bytes:
-    if not isinstance(error, TollgateError):
-        error = InternalError("The stream failed")
-    return _sse(error.body(request_id))
-
-
-def _sse(payload: dict[str, Any]) -> bytes:
-    return b"data: " + dumps(payload) + b"\n\n"
 
 
 def _ms_since(started: float) -> int:

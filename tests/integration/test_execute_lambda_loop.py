@@ -3,6 +3,7 @@ the loop and its pooled upstream connections, for plain and streamed calls (even
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from sqlalchemy import select
@@ -44,3 +45,18 @@ def test_invocations_share_one_loop_and_one_upstream_pool(services: Services, te
         rows = list(session.scalars(select(UsageRecord)))
     assert sorted(r.stream for r in rows) == [False, False, True]
     assert all(r.status == "success" and r.provider == "openai" for r in rows)
+
+
+def test_a_handler_called_where_a_loop_already_runs_still_answers(services: Services, tenant: Tenant) -> None:
+    async def host() -> dict:
+        return execute_handler(load_event_with_key("execute/chat.json", tenant.admin_key), FakeLambdaContext())
+
+    result = asyncio.run(host())
+    assert result["statusCode"] == 200, result["body"]
+    assert json.loads(result["body"])["choices"][0]["message"]["content"]
+
+
+def load_event_with_key(name: str, key: str) -> dict:
+    event = load_event(name)
+    event["headers"] = {**event["headers"], "authorization": f"Bearer {key}"}
+    return event

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import threading
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tollgate.api.app import GatewayApp
@@ -78,4 +79,21 @@ async def _handle(app: GatewayApp, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def handle_event(app: GatewayApp, event: dict[str, Any]) -> dict[str, Any]:
-    return container_loop().run(_handle(app, event))
+    """Serve one event on this thread's container loop. If the calling thread already runs an event
+    loop (never in Lambda; e.g. a host that embeds the handler), one helper thread with its own
+    persistent loop serves it instead."""
+    if asyncio._get_running_loop() is None:
+        return container_loop().run(_handle(app, event))
+    return _helper().submit(lambda: container_loop().run(_handle(app, event))).result()
+
+
+_helper_lock = threading.Lock()
+_helper_pool: ThreadPoolExecutor | None = None
+
+
+def _helper() -> ThreadPoolExecutor:
+    global _helper_pool
+    with _helper_lock:
+        if _helper_pool is None:
+            _helper_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tollgate-lambda-loop")
+        return _helper_pool

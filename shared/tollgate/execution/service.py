@@ -208,8 +208,9 @@ class ExecuteService:
         return ExecuteResult(headers=headers, chunks=self._relay(call, plan, opened, upstream_started))
 
     def _relay(self, call: ExecuteCall, plan: _Plan, opened: Any, upstream_started: float) -> Iterator[bytes]:
-        """Relay chunks as SSE. The usage row is written before the final usage chunk and [DONE] go
-        out, so a client that has read the whole stream can already see its usage."""
+        """Relay chunks as SSE. The usage row is written before the final usage chunk (sent only when
+        the client asked ``stream_options.include_usage``) and [DONE] go out, so a client that has read
+        the whole stream can already see its usage."""
         stream = opened.stream
         public_model = f"{opened.candidate.provider}/{opened.candidate.model}"
         recorder = _StreamRecorder(self._stream_recording(call, plan, opened, upstream_started))
@@ -220,15 +221,16 @@ class ExecuteService:
                 last = chunk
                 yield _sse(chunk)
             recorder.finish("success", None)
-            final = {
-                "id": last.get("id", call.request_id),
-                "object": "chat.completion.chunk",
-                "created": last.get("created", int(time.time())),
-                "model": public_model,
-                "choices": [],
-                "usage": stream.usage.to_openai(),
-            }
-            yield _sse(final)
+            if _wants_usage(call.body):  # as OpenAI: the usage chunk only when the client asked for it
+                final = {
+                    "id": last.get("id", call.request_id),
+                    "object": "chat.completion.chunk",
+                    "created": last.get("created", int(time.time())),
+                    "model": public_model,
+                    "choices": [],
+                    "usage": stream.usage.to_openai(),
+                }
+                yield _sse(final)
             yield b"data: [DONE]\n\n"
         except GeneratorExit:
             recorder.finish("cancelled", "client_disconnected")
@@ -353,6 +355,12 @@ class _StreamRecorder:
         if not self._done:
             self._done = True
             self._record(status, error_type)
+
+
+def _wants_usage(body: dict[str, Any]) -> bool:
+    """``stream_options.include_usage`` as the client sent it (upstream always gets it, for metering)."""
+    options = body.get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
 
 
 def _sse_error(request_id: str, error: Exception) -> bytes:

@@ -105,8 +105,6 @@ def gateway(db_url: str, tmp_path: Path) -> Iterator[Gateway]:
         ("openai", "gpt-4o-mini"),
         ("anthropic", "claude-sonnet-4-5"),
         ("gemini", "gemini-2.5-flash"),
-        ("gemini", "gemini-3.1-pro-preview"),
-        ("openai", "o3-mini"),
         ("deepseek", "deepseek-chat"),
         ("yandex", "yandexgpt-lite"),
         ("openrouter", "openai/gpt-4o-mini"),

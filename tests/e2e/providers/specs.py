@@ -97,7 +97,7 @@ class Spec:
     billed_cost: Decimal | None = None  # what the provider reports it charged (OpenRouter's usage.cost)
     wire: str = "openai"  # the format its fake renders scripted answers in (tests/fake_providers/answers.py)
     refuses: frozenset[str] = frozenset()  # OpenAI fields Tollgate answers 400 for: the provider cannot express them
-    upstream_ids: bool = True  # the provider names its tool calls (else Tollgate makes the ids up)
+    stable_ids: bool = True  # a tool call has the same id streamed and not (Yandex's are made up per answer)
     refusal: Reply | None = None  # a real 400 of this provider, for the sanitized-reason check
     refusal_reason: str = ""  # what the client must read after "<provider> refused the request as invalid (HTTP 400)"
 
@@ -174,7 +174,6 @@ SPECS = [
         _gemini_auth,
         _gemini_body,
         wire="gemini",
-        upstream_ids=False,
         refusal=GEMINI_REFUSAL,
         refusal_reason=": error type INVALID_ARGUMENT, parameter contents[0].parts[0].text",
     ),
@@ -208,7 +207,7 @@ SPECS = [
         options={"folder_id": FOLDER},
         wire="yandex",
         refuses=frozenset({"stop", "image_url"}),
-        upstream_ids=False,
+        stable_ids=False,
         refusal=yandex_server.error(400, 3, "text near 'SECRET-PROMPT' is invalid", "Bad Request"),
     ),
     Spec(

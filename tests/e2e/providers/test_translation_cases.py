@@ -10,7 +10,7 @@ from typing import Any
 import openai
 import pytest
 
-from tests.e2e.providers.conftest import Gateway
+from tests.e2e.providers.conftest import Gateway, add_price
 from tests.fake_providers.answers import Answer, Call, render
 from tests.fake_providers.anthropic_server import fake_anthropic
 from tests.fake_providers.base import FakeProvider, running
@@ -33,6 +33,7 @@ DONE = Answer(text="Tollgate is an AI gateway.")
 
 @pytest.fixture
 def gemini(gateway: Gateway) -> Iterator[FakeProvider]:
+    add_price(gateway.services, "gemini", "gemini-3.1-pro-preview")
     with running(fake_gemini()) as server:
         gateway.add_credential("gemini", "main", server.url, "AIzaSyTestK3y0000000000000000001")
         yield server
@@ -47,6 +48,7 @@ def anthropic(gateway: Gateway) -> Iterator[FakeProvider]:
 
 @pytest.fixture
 def openai_fake(gateway: Gateway) -> Iterator[FakeProvider]:
+    add_price(gateway.services, "openai", "o3-mini")
     with running(fake_openai()) as server:
         gateway.add_credential("openai", "main", server.url + "/v1", "sk-test-openai-k3y0001")
         yield server

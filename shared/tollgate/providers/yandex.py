@@ -44,6 +44,7 @@ GRPC_KINDS = {
     14: FailureKind.OVERLOADED,  # UNAVAILABLE
     16: FailureKind.AUTH,  # UNAUTHENTICATED
 }
+GRPC_NAMES = {3: "INVALID_ARGUMENT", 5: "NOT_FOUND", 7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED"}
 STATUSES = {
     "ALTERNATIVE_STATUS_TRUNCATED_FINAL": "length",
     "ALTERNATIVE_STATUS_FINAL": "stop",
@@ -56,7 +57,10 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> ProviderCall
     error = error_object(body)  # {"error": {grpcCode, httpCode, ...}} or a bare {"code": ..} Status
     grpc = error.get("grpcCode", error.get("code"))
     kind = GRPC_KINDS.get(grpc, kind_for_status(status)) if isinstance(grpc, int) else kind_for_status(status)
-    return upstream_error("yandex", kind, status=status or None, retry_after_s=retry_after_seconds(headers))
+    name = GRPC_NAMES.get(grpc) if isinstance(grpc, int) else None
+    return upstream_error(
+        "yandex", kind, status=status or None, retry_after_s=retry_after_seconds(headers), error_type=name
+    )
 
 
 def _count(value: Any) -> int:

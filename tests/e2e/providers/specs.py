@@ -209,6 +209,7 @@ SPECS = [
         refuses=frozenset({"stop", "image_url"}),
         stable_ids=False,
         refusal=yandex_server.error(400, 3, "text near 'SECRET-PROMPT' is invalid", "Bad Request"),
+        refusal_reason=": error type INVALID_ARGUMENT",
     ),
     Spec(
         "openrouter",

@@ -62,6 +62,7 @@ def test_streaming_call_relays_chunks_and_final_usage(live_server: LiveServer, t
         model="mock/echo",
         messages=[{"role": "user", "content": "stream me please"}],
         stream=True,
+        stream_options={"include_usage": True},
         extra_body={"metadata": {"workflow": "wf-body"}},
     )
     text, usage = "", None

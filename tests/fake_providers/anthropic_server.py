@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.fake_providers import rules
 from tests.fake_providers.base import FakeProvider, Recorded, Reply, has_tools, sse, wants_stream
 
 USAGE = {
@@ -122,4 +123,4 @@ def reply(request: Recorded) -> Reply:
 
 
 def fake_anthropic() -> FakeProvider:
-    return FakeProvider(reply)
+    return FakeProvider(reply, rules.anthropic)

@@ -47,8 +47,14 @@ class Recorded:
 
 
 class FakeProvider:
-    def __init__(self, default: Callable[[Recorded], Reply]) -> None:
+    """``check`` (the provider's request rules, ``rules.py``) runs on every request first, queued
+    replies included: a request the real API refuses gets the real refusal, whatever was scripted."""
+
+    def __init__(
+        self, default: Callable[[Recorded], Reply], check: Callable[[Recorded], Reply | None] | None = None
+    ) -> None:
         self._default = default
+        self._check = check
         self.queue: deque[Reply] = deque()
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
@@ -66,6 +72,9 @@ class FakeProvider:
     def _next_reply(self, recorded: Recorded) -> Reply:
         with self._lock:
             self.requests.append(recorded)
+            refusal = self._check(recorded) if self._check else None
+            if refusal is not None:
+                return refusal
             if self.queue:
                 return self.queue.popleft()
         return self._default(recorded)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.fake_providers import openai_server
+from functools import partial
+
+from tests.fake_providers import openai_server, rules
 from tests.fake_providers.base import FakeProvider, Recorded, Reply, has_tools, sse, wants_stream
 
 USAGE = {
@@ -51,7 +53,7 @@ def reply(request: Recorded) -> Reply:
 
 
 def fake_deepseek() -> FakeProvider:
-    return FakeProvider(reply)
+    return FakeProvider(reply, partial(rules.openai, deepseek=True))
 
 
 __all__ = ["INSUFFICIENT_BALANCE", "fake_deepseek", "sse"]

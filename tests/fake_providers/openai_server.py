@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.fake_providers import rules
 from tests.fake_providers.base import FakeProvider, Recorded, Reply, has_tools, sse, wants_stream
 
 USAGE = {
@@ -126,4 +127,4 @@ def default_reply(usage: dict[str, Any] = USAGE, stream_usage: dict[str, Any] = 
 
 
 def fake_openai() -> FakeProvider:
-    return FakeProvider(default_reply())
+    return FakeProvider(default_reply(), rules.openai)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.fake_providers import openai_server
+from tests.fake_providers import openai_server, rules
 from tests.fake_providers.base import FakeProvider, Recorded, Reply, has_tools, sse, wants_stream
 
 USAGE = {
@@ -58,4 +58,4 @@ def reply(request: Recorded) -> Reply:
 
 
 def fake_openrouter() -> FakeProvider:
-    return FakeProvider(reply)
+    return FakeProvider(reply, rules.openai)

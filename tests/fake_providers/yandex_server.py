@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tests.fake_providers import rules
 from tests.fake_providers.base import FakeProvider, Recorded, Reply, has_tools, wants_stream
 
 
@@ -68,4 +69,4 @@ def reply(request: Recorded) -> Reply:
 
 
 def fake_yandex() -> FakeProvider:
-    return FakeProvider(reply)
+    return FakeProvider(reply, rules.yandex)

@@ -101,12 +101,13 @@ def test_gemini_translation() -> None:
 
 def test_yandex_translation() -> None:
     target = ProviderTarget("yandex", "", "k", options={"folder_id": "b1gf"})
+    text_only = {"role": "user", "content": [{"type": "text", "text": "What is here?"}]}
     out = to_yandex(
         target,
         ChatRequest(
             "yandexgpt",
             {
-                "messages": HISTORY,
+                "messages": [*HISTORY[:2], text_only, *HISTORY[3:]],
                 "tools": [WEATHER_TOOL],
                 "max_tokens": 50,
                 "temperature": 1.7,
@@ -121,7 +122,11 @@ def test_yandex_translation() -> None:
     assert out["messages"][2] == {"role": "user", "text": "What is here?"}
     calls = out["messages"][3]["toolCallList"]["toolCalls"]
     assert calls[1] == {"functionCall": {"name": "get_weather", "arguments": {"city": "Rome"}}}
-    assert out["messages"][4]["toolResultList"]["toolResults"][0]["functionResult"]["content"] == "sunny"
+    # The tool result names the function it answers (looked up from the call id)
+    assert out["messages"][4]["toolResultList"]["toolResults"][0]["functionResult"] == {
+        "name": "get_weather",
+        "content": "sunny",
+    }
     assert out["jsonObject"] is True and out["tools"][0]["function"]["name"] == "get_weather"
     rc = to_yandex(target, ChatRequest("yandexgpt/rc", {"messages": HISTORY[:1]}), False)
     assert rc["modelUri"] == "gpt://b1gf/yandexgpt/rc"

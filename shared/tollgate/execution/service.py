@@ -228,7 +228,8 @@ class ExecuteService:
         self, call: ExecuteCall, plan: _Plan, opened: Any, upstream_started: float
     ) -> AsyncIterator[bytes]:
         """Relay chunks as SSE. The usage row is written before the final usage chunk and [DONE] go
-        out, so a client that has read the whole stream can already see its usage. Closing the
+        out (the usage chunk only when the client asked ``stream_options.include_usage``), so a client that
+        has read the whole stream can already see its usage. Closing the
         relay (client gone) or cancelling its task records what was produced as ``cancelled``."""
         stream = opened.stream
         public_model = f"{opened.candidate.provider}/{opened.candidate.model}"
@@ -240,15 +241,16 @@ class ExecuteService:
                 last = chunk
                 yield sse(chunk)
             await recorder.finish("success", None)
-            final = {
-                "id": last.get("id", call.request_id),
-                "object": "chat.completion.chunk",
-                "created": last.get("created", int(time.time())),
-                "model": public_model,
-                "choices": [],
-                "usage": stream.usage.to_openai(),
-            }
-            yield sse(final)
+            if _wants_usage(call.body):  # as OpenAI: the usage chunk only when the client asked for it
+                final = {
+                    "id": last.get("id", call.request_id),
+                    "object": "chat.completion.chunk",
+                    "created": last.get("created", int(time.time())),
+                    "model": public_model,
+                    "choices": [],
+                    "usage": stream.usage.to_openai(),
+                }
+                yield sse(final)
             yield b"data: [DONE]\n\n"
         except (GeneratorExit, asyncio.CancelledError):
             await recorder.finish("cancelled", "client_disconnected")
@@ -383,6 +385,12 @@ class ExecuteService:
         if plan.admission.remaining_usd is not None:
             headers["x-tollgate-budget-remaining-usd"] = format_usd(plan.admission.remaining_usd)
         return headers
+
+
+def _wants_usage(body: dict[str, Any]) -> bool:
+    """``stream_options.include_usage`` as the client sent it (upstream always gets it, for metering)."""
+    options = body.get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
 
 
 def _ms_since(started: float) -> int:

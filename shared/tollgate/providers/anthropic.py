@@ -1,35 +1,29 @@
 """Anthropic Messages API adapter (``anthropic-version: 2023-06-01``, key in ``x-api-key``).
 
 The version is pinned because 2026-10-21 rejects ``temperature``/``top_p``, which OpenAI clients send.
+The request translation lives in ``anthropic_request.py``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
 
+from tollgate.providers.anthropic_request import DEFAULT_MAX_TOKENS, to_anthropic
 from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget, Usage
-from tollgate.providers.content import (
-    function_tools,
-    image_of,
-    json_instruction,
-    max_output_tokens,
-    parts_of,
-    stop_list,
-    text_of,
-    tool_arguments,
-)
 from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_status, upstream_error
 from tollgate.providers.http import JsonReply, SseEvent, UpstreamRequest, error_object, parse_json_event
 from tollgate.providers.http import retry_after_seconds as _retry_after
 from tollgate.providers.http_adapter import HttpProvider
 from tollgate.providers.streams import SseDecoder, make_chunk, make_completion
 
+__all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider", "classify", "from_anthropic", "to_anthropic"]
+
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
-DEFAULT_MAX_TOKENS = 4096
 
 ERROR_KINDS = {
     "invalid_request_error": FailureKind.BAD_REQUEST,
@@ -44,6 +38,11 @@ ERROR_KINDS = {
     "timeout_error": FailureKind.TIMEOUT,
     "overloaded_error": FailureKind.OVERLOADED,
 }
+REQUEST_FIELDS = frozenset(
+    {"model", "messages", "system", "max_tokens", "temperature", "top_p", "top_k", "stop_sequences", "tools"}
+    | {"tool_choice", "metadata", "thinking", "stream"}
+)
+_FIELD_PATH = re.compile(r"([a-z_]+(?:\.[A-Za-z0-9_]+){0,8}):")
 STOP_REASONS = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -62,7 +61,21 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> ProviderCall
     spend_cap = isinstance(details, dict) and details.get("error_code") == "enforced_spend_limit_reached"
     if kind is FailureKind.RATE_LIMIT and spend_cap:
         kind = FailureKind.QUOTA  # the monthly spend cap: no retry-after, blocked until the 1st
-    return upstream_error("anthropic", kind, status=status or None, retry_after_s=_retry_after(headers))
+    return upstream_error(
+        "anthropic",
+        kind,
+        status=status or None,
+        retry_after_s=_retry_after(headers),
+        error_type=error.get("type"),
+        param=_named_field(error.get("message")),
+    )
+
+
+def _named_field(message: Any) -> str | None:
+    """The request field an Anthropic message starts with ("messages.1.content.0.text: ..."): a path
+    of identifiers under a known top-level field, never the rest of the (free text) message."""
+    match = _FIELD_PATH.match(message) if isinstance(message, str) else None
+    return match.group(1) if match and match.group(1).split(".")[0] in REQUEST_FIELDS else None
 
 
 def anthropic_usage(usage: Mapping[str, Any], previous: Usage | None = None) -> Usage:
@@ -89,118 +102,6 @@ def anthropic_usage(usage: Mapping[str, Any], previous: Usage | None = None) -> 
         output_tokens=pick("output_tokens", base.output_tokens),
         reasoning_tokens=reasoning,
     )
-
-
-def _user_blocks(content: Any) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = []
-    for part in parts_of(content):
-        if part.get("type") == "text":
-            blocks.append({"type": "text", "text": str(part.get("text", ""))})
-        elif part.get("type") == "image_url":
-            image = image_of(part)
-            source = (
-                {"type": "base64", "media_type": image.media_type, "data": image.data}
-                if image.data is not None
-                else {"type": "url", "url": image.url}
-            )
-            blocks.append({"type": "image", "source": source})
-    return blocks
-
-
-def _append(messages: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
-    """Anthropic wants alternating roles: consecutive same-role messages are merged."""
-    if not blocks:
-        return
-    if messages and messages[-1]["role"] == role:
-        messages[-1]["content"].extend(blocks)
-    else:
-        messages.append({"role": role, "content": list(blocks)})
-
-
-def _assistant_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = []
-    text = text_of(message.get("content"))
-    if text:
-        blocks.append({"type": "text", "text": text})
-    for call in message.get("tool_calls") or ():
-        name = (call.get("function") or {}).get("name")
-        blocks.append({"type": "tool_use", "id": call.get("id"), "name": name, "input": tool_arguments(call)})
-    return blocks
-
-
-def _conversation(request: ChatRequest) -> tuple[list[str], list[dict[str, Any]]]:
-    system: list[str] = []
-    messages: list[dict[str, Any]] = []
-    for message in request.messages:
-        role = message.get("role")
-        if role in ("system", "developer"):
-            system.append(text_of(message.get("content")))
-        elif role == "user":
-            _append(messages, "user", _user_blocks(message.get("content")))
-        elif role == "assistant":
-            _append(messages, "assistant", _assistant_blocks(message))
-        elif role in ("tool", "function"):
-            result = {
-                "type": "tool_result",
-                "tool_use_id": message.get("tool_call_id"),
-                "content": text_of(message.get("content")),
-            }
-            _append(messages, "user", [result])
-    return system, messages
-
-
-def to_anthropic(request: ChatRequest, stream: bool) -> dict[str, Any]:
-    body = request.body
-    system, messages = _conversation(request)
-    instruction = json_instruction(body.get("response_format"))
-    if instruction:
-        system.append(instruction)
-    out: dict[str, Any] = {
-        "model": request.model,
-        "max_tokens": max_output_tokens(body, DEFAULT_MAX_TOKENS),
-        "messages": messages,
-    }
-    if system:
-        out["system"] = "\n\n".join(s for s in system if s)
-    if isinstance(body.get("temperature"), int | float):
-        out["temperature"] = min(1.0, float(body["temperature"]))  # Anthropic's range is [0, 1]
-    if isinstance(body.get("top_p"), int | float):
-        out["top_p"] = body["top_p"]
-    stops = stop_list(body.get("stop"))
-    if stops:
-        out["stop_sequences"] = stops
-    _add_tools(out, body)
-    if stream:
-        out["stream"] = True
-    return out
-
-
-def _add_tools(out: dict[str, Any], body: Any) -> None:
-    tools = function_tools(body)
-    if tools:
-        out["tools"] = [
-            {
-                "name": f.get("name"),
-                "description": f.get("description", ""),
-                "input_schema": f.get("parameters") or {"type": "object"},
-            }
-            for f in tools
-        ]
-        choice = _tool_choice(body.get("tool_choice"))
-        if choice:
-            out["tool_choice"] = choice
-
-
-def _tool_choice(choice: Any) -> dict[str, Any] | None:
-    if choice == "auto":
-        return {"type": "auto"}
-    if choice == "required":
-        return {"type": "any"}
-    if choice == "none":
-        return {"type": "none"}
-    if isinstance(choice, dict) and isinstance(choice.get("function"), dict):
-        return {"type": "tool", "name": choice["function"].get("name")}
-    return None
 
 
 def from_anthropic(payload: dict[str, Any], model: str) -> ChatResponse:
@@ -270,6 +171,7 @@ class AnthropicDecoder(SseDecoder):
         super().__init__(provider, request)
         self._id, self._created = "msg", int(time.time())
         self._tool_index: dict[int, int] = {}
+        self._with_arguments: set[int] = set()
 
     def on_event(self, event: SseEvent) -> list[dict[str, Any]]:
         data = parse_json_event(self.provider, event.data)
@@ -305,13 +207,21 @@ class AnthropicDecoder(SseDecoder):
             delta = data.get("delta") or {}
             if delta.get("type") == "text_delta":
                 return {"content": str(delta.get("text", ""))}, None
-            if delta.get("type") == "input_json_delta":
+            if delta.get("type") == "input_json_delta" and delta.get("partial_json"):
                 position = self._tool_index.setdefault(int(data.get("index", 0)), len(self._tool_index))
-                call = {"index": position, "function": {"arguments": str(delta.get("partial_json", ""))}}
+                self._with_arguments.add(position)
+                call = {"index": position, "function": {"arguments": str(delta["partial_json"])}}
                 return {"tool_calls": [call]}, None
             return None
+        if kind == "content_block_stop":
+            stopped = self._tool_index.get(int(data.get("index", 0)))
+            if stopped is None or stopped in self._with_arguments:
+                return None
+            # A tool called without arguments streams no input_json_delta; the non-streamed answer
+            # holds "{}", so the rebuilt call must too (arguments always parse as JSON).
+            return {"tool_calls": [{"index": stopped, "function": {"arguments": "{}"}}]}, None
         if kind == "message_delta":
             self.reported = anthropic_usage(data.get("usage") or {}, self.reported)
             reason = (data.get("delta") or {}).get("stop_reason")
             return ({}, STOP_REASONS.get(str(reason), "stop")) if reason else None
-        return None  # ping, content_block_stop and event types added later
+        return None  # ping and event types added later

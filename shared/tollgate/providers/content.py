@@ -90,3 +90,28 @@ def json_instruction(response_format: Any) -> str | None:
 def max_output_tokens(body: Any, default: int | None = None) -> int | None:
     value = body.get("max_completion_tokens", body.get("max_tokens"))
     return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def unsupported(provider: str, param: str, why: str) -> InvalidRequest:
+    """The gateway's 400 for an OpenAI field ``provider`` cannot express (dropping it would change
+    the answer). ``param`` is the field's path, also returned as ``error.param``."""
+    return InvalidRequest(
+        f"{param}: {why}; {provider} cannot express it", code="unsupported_parameter", details={"param": param}
+    )
+
+
+def require_single_choice(body: Any, provider: str) -> None:
+    """``n`` > 1 asks for several answers; only OpenAI-compatible providers return more than one."""
+    n = body.get("n")
+    if isinstance(n, int) and not isinstance(n, bool) and n > 1:
+        raise unsupported(provider, "n", "only one choice per request is supported")
+
+
+def tool_call_names(messages: list[dict[str, Any]]) -> dict[str, str]:
+    """Tool call id → function name over the whole history (tool results carry only the id)."""
+    names: dict[str, str] = {}
+    for message in messages:
+        for call in message.get("tool_calls") or ():
+            if isinstance(call, dict):
+                names[str(call.get("id"))] = str((call.get("function") or {}).get("name"))
+    return names

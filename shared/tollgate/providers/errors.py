@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -55,13 +56,38 @@ _MESSAGES = {
 }
 
 
+# Structured error fields (a type, a code, a parameter path) are identifiers; anything else (free
+# text, which may quote the prompt or a key) never passes.
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\[\]-]{0,127}")
+
+
+def safe_token(value: object) -> str | None:
+    """``value`` when it is an identifier-like structured field (``invalid_request_error``,
+    ``messages[1].content``, ``max_tokens``), else None: free text never reaches a message."""
+    return value if isinstance(value, str) and _TOKEN.fullmatch(value) else None
+
+
 def upstream_error(
-    provider: str, kind: FailureKind, *, status: int | None = None, retry_after_s: float | None = None
+    provider: str,
+    kind: FailureKind,
+    *,
+    status: int | None = None,
+    retry_after_s: float | None = None,
+    error_type: object = None,
+    param: object = None,
 ) -> ProviderCallError:
-    """A classified failure with a message of ours (never the upstream body)."""
+    """A classified failure with a message of ours (never the upstream body). ``error_type`` and
+    ``param`` are the provider's structured fields; they are kept only if ``safe_token`` passes them."""
     suffix = f" (HTTP {status})" if status else ""
+    reason_type, reason_param = safe_token(error_type), safe_token(param)
+    reason = ", ".join(
+        part
+        for part in (reason_type and f"error type {reason_type}", reason_param and f"parameter {reason_param}")
+        if part
+    )
+    message = f"{provider} {_MESSAGES[kind]}{suffix}" + (f": {reason}" if reason else "")
     return ProviderCallError(
-        kind, f"{provider} {_MESSAGES[kind]}{suffix}", provider=provider, status=status, retry_after_s=retry_after_s
+        kind, message, provider=provider, status=status, retry_after_s=retry_after_s, param=reason_param
     )
 
 
@@ -89,6 +115,7 @@ class ProviderCallError(Exception):
         provider: str,
         status: int | None = None,
         retry_after_s: float | None = None,
+        param: str | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
@@ -96,6 +123,7 @@ class ProviderCallError(Exception):
         self.provider = provider
         self.status = status
         self.retry_after_s = retry_after_s
+        self.param = param  # the request field the provider named, already passed through safe_token
 
     @property
     def retryable(self) -> bool:
@@ -115,7 +143,9 @@ def to_gateway_error(exc: ProviderCallError) -> Exception:
         retry_after = str(max(1, round(exc.retry_after_s or 1)))
         return errors.RateLimited(f"{provider} is rate limiting this workspace", headers={"retry-after": retry_after})
     if exc.kind is FailureKind.BAD_REQUEST:
-        return errors.InvalidRequest(f"{provider} refused the request: {exc.message}", code="upstream_bad_request")
+        # exc.message already reads "<provider> refused the request as invalid (HTTP 400): <reason>"
+        details = {"param": exc.param} if exc.param else None
+        return errors.InvalidRequest(exc.message, code="upstream_bad_request", details=details)
     if exc.kind is FailureKind.NOT_FOUND:
         return errors.InvalidRequest(f"{provider} does not know this model", code="unknown_model", status=404)
     if exc.kind is FailureKind.TIMEOUT:

@@ -5,21 +5,25 @@ The key travels only in the ``x-goog-api-key`` header, never in the URL.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from tollgate.errors import InvalidRequest
 from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget, Usage
 from tollgate.providers.content import (
     function_tools,
     image_of,
     max_output_tokens,
     parts_of,
+    require_single_choice,
     stop_list,
     text_of,
     tool_arguments,
+    tool_call_names,
+    unsupported,
 )
 from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_status, upstream_error
 from tollgate.providers.http import (
@@ -49,6 +53,9 @@ STATUS_KINDS = {
 }
 AUTH_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_EXPIRED", "API_KEY_SERVICE_BLOCKED"})
 TOOL_MODES = {"auto": "AUTO", "required": "ANY", "none": "NONE"}
+# Google's documented placeholder for a function call whose thought signature is unknown
+# (ai.google.dev/gemini-api/docs/thought-signatures, FAQ: histories built elsewhere).
+SIGNATURE_PLACEHOLDER = "skip_thought_signature_validator"
 FILTER_REASONS = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"})
 
 
@@ -56,9 +63,13 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> ProviderCall
     error = error_object(body)
     kind = STATUS_KINDS.get(str(error.get("status")), kind_for_status(status))
     retry_after: float | None = None
+    field: Any = None
     for detail in error.get("details") or ():
         if not isinstance(detail, dict):
             continue
+        for violation in detail.get("fieldViolations") or ():  # google.rpc.BadRequest
+            if isinstance(violation, dict) and field is None:
+                field = violation.get("field")
         if detail.get("reason") in AUTH_REASONS:
             kind = FailureKind.AUTH  # an invalid key is a 400 INVALID_ARGUMENT with this reason
         for violation in detail.get("violations") or ():
@@ -66,7 +77,9 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> ProviderCall
                 kind = FailureKind.QUOTA  # the daily quota: retrying before the reset is pointless
         if isinstance(detail.get("retryDelay"), str):
             retry_after = parse_duration(detail["retryDelay"])
-    return upstream_error("gemini", kind, status=status or None, retry_after_s=retry_after)
+    return upstream_error(
+        "gemini", kind, status=status or None, retry_after_s=retry_after, error_type=error.get("status"), param=field
+    )
 
 
 def gemini_usage(meta: Mapping[str, Any]) -> Usage:
@@ -97,32 +110,69 @@ def _clean_schema(schema: Any) -> Any:
     return schema
 
 
-def _user_parts(content: Any) -> list[dict[str, Any]]:
+def _user_parts(content: Any, where: str) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
-    for part in parts_of(content):
-        if part.get("type") == "text":
-            parts.append({"text": str(part.get("text", ""))})
-        elif part.get("type") == "image_url":
+    for index, part in enumerate(parts_of(content)):
+        kind = part.get("type")
+        if kind == "text":
+            if part.get("text"):  # Gemini refuses empty text parts
+                parts.append({"text": str(part["text"])})
+        elif kind == "image_url":
             image = image_of(part)
             if image.data is not None:
                 parts.append({"inlineData": {"mimeType": image.media_type, "data": image.data}})
             else:
                 parts.append({"fileData": {"fileUri": image.url}})
+        elif kind == "file" and str((part.get("file") or {}).get("file_data", "")).startswith("data:"):
+            header, _, data = str(part["file"]["file_data"]).partition(",")
+            mime = header.removeprefix("data:").split(";")[0] or "application/octet-stream"
+            parts.append({"inlineData": {"mimeType": mime, "data": data}})
+        else:
+            raise unsupported("gemini", f"{where}.content[{index}].type", f"content parts of type {kind!r}")
     return parts
 
 
-def _message_parts(message: dict[str, Any], call_names: dict[str, str]) -> tuple[str, list[dict[str, Any]]]:
+def thought_signature(call: dict[str, Any]) -> str | None:
+    """The Gemini thought signature an OpenAI tool call carries, as Gemini's own OpenAI-compatible
+    API puts it: ``extra_content.google.thought_signature``."""
+    extra = call.get("extra_content")
+    google = extra.get("google") if isinstance(extra, dict) else None
+    signature = google.get("thought_signature") if isinstance(google, dict) else None
+    return signature if isinstance(signature, str) and signature else None
+
+
+def needs_thought_signatures(model: str) -> bool:
+    """Gemini 3 models refuse a history whose function calls lack their thought signature."""
+    return model.removeprefix("models/").startswith("gemini-3")
+
+
+def _assistant_parts(message: dict[str, Any], model: str) -> list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = [{"text": text} for text in [text_of(message.get("content"))] if text]
+    calls: list[dict[str, Any]] = []
+    for call in message.get("tool_calls") or ():
+        part: dict[str, Any] = {"functionCall": {"name": str((call.get("function") or {}).get("name"))}}
+        part["functionCall"]["args"] = tool_arguments(call)
+        signature = thought_signature(call)
+        if signature:
+            part["thoughtSignature"] = signature
+        calls.append(part)
+    if calls and needs_thought_signatures(model) and not any("thoughtSignature" in c for c in calls):
+        # A history from elsewhere (another provider, an older client) has no signature: Google
+        # documents this placeholder to skip the validation (only the first call of a step needs one).
+        calls[0]["thoughtSignature"] = SIGNATURE_PLACEHOLDER
+    return parts + calls
+
+
+def _message_parts(
+    message: dict[str, Any], call_names: dict[str, str], model: str, where: str
+) -> tuple[str, list[dict[str, Any]]]:
     role = message.get("role")
     if role == "user":
-        return "user", _user_parts(message.get("content"))
+        return "user", _user_parts(message.get("content"), where)
     if role == "assistant":
-        text = text_of(message.get("content"))
-        parts: list[dict[str, Any]] = [{"text": text}] if text else []
-        for call in message.get("tool_calls") or ():
-            name = str((call.get("function") or {}).get("name"))
-            call_names[str(call.get("id"))] = name
-            parts.append({"functionCall": {"name": name, "args": tool_arguments(call)}})
-        return "model", parts
+        return "model", _assistant_parts(message, model)
+    if role not in ("tool", "function"):
+        raise InvalidRequest(f"{where}.role: must be system, developer, user, assistant or tool")
     name = call_names.get(str(message.get("tool_call_id")), str(message.get("name", "tool")))
     response = {"content": text_of(message.get("content"))}
     return "user", [{"functionResponse": {"name": name, "response": response}}]
@@ -131,12 +181,14 @@ def _message_parts(message: dict[str, Any], call_names: dict[str, str]) -> tuple
 def _conversation(request: ChatRequest) -> tuple[list[str], list[dict[str, Any]]]:
     system: list[str] = []
     contents: list[dict[str, Any]] = []
-    call_names: dict[str, str] = {}
-    for message in request.messages:
+    call_names = tool_call_names(request.messages)
+    for index, message in enumerate(request.messages):
         if message.get("role") in ("system", "developer"):
-            system.append(text_of(message.get("content")))
+            text = text_of(message.get("content"))
+            if text:
+                system.append(text)
             continue
-        role, parts = _message_parts(message, call_names)
+        role, parts = _message_parts(message, call_names, request.model, f"messages[{index}]")
         if not parts:
             continue
         if contents and contents[-1]["role"] == role:
@@ -148,13 +200,19 @@ def _conversation(request: ChatRequest) -> tuple[list[str], list[dict[str, Any]]
 
 def _generation_config(body: Any) -> dict[str, Any]:
     config: dict[str, Any] = {}
-    for source, name in (("temperature", "temperature"), ("top_p", "topP")):
-        if isinstance(body.get(source), int | float):
+    for source, name in (
+        ("temperature", "temperature"),
+        ("top_p", "topP"),
+        ("presence_penalty", "presencePenalty"),
+        ("frequency_penalty", "frequencyPenalty"),
+        ("seed", "seed"),
+    ):
+        if isinstance(body.get(source), int | float) and not isinstance(body.get(source), bool):
             config[name] = body[source]
     limit = max_output_tokens(body)
     if limit is not None:
         config["maxOutputTokens"] = limit
-    stops = stop_list(body.get("stop"))
+    stops = [s for s in stop_list(body.get("stop")) if s]
     if stops:
         config["stopSequences"] = stops
     response_format = body.get("response_format")
@@ -185,7 +243,11 @@ def _add_tools(out: dict[str, Any], body: Any) -> None:
 
 
 def to_gemini(request: ChatRequest) -> dict[str, Any]:
+    """The generateContent body for ``request``. Raises ``InvalidRequest`` (400) for what cannot be sent."""
+    require_single_choice(request.body, "gemini")
     system, contents = _conversation(request)
+    if not contents:
+        raise InvalidRequest("messages: at least one user or assistant message with content is required")
     out: dict[str, Any] = {"contents": contents}
     if system:
         out["systemInstruction"] = {"parts": [{"text": "\n\n".join(system)}]}
@@ -196,11 +258,28 @@ def to_gemini(request: ChatRequest) -> dict[str, Any]:
     return out
 
 
-def _read_candidate(payload: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]], str | None]:
+def _tool_call(part: dict[str, Any], response_id: str, index: int) -> dict[str, Any]:
+    call = part["functionCall"]
+    call_id = call.get("id")
+    if not isinstance(call_id, str) or not call_id:  # Gemini rarely names its calls: derive a stable id
+        call_id = "call_" + hashlib.sha256(f"{response_id}:{index}".encode()).hexdigest()[:24]
+    out: dict[str, Any] = {
+        "id": call_id,
+        "type": "function",
+        "function": {"name": call.get("name"), "arguments": json.dumps(call.get("args") or {}, separators=(",", ":"))},
+    }
+    if isinstance(part.get("thoughtSignature"), str):
+        out["extra_content"] = {"google": {"thought_signature": part["thoughtSignature"]}}
+    return out
+
+
+def _read_candidate(payload: Mapping[str, Any], first_call: int = 0) -> tuple[str, list[dict[str, Any]], str | None]:
+    """(text, tool calls, finish reason) of the first candidate; call ids are numbered from ``first_call``."""
     candidates = payload.get("candidates") or []
     if not candidates:
         return "", [], "content_filter" if payload.get("promptFeedback", {}).get("blockReason") else None
     candidate = candidates[0]
+    response_id = str(payload.get("responseId", ""))
     text: list[str] = []
     calls: list[dict[str, Any]] = []
     for part in (candidate.get("content") or {}).get("parts") or ():
@@ -209,15 +288,7 @@ def _read_candidate(payload: Mapping[str, Any]) -> tuple[str, list[dict[str, Any
         if isinstance(part.get("text"), str):
             text.append(part["text"])
         elif isinstance(part.get("functionCall"), dict):
-            call = part["functionCall"]
-            arguments = json.dumps(call.get("args") or {}, separators=(",", ":"))
-            calls.append(
-                {
-                    "id": f"call_{uuid.uuid4().hex[:24]}",
-                    "type": "function",
-                    "function": {"name": call.get("name"), "arguments": arguments},
-                }
-            )
+            calls.append(_tool_call(part, response_id, first_call + len(calls)))
     reason = candidate.get("finishReason")
     finish: str | None = None
     if reason:
@@ -285,7 +356,7 @@ class GeminiDecoder(SseDecoder):
         if not self._started:
             self._started = True
             chunks.append(make_chunk(self._id, model, self._created, {"role": "assistant", "content": ""}))
-        text, calls, reason = _read_candidate(payload)
+        text, calls, reason = _read_candidate(payload, self._tool_count)
         if text:
             chunks.append(make_chunk(self._id, model, self._created, {"content": text}))
         for call in calls:

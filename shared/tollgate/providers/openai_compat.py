@@ -23,6 +23,7 @@ from tollgate.providers.http import (
     retry_after_seconds,
 )
 from tollgate.providers.http_adapter import HttpProvider
+from tollgate.providers.openai_request import openai_body
 from tollgate.providers.streams import SseDecoder
 
 # OpenAI 429s that are billing problems, not rate limits (provider_wire_formats.md §1).
@@ -112,15 +113,24 @@ def classify_openai(provider: str) -> Callable[[int, Any, Mapping[str, str]], Pr
             kind = FailureKind.QUOTA
         elif isinstance(code, str) and code in OPENAI_CODE_KINDS:
             kind = OPENAI_CODE_KINDS[code]
-        return upstream_error(provider, kind, status=status, retry_after_s=retry_after_seconds(headers))
+        return upstream_error(
+            provider, kind, status=status, retry_after_s=retry_after_seconds(headers), **_reason(error)
+        )
 
     return classify
+
+
+def _reason(error: Mapping[str, Any]) -> dict[str, Any]:
+    """The structured fields of an OpenAI-style error: ``code`` (else ``type``) and ``param``."""
+    code = error.get("code")
+    return {"error_type": code if isinstance(code, str) else error.get("type"), "param": error.get("param")}
 
 
 def classify_deepseek(status: int, body: Any, headers: Mapping[str, str]) -> ProviderCallError:
     # DeepSeek's error type/code values are not documented; the status table is (402 = balance).
     kind = FailureKind.BAD_REQUEST if status == 422 else kind_for_status(status)
-    return upstream_error("deepseek", kind, status=status, retry_after_s=retry_after_seconds(headers))
+    reason = _reason(error_object(body))
+    return upstream_error("deepseek", kind, status=status, retry_after_s=retry_after_seconds(headers), **reason)
 
 
 def classify_openrouter(status: int, body: Any, headers: Mapping[str, str]) -> ProviderCallError:
@@ -128,7 +138,8 @@ def classify_openrouter(status: int, body: Any, headers: Mapping[str, str]) -> P
     code = error_object(body).get("code")
     effective = code if isinstance(code, int) and not isinstance(code, bool) and code >= 400 else status
     kind = FailureKind.BAD_REQUEST if effective == 403 else kind_for_status(effective)
-    return upstream_error("openrouter", kind, status=status, retry_after_s=retry_after_seconds(headers))
+    reason = _reason(error_object(body))
+    return upstream_error("openrouter", kind, status=status, retry_after_s=retry_after_seconds(headers), **reason)
 
 
 def _in_band_error(provider: str, payload: Mapping[str, Any]) -> ProviderCallError:
@@ -177,12 +188,7 @@ class OpenAICompatibleProvider(HttpProvider):
         return headers
 
     def _body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
-        body = {k: v for k, v in request.body.items() if k not in ("stream", "stream_options")}
-        body["model"] = request.model
-        if stream:
-            body["stream"] = True
-            body["stream_options"] = {**(request.body.get("stream_options") or {}), "include_usage": True}
-        return body
+        return openai_body(self.name, request, stream)
 
     def _post(self, target: ProviderTarget, request: ChatRequest, stream: bool) -> UpstreamRequest:
         url = self._url(target, "/chat/completions")

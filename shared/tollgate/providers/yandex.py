@@ -15,7 +15,17 @@ from typing import Any
 
 from tollgate.errors import InvalidRequest
 from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget, Usage
-from tollgate.providers.content import function_tools, max_output_tokens, text_of, tool_arguments
+from tollgate.providers.content import (
+    function_tools,
+    max_output_tokens,
+    parts_of,
+    require_single_choice,
+    stop_list,
+    text_of,
+    tool_arguments,
+    tool_call_names,
+    unsupported,
+)
 from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_status, upstream_error
 from tollgate.providers.http import JsonReply, UpstreamRequest, error_object, parse_json_event, retry_after_seconds
 from tollgate.providers.http_adapter import HttpProvider
@@ -35,6 +45,7 @@ GRPC_KINDS = {
     14: FailureKind.OVERLOADED,  # UNAVAILABLE
     16: FailureKind.AUTH,  # UNAUTHENTICATED
 }
+GRPC_NAMES = {3: "INVALID_ARGUMENT", 5: "NOT_FOUND", 7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED"}
 STATUSES = {
     "ALTERNATIVE_STATUS_TRUNCATED_FINAL": "length",
     "ALTERNATIVE_STATUS_FINAL": "stop",
@@ -47,7 +58,10 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> ProviderCall
     error = error_object(body)  # {"error": {grpcCode, httpCode, ...}} or a bare {"code": ..} Status
     grpc = error.get("grpcCode", error.get("code"))
     kind = GRPC_KINDS.get(grpc, kind_for_status(status)) if isinstance(grpc, int) else kind_for_status(status)
-    return upstream_error("yandex", kind, status=status or None, retry_after_s=retry_after_seconds(headers))
+    name = GRPC_NAMES.get(grpc) if isinstance(grpc, int) else None
+    return upstream_error(
+        "yandex", kind, status=status or None, retry_after_s=retry_after_seconds(headers), error_type=name
+    )
 
 
 def _count(value: Any) -> int:
@@ -75,15 +89,23 @@ def model_uri(target: ProviderTarget, model: str) -> str:
     return f"gpt://{folder}/{model}" if "/" in model else f"gpt://{folder}/{model}/latest"
 
 
-def to_yandex(target: ProviderTarget, request: ChatRequest, stream: bool) -> dict[str, Any]:
-    body = request.body
+def _text(message: dict[str, Any], where: str) -> str:
+    """Yandex messages are text only: an image or file part cannot be expressed (400, never dropped)."""
+    for index, part in enumerate(parts_of(message.get("content"))):
+        if part.get("type") != "text":
+            raise unsupported("yandex", f"{where}.content[{index}].type", f"content parts of type {part.get('type')!r}")
+    return text_of(message.get("content"))
+
+
+def _messages(request: ChatRequest) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
-    for message in request.messages:
-        role = message.get("role")
+    call_names = tool_call_names(request.messages)
+    for index, message in enumerate(request.messages):
+        role, where = message.get("role"), f"messages[{index}]"
         if role in ("system", "developer"):
-            messages.append({"role": "system", "text": text_of(message.get("content"))})
+            messages.append({"role": "system", "text": _text(message, where)})
         elif role == "user":
-            messages.append({"role": "user", "text": text_of(message.get("content"))})
+            messages.append({"role": "user", "text": _text(message, where)})
         elif role == "assistant" and message.get("tool_calls"):
             calls = [
                 {"functionCall": {"name": (c.get("function") or {}).get("name"), "arguments": tool_arguments(c)}}
@@ -91,12 +113,31 @@ def to_yandex(target: ProviderTarget, request: ChatRequest, stream: bool) -> dic
             ]
             messages.append({"role": "assistant", "toolCallList": {"toolCalls": calls}})
         elif role == "assistant":
-            messages.append({"role": "assistant", "text": text_of(message.get("content"))})
-        else:
-            result = {
-                "functionResult": {"name": message.get("name", "tool"), "content": text_of(message.get("content"))}
-            }
+            messages.append({"role": "assistant", "text": _text(message, where)})
+        elif role in ("tool", "function"):
+            name = call_names.get(str(message.get("tool_call_id")), str(message.get("name", "tool")))
+            result = {"functionResult": {"name": name, "content": text_of(message.get("content"))}}
             messages.append({"role": "user", "toolResultList": {"toolResults": [result]}})
+        else:
+            raise InvalidRequest(f"{where}.role: must be system, developer, user, assistant or tool")
+    return messages
+
+
+def _tool_choice(choice: Any) -> dict[str, Any] | None:
+    if isinstance(choice, str) and choice in ("none", "auto", "required"):
+        return {"mode": choice.upper()}
+    if isinstance(choice, dict) and isinstance(choice.get("function"), dict):
+        return {"functionName": choice["function"].get("name")}
+    return None
+
+
+def to_yandex(target: ProviderTarget, request: ChatRequest, stream: bool) -> dict[str, Any]:
+    """The completion body for ``request``. Raises ``InvalidRequest`` (400) for fields Yandex cannot
+    express: ``n`` > 1, ``stop``, image and file parts. ``top_p`` and penalties are dropped."""
+    body = request.body
+    require_single_choice(body, "yandex")
+    if any(stop_list(body.get("stop"))):
+        raise unsupported("yandex", "stop", "stop sequences are not supported")
     options: dict[str, Any] = {"stream": stream}
     if isinstance(body.get("temperature"), int | float):
         options["temperature"] = min(1.0, float(body["temperature"]))  # Yandex's range is [0, 1]
@@ -106,11 +147,16 @@ def to_yandex(target: ProviderTarget, request: ChatRequest, stream: bool) -> dic
     out: dict[str, Any] = {
         "modelUri": model_uri(target, request.model),
         "completionOptions": options,
-        "messages": messages,
+        "messages": _messages(request),
     }
     tools = function_tools(body)
     if tools:
         out["tools"] = [{"function": {k: f[k] for k in ("name", "description", "parameters") if k in f}} for f in tools]
+        choice = _tool_choice(body.get("tool_choice"))
+        if choice:
+            out["toolChoice"] = choice
+        if isinstance(body.get("parallel_tool_calls"), bool):
+            out["parallelToolCalls"] = body["parallel_tool_calls"]
     response_format = body.get("response_format")
     if isinstance(response_format, dict):
         if response_format.get("type") == "json_object":

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from tests.fake_providers import anthropic_server, openai_server, yandex_server
 from tests.fake_providers.anthropic_server import fake_anthropic
-from tests.fake_providers.base import FakeProvider, Recorded
+from tests.fake_providers.base import FakeProvider, Recorded, Reply
 from tests.fake_providers.deepseek_server import fake_deepseek
 from tests.fake_providers.gemini_server import fake_gemini
 from tests.fake_providers.openai_server import fake_openai
@@ -94,11 +95,42 @@ class Spec:
     options: dict[str, Any] = field(default_factory=dict)
     credential_name: str = "main"
     billed_cost: Decimal | None = None  # what the provider reports it charged (OpenRouter's usage.cost)
+    wire: str = "openai"  # the format its fake renders scripted answers in (tests/fake_providers/answers.py)
+    refuses: frozenset[str] = frozenset()  # OpenAI fields Tollgate answers 400 for: the provider cannot express them
+    stable_ids: bool = True  # a tool call has the same id streamed and not (Yandex's are made up per answer)
+    refusal: Reply | None = None  # a real 400 of this provider, for the sanitized-reason check
+    refusal_reason: str = ""  # what the client must read after "<provider> refused the request as invalid (HTTP 400)"
 
     @property
     def id(self) -> str:
         return self.provider
 
+
+# Real refusals; the message text quotes the prompt ("SECRET-PROMPT") and must never reach the client.
+OPENAI_REFUSAL = openai_server.error(
+    400, "invalid_request_error", "unsupported_value", "Invalid value in 'SECRET-PROMPT'"
+)
+OPENAI_REFUSAL.body["error"]["param"] = "messages[1].content"
+OPENAI_REASON = ": error type unsupported_value, parameter messages[1].content"
+ANTHROPIC_REFUSAL = anthropic_server.error(
+    400, "invalid_request_error", "messages.1.content.0.text: text blocks near 'SECRET-PROMPT' must be non-empty"
+)
+GEMINI_REFUSAL = Reply(
+    status=400,
+    body={
+        "error": {
+            "code": 400,
+            "message": "Invalid value at 'contents[0].parts[0]' (SECRET-PROMPT)",
+            "status": "INVALID_ARGUMENT",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.BadRequest",
+                    "fieldViolations": [{"field": "contents[0].parts[0].text", "description": "SECRET-PROMPT"}],
+                }
+            ],
+        }
+    },
+)
 
 SPECS = [
     Spec(
@@ -112,6 +144,8 @@ SPECS = [
         (9, 0, 0, 2, 0),
         _bearer,
         _openai_body,
+        refusal=OPENAI_REFUSAL,
+        refusal_reason=OPENAI_REASON,
     ),
     Spec(
         "anthropic",
@@ -124,6 +158,9 @@ SPECS = [
         (21, 0, 1800, 5, 0),
         _anthropic_auth,
         _anthropic_body,
+        wire="anthropic",
+        refusal=ANTHROPIC_REFUSAL,
+        refusal_reason=": error type invalid_request_error, parameter messages.1.content.0.text",
     ),
     Spec(
         "gemini",
@@ -136,6 +173,9 @@ SPECS = [
         (9, 0, 0, 33, 31),
         _gemini_auth,
         _gemini_body,
+        wire="gemini",
+        refusal=GEMINI_REFUSAL,
+        refusal_reason=": error type INVALID_ARGUMENT, parameter contents[0].parts[0].text",
     ),
     Spec(
         "deepseek",
@@ -148,6 +188,9 @@ SPECS = [
         (4, 8, 0, 3, 0),
         _bearer,
         _openai_body,
+        refuses=frozenset({"image_url"}),
+        refusal=OPENAI_REFUSAL,
+        refusal_reason=OPENAI_REASON,
     ),
     Spec(
         "yandex",
@@ -162,6 +205,11 @@ SPECS = [
         _yandex_body,
         stream_text="Hi there.",
         options={"folder_id": FOLDER},
+        wire="yandex",
+        refuses=frozenset({"stop", "image_url"}),
+        stable_ids=False,
+        refusal=yandex_server.error(400, 3, "text near 'SECRET-PROMPT' is invalid", "Bad Request"),
+        refusal_reason=": error type INVALID_ARGUMENT",
     ),
     Spec(
         "openrouter",
@@ -175,6 +223,8 @@ SPECS = [
         _bearer,
         _openai_body,
         billed_cost=Decimal("0.0012"),
+        refusal=OPENAI_REFUSAL,
+        refusal_reason=OPENAI_REASON,
     ),
     Spec(
         "custom",
@@ -188,5 +238,7 @@ SPECS = [
         _bearer,
         _openai_body,
         credential_name="my-llm",
+        refusal=OPENAI_REFUSAL,
+        refusal_reason=OPENAI_REASON,
     ),
 ]

@@ -26,7 +26,6 @@ from tollgate.server import build_asgi
 from tollgate.wiring import Services
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
 EVENTS = REPO / "events"
 ROOT_KEY = "tg_roottestkey0_" + "r" * 32
 

@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.pricing.conftest import LITELLM, OPENROUTER, FeedServer
+from tests.integration.pricing.conftest import FeedServer
+from tests.pricing_data import FIXTURE_FEEDS, OPENROUTER, SNAPSHOT_MODELS, snapshot_document
 from tests.support import ROOT_KEY, LiveServer, Tenant, make_key
 
 ROOT = {"authorization": f"Bearer {ROOT_KEY}"}
@@ -136,11 +137,11 @@ def test_manual_put_is_root_only(live_server: LiveServer, tenant: Tenant) -> Non
 
 def test_refresh_status_and_health(live_server: LiveServer, tenant: Tenant, feeds: FeedServer) -> None:
     settings = live_server.services.settings
-    settings.pricing_litellm_url = feeds.serve_file("/litellm.json", LITELLM)
-    settings.pricing_openrouter_url = feeds.serve_file("/openrouter.json", OPENROUTER)
+    settings.pricing_litellm_url = feeds.serve_json("/litellm.json", snapshot_document())
+    settings.pricing_openrouter_url = feeds.serve_file("/openrouter.json", FIXTURE_FEEDS.path(OPENROUTER))
     # Given only the seeded snapshot: stale (never refreshed), but healthy
     status = get(live_server, "/v1/pricing/status", tenant.admin_key).json()
-    assert status["stale"] is True and status["last_success_at"] is None and status["model_count"] >= 3652
+    assert status["stale"] is True and status["last_success_at"] is None and status["model_count"] >= SNAPSHOT_MODELS
     assert status["sources"]["litellm"]["status"] == "seeded"
     health = httpx.get(live_server.base_url + "/health", timeout=10)
     assert health.status_code == 200 and health.json()["pricing"]["stale"] is True
@@ -154,12 +155,12 @@ def test_refresh_status_and_health(live_server: LiveServer, tenant: Tenant, feed
     report = response.json()
     assert report["ok"] is True
     by_source = {s["source"]: s for s in report["sources"]}
-    assert by_source["litellm"]["rows_written"] == 0 and by_source["litellm"]["unchanged"] == 3652
-    assert by_source["openrouter"]["added"] == 368
+    assert by_source["litellm"]["rows_written"] == 0 and by_source["litellm"]["unchanged"] == SNAPSHOT_MODELS
+    assert by_source["openrouter"]["added"] == FIXTURE_FEEDS.openrouter_models
     # Then status and health say fresh
     status = get(live_server, "/v1/pricing/status", tenant.admin_key).json()
     assert status["stale"] is False and status["last_error"] is None
-    assert status["sources"]["openrouter"]["models"] == 368
+    assert status["sources"]["openrouter"]["models"] == FIXTURE_FEEDS.openrouter_models
     assert httpx.get(live_server.base_url + "/health", timeout=10).json()["pricing"]["stale"] is False
     # And OpenRouter's own price wins for provider openrouter
     detail = get(live_server, "/v1/pricing/openrouter/google/gemini-2.5-flash", tenant.admin_key).json()

@@ -106,7 +106,7 @@ def admin_client(server: LiveServer, tenant: Tenant) -> httpx.Client:
 
 
 def error_of(response: httpx.Response, status: int, error_type: str, code: str | None = None) -> dict[str, Any]:
-    """The documented error shape (DESIGN §3), with the request id echoed in the header."""
+    """The documented error shape (docs/api.md), with the request id echoed in the header."""
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error"}

@@ -36,7 +36,7 @@ def alert_message(
     period_start: datetime,
     period_end: datetime | None,
 ) -> dict[str, Any]:
-    """The queue message: routing (alert id, workspace, channels) around the DESIGN alert payload."""
+    """The queue message: routing (alert id, workspace, channels) around the documented alert payload (docs/api.md)."""
     return {
         "kind": THRESHOLD_EVENT,
         "alert_id": str(alert_id),

@@ -67,7 +67,7 @@ class GatewayApp:
         except TollgateError as exc:
             log_at(exc.log_level, "request failed", error_type=exc.type, error_code=exc.code)
             return error_response(exc, request.request_id)
-        except (OperationalError, InterfaceError):  # the database went away (DESIGN §4: fail closed)
+        except (OperationalError, InterfaceError):  # the database went away: fail closed (503)
             logger.exception("database unavailable")
             return error_response(ServiceUnavailable(DATABASE_UNAVAILABLE), request.request_id)
         except Exception:

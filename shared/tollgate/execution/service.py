@@ -188,7 +188,7 @@ class ExecuteService:
 
     def _guarded(self, call: ExecuteCall, plan: _Plan, upstream_started: float, invoke: Callable[[], T]) -> T:
         """Run the upstream call; a failure is recorded as a failed usage row (which releases the
-        reservations) and surfaces as the DESIGN §3 error."""
+        reservations) and surfaces as the documented error (docs/api.md)."""
         try:
             return invoke()
         except ProviderCallError as exc:

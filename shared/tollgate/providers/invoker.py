@@ -1,4 +1,4 @@
-"""Retries, failover, cooldown and pacing around the adapters (DESIGN §4).
+"""Retries, failover, cooldown and pacing around the adapters.
 
 Per candidate: at most ``max_attempts`` attempts (tenacity) on retryable failures (408/409/429/5xx/529,
 timeouts, network errors), waiting exponentially 1 → 2 → 4 s (cap 10 s, ±25 % jitter) or what the

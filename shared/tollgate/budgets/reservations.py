@@ -25,8 +25,8 @@ from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from tollgate.alerts.outbox import AlertOutbox, alert_message
 from tollgate.budgets.guard import Admission, SpendContext
+from tollgate.budgets.outbox import AlertOutbox, alert_message
 from tollgate.budgets.spec import Action, BudgetView, crossed, threshold_key
 from tollgate.clock import Clock
 from tollgate.db.repositories.alerts import AlertSentRepository

@@ -13,7 +13,7 @@ from tollgate.pricing.feeds.fetch import parse_json
 from tollgate.pricing.feeds.litellm import map_key, parse_litellm
 from tollgate.pricing.feeds.openrouter import parse_openrouter
 from tollgate.pricing.guard import check_feed
-from tollgate.pricing.unpriced import pick_nearest
+from tollgate.pricing.nearest import pick_nearest
 
 D = Decimal
 

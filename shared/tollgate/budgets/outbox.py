@@ -1,4 +1,5 @@
-"""Publishing claimed alerts to the ``AlertQueue`` after their ``alerts_sent`` row is committed.
+"""Budget threshold alerts: publish claimed alerts to the ``AlertQueue`` after their ``alerts_sent``
+row is committed.
 
 The claim row is the outbox: ``enqueued_at`` is set once the message is on the queue. A crash
 between commit and enqueue leaves the row NULL and the sweeper re-publishes it after a grace

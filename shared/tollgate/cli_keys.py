@@ -148,8 +148,8 @@ def credential_test(credential_id: str, workspace: WorkspaceOption, db: DbOption
     if result.ok:
         typer.echo(f"ok ({result.latency_ms} ms)")
         return
-    assert result.error is not None
-    typer.echo(f"failed: {result.error.type}: {result.error.message}", err=True)
+    detail = f"{result.error.type}: {result.error.message}" if result.error else "no detail"
+    typer.echo(f"failed: {detail}", err=True)
     raise typer.Exit(1)
 
 

@@ -170,7 +170,8 @@ class ExecuteService:
     def _execute_once(self, call: ExecuteCall, plan: _Plan, body: dict[str, Any]) -> ExecuteResult:
         upstream_started = time.perf_counter()
         served = self._guarded(call, plan, upstream_started, lambda: self._invoker.complete(plan.candidates, body))
-        assert served.response is not None
+        if served.response is None:  # complete() always carries the response; only streams do not
+            raise InternalError("the provider call returned no response")
         upstream_ms = _ms_since(upstream_started)
         usage = served.response.usage
         price = self._price_for_served(served.candidate, plan, call)

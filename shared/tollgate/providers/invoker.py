@@ -138,7 +138,8 @@ class ProviderInvoker:
             if self._health:
                 self._health.succeeded(candidate)
             return candidate, result, started
-        assert last_error is not None
+        if last_error is None:
+            raise ValueError("no candidate to call")  # the resolver never plans an empty list
         raise last_error
 
     def _with_retries(self, candidate: Candidate, attempt: Callable[[Candidate], T]) -> T:

@@ -41,10 +41,6 @@ def day_start(moment: datetime) -> datetime:
     return datetime.combine(moment.astimezone(UTC).date(), time(), tzinfo=UTC)
 
 
-def at_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
-
-
 @dataclass(frozen=True)
 class SplitRange:
     """A range cut into whole UTC days (served by the rollup) and partial days (raw rows)."""

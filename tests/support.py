@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from sqlalchemy import create_engine, delete, text, update
 
@@ -28,6 +29,27 @@ from tollgate.wiring import Services
 REPO = Path(__file__).resolve().parent.parent
 EVENTS = REPO / "events"
 ROOT_KEY = "tg_roottestkey0_" + "r" * 32
+
+
+def assert_error(
+    response: httpx.Response, status: int | tuple[int, ...], error_type: str, code: str | None = None
+) -> dict[str, Any]:
+    """Assert ``response`` is the documented error (docs/api.md) and return its ``error`` object.
+
+    Checks the status (one, or any of a tuple), that the body is ``{"error": {...}}`` and nothing
+    else, that the object has ``type``, ``code``, ``message`` and ``request_id``, the type (and the
+    code when given), and that ``request_id`` is the ``x-request-id`` header."""
+    allowed = status if isinstance(status, tuple) else (status,)
+    assert response.status_code in allowed, response.text
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error: dict[str, Any] = body["error"]
+    assert {"type", "code", "message", "request_id"} <= set(error), error
+    assert error["type"] == error_type, error
+    assert error["request_id"] == response.headers["x-request-id"]
+    if code is not None:
+        assert error["code"] == code, error
+    return error
 
 
 def load_event(name: str, **overrides: Any) -> dict[str, Any]:

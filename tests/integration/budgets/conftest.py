@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -80,8 +79,3 @@ def budget_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
-
-
-def error_of(response: httpx.Response) -> dict[str, Any]:
-    payload: dict[str, Any] = json.loads(response.content)["error"]
-    return payload

@@ -107,6 +107,7 @@ class SummaryService:
         self._sessions = session_factory
 
     def summarize(self, request: SummaryRequest) -> Summary:
+        """Group the filtered usage. Raises ``ValueError`` when the filter's range is open."""
         f = request.filter
         if f.start is None or f.end is None:
             raise ValueError("a summary needs a closed time range")

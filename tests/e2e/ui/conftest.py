@@ -54,7 +54,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def browser_unavailable() -> str | None:
     if not CHROMIUM.exists():
-        return "Debian chromium is not installed at /usr/bin/chromium (run .ci/install-browser.sh)"
+        return (
+            "the dashboard tests need Chromium at /usr/bin/chromium: "
+            "`sudo apt-get install chromium` (Debian/Ubuntu) or `bash .ci/install-browser.sh`"
+        )
     if importlib.util.find_spec("playwright") is None:
         return "the playwright Python package is not installed (pip install playwright; no browser download needed)"
     return None

@@ -8,6 +8,7 @@ import pytest
 from pytest_socket import SocketBlockedError
 
 
+@pytest.mark.filterwarnings("ignore:A test tried to use socket")
 def test_ip_sockets_are_blocked() -> None:
     with pytest.raises(SocketBlockedError):
         socket.create_connection(("127.0.0.1", 9), timeout=1)

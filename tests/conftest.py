@@ -12,14 +12,14 @@ from tests.support import (
     PostgresCluster,
     Tenant,
     copy_sqlite,
-    make_services,
+    installed_services,
     make_tenant,
     run_server,
     sqlite_template,
     start_postgres,
 )
 from tollgate.config import get_settings
-from tollgate.wiring import Services, set_services
+from tollgate.wiring import Services
 
 
 @pytest.fixture(scope="session")
@@ -52,13 +52,8 @@ def sqlite_url(tmp_path: Path, sqlite_seeded: Path) -> str:
 
 @pytest.fixture
 def services(db_url: str, tmp_path: Path) -> Iterator[Services]:
-    built = make_services(db_url, tmp_path)
-    set_services(built)
-    try:
+    with installed_services(db_url, tmp_path) as built:
         yield built
-    finally:
-        set_services(None)
-        built.close()
 
 
 @pytest.fixture

@@ -12,9 +12,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from sqlalchemy import create_engine, delete, text, update
 
@@ -23,12 +25,32 @@ from tollgate.config import Settings
 from tollgate.db.models import ModelPrice, PricingStatus
 from tollgate.pricing.status import count_priced_models
 from tollgate.server import build_asgi
-from tollgate.wiring import Services
+from tollgate.wiring import Services, set_services
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
 EVENTS = REPO / "events"
 ROOT_KEY = "tg_roottestkey0_" + "r" * 32
+
+
+def assert_error(
+    response: httpx.Response, status: int | tuple[int, ...], error_type: str, code: str | None = None
+) -> dict[str, Any]:
+    """Assert ``response`` is the documented error (docs/api.md) and return its ``error`` object.
+
+    Checks the status (one, or any of a tuple), that the body is ``{"error": {...}}`` and nothing
+    else, that the object has ``type``, ``code``, ``message`` and ``request_id``, the type (and the
+    code when given), and that ``request_id`` is the ``x-request-id`` header."""
+    allowed = status if isinstance(status, tuple) else (status,)
+    assert response.status_code in allowed, response.text
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error: dict[str, Any] = body["error"]
+    assert {"type", "code", "message", "request_id"} <= set(error), error
+    assert error["type"] == error_type, error
+    assert error["request_id"] == response.headers["x-request-id"]
+    if code is not None:
+        assert error["code"] == code, error
+    return error
 
 
 def load_event(name: str, **overrides: Any) -> dict[str, Any]:
@@ -114,6 +136,19 @@ def make_services(database_url: str, home: Path, **settings: Any) -> Services:
     return services
 
 
+@contextmanager
+def installed_services(database_url: str, home: Path, **settings: Any) -> Iterator[Services]:
+    """``make_services`` installed as the process's services (what handlers and the server use)
+    for the block; uninstalled and closed after it."""
+    built = make_services(database_url, home, **settings)
+    set_services(built)
+    try:
+        yield built
+    finally:
+        set_services(None)
+        built.close()
+
+
 def unseed_feed_prices(services: Services) -> None:
     """Test databases are copies of a template with the packaged snapshot seeded; a test that asks
     for no snapshot gets the feed rows and their status removed (as if seeding were off)."""
@@ -121,6 +156,19 @@ def unseed_feed_prices(services: Services) -> None:
         session.execute(delete(ModelPrice).where(ModelPrice.source.in_(("litellm", "openrouter"))))
         models = count_priced_models(session)
         session.execute(update(PricingStatus).values(source_versions={}, model_count=models, rows_written=0))
+
+
+@contextmanager
+def http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` on 127.0.0.1 (a free port) from a thread; yields ``http://127.0.0.1:<port>``."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def free_port() -> int:

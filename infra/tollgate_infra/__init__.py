@@ -1,1 +1,1 @@
-"""Tollgate's AWS CDK app: stacks and constructs only, no business logic (DESIGN.md section 1)."""
+"""Tollgate's AWS CDK app: stacks and constructs only, no business logic (that lives in shared/tollgate)."""

@@ -40,7 +40,7 @@ def suppress_findings(stack: Stack, config: StageConfig, targets: NagTargets) ->
         [
             _suppress(
                 "AwsSolutions-L1",
-                "Python 3.12 is the runtime Tollgate targets (DESIGN.md); the layers are built for cp312, so "
+                "Python 3.12 is the runtime Tollgate targets; the layers are built for cp312, so "
                 "moving to a newer runtime is a deliberate upgrade of layers/build.py and the functions together. "
                 "The provider framework's runtime is chosen by aws-cdk-lib.",
             ),

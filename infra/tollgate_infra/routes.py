@@ -1,4 +1,4 @@
-"""HTTP API routes (DESIGN.md section 3) -> the function that serves them.
+"""HTTP API routes (docs/api.md) -> the function that serves them.
 
 Gateway keys are checked inside the functions (Bearer `tg_...` keys), so no route has an API Gateway
 authorizer. `{model+}` is a greedy path parameter because model ids contain slashes.

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 import typer
 
 from tollgate.cli_keys import credential_app, keys_app
+from tollgate.cli_services import DbOption
+from tollgate.cli_services import services_for as _services
 from tollgate.cli_usage import usage_app
 from tollgate.config import Settings
 
@@ -20,18 +22,6 @@ app.add_typer(pricing_app, name="pricing")
 app.add_typer(credential_app, name="credential")
 app.add_typer(keys_app, name="keys")
 app.add_typer(usage_app, name="usage")
-
-DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: SQLite under ~/.tollgate)")]
-
-
-def _services(db: str | None) -> Any:
-    from tollgate.bootstrap import prepare_database
-    from tollgate.wiring import Services
-
-    overrides: dict[str, Any] = {"database_url": db} if db else {}
-    services = Services(Settings(**overrides))
-    prepare_database(services)
-    return services
 
 
 @app.command()

@@ -15,23 +15,18 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from tollgate.cli_services import DbOption
+from tollgate.cli_services import services_for as _services
 from tollgate.errors import TollgateError
 
 credential_app = typer.Typer(help="Provider credentials (keys stored encrypted).", no_args_is_help=True)
 keys_app = typer.Typer(help="Key custody: re-wrap stored secrets under a new local master key.", no_args_is_help=True)
 
 T = TypeVar("T")
-DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: SQLite under ~/.tollgate)")]
 WorkspaceOption = Annotated[str, typer.Option("--workspace", help="workspace id")]
 KeyEnvOption = Annotated[
     str | None, typer.Option("--api-key-env", help="read the provider key from this environment variable")
 ]
-
-
-def _services(db: str | None) -> Any:
-    from tollgate.cli import _services as build
-
-    return build(db)
 
 
 def _run(action: Callable[[], T]) -> T:
@@ -153,8 +148,8 @@ def credential_test(credential_id: str, workspace: WorkspaceOption, db: DbOption
     if result.ok:
         typer.echo(f"ok ({result.latency_ms} ms)")
         return
-    assert result.error is not None
-    typer.echo(f"failed: {result.error.type}: {result.error.message}", err=True)
+    detail = f"{result.error.type}: {result.error.message}" if result.error else "no detail"
+    typer.echo(f"failed: {detail}", err=True)
     raise typer.Exit(1)
 
 
@@ -164,6 +159,7 @@ def keys_rewrap(
     yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
 ) -> None:
     """Replace the local master key and re-encrypt every stored secret with it, in one transaction."""
+    from tollgate.keys.master_key import MasterKeyStore
     from tollgate.keys.master_key_rotation import rotate_master_key
 
     services = _services(db)
@@ -172,7 +168,10 @@ def keys_rewrap(
         raise typer.Exit(1)
     if not yes:
         typer.confirm("Generate a new master key and re-encrypt every stored secret?", abort=True)
-    outcome = _run(lambda: rotate_master_key(services))
+    store = MasterKeyStore(services.settings.home, services.settings.master_key)
+    outcome = _run(lambda: rotate_master_key(services.sessions, store, services.clock.now()))
+    services.__dict__.pop("key_wrapper", None)  # this process switches to the new key at once
+    services.credential_source.invalidate()
     typer.echo(f"re-wrapped {outcome.report.credentials} credentials and {outcome.report.channels} channel secrets")
     if outcome.stored_in == "pending":
         typer.echo(f"The master key comes from TOLLGATE_MASTER_KEY: set it to the content of {outcome.pending_path}")

@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
+from tollgate.cli_services import DbOption
+from tollgate.cli_services import services_for as _services
 from tollgate.money import format_usd
 
 usage_app = typer.Typer(help="Usage: exports and spend reports.", no_args_is_help=True)
@@ -19,7 +21,6 @@ usage_app = typer.Typer(help="Usage: exports and spend reports.", no_args_is_hel
 WorkspaceOption = Annotated[str, typer.Option("--workspace", help="workspace id")]
 FromOption = Annotated[str | None, typer.Option("--from", help="start, ISO 8601 (naive = UTC); default 30 days ago")]
 ToOption = Annotated[str | None, typer.Option("--to", help="end (exclusive), ISO 8601; default now")]
-DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: SQLite under ~/.tollgate)")]
 
 
 def _instant(text: str | None, name: str) -> datetime | None:
@@ -45,12 +46,6 @@ def _range(start_text: str | None, end_text: str | None) -> tuple[datetime, date
     if start >= end:
         raise typer.BadParameter("--from must be earlier than --to")
     return start, end
-
-
-def _services(db: str | None) -> Any:
-    from tollgate.cli import _services as build
-
-    return build(db)
 
 
 @usage_app.command("export")

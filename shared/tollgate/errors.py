@@ -1,4 +1,4 @@
-"""The error taxonomy of DESIGN §3: one class per row, rendered by one mapper."""
+"""The error taxonomy (docs/api.md, "Errors"): one class per row of the error table, rendered by one mapper."""
 
 from __future__ import annotations
 

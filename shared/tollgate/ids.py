@@ -9,10 +9,6 @@ import uuid
 _ALNUM = string.ascii_lowercase + string.digits
 
 
-def new_id() -> uuid.UUID:
-    return uuid.uuid4()
-
-
 def new_request_id() -> str:
     return f"req_{secrets.token_hex(12)}"
 

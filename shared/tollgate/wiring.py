@@ -40,9 +40,9 @@ if TYPE_CHECKING:
     import httpx
 
     from tollgate.alerts.delivery import AlertDelivery, Mailer
-    from tollgate.alerts.outbox import AlertOutbox
     from tollgate.alerts.service import AlertChannelService
     from tollgate.alerts.worker import LocalAlertWorker
+    from tollgate.budgets.outbox import AlertOutbox
     from tollgate.budgets.reservations import ReservingBudgetGuard
     from tollgate.budgets.service import BudgetService
     from tollgate.budgets.sweeper import ReservationSweeper
@@ -107,7 +107,7 @@ class Services:
 
     @cached_property
     def key_wrapper(self) -> KeyWrapper:
-        from tollgate.keys.wrapping import build_key_wrapper
+        from tollgate.key_backend import build_key_wrapper
 
         return build_key_wrapper(self.settings)
 
@@ -139,7 +139,7 @@ class Services:
 
     @cached_property
     def alert_outbox(self) -> AlertOutbox:
-        from tollgate.alerts.outbox import AlertOutbox
+        from tollgate.budgets.outbox import AlertOutbox
 
         return AlertOutbox(self.sessions, self.alert_queue, self.clock)
 

@@ -1,8 +1,8 @@
 """Cost accuracy: Tollgate's calculator vs `litellm.cost_per_token`, both fed the same price map
-(../shared/data/litellm_model_prices.json), for recorded usages across providers. Prints every
-case and explains each difference.
+(``--litellm-map``, default: the packaged snapshot's models), for recorded usages across
+providers. Prints every case and explains each difference.
 
-    python -m tests.bench.bench_cost_accuracy [--json out.json]
+    python -m tests.bench.bench_cost_accuracy [--litellm-map model_prices.json] [--json out.json]
 
 LiteLLM runs in its own venv (tests.bench.litellm_proxy.ensure_litellm) and is given the same map
 through `litellm.model_cost`, so differences come from the calculators, not from the prices.
@@ -13,18 +13,17 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from tests.bench.harness import print_table, write_json
+from tests.bench.harness import add_litellm_map_option, litellm_map_file, print_table, write_json
 from tests.bench.litellm_proxy import ensure_litellm
-from tests.support import SHARED_DATA
 from tollgate.pricing.calculator import cost_of
 from tollgate.pricing.feeds.litellm import parse_litellm, to_price_row
 from tollgate.providers.base import Usage
-
-MAP = SHARED_DATA / "litellm_model_prices.json"
 
 
 @dataclass(frozen=True)
@@ -103,10 +102,10 @@ print(json.dumps(out))
 """
 
 
-def litellm_costs(cases: list[Case]) -> list[dict[str, str]]:
+def litellm_costs(cases: list[Case], price_map: Path) -> list[dict[str, str]]:
     python = ensure_litellm().parent / "python"
     result = subprocess.run(  # noqa: S603 - fixed argv
-        [str(python), "-c", LITELLM_SCRIPT, str(MAP)],
+        [str(python), "-c", LITELLM_SCRIPT, str(price_map)],
         input=json.dumps([c.litellm_args() for c in cases]),
         capture_output=True,
         text=True,
@@ -119,10 +118,13 @@ def litellm_costs(cases: list[Case]) -> list[dict[str, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json")
+    add_litellm_map_option(parser)
     args = parser.parse_args()
-    document = json.loads(MAP.read_text(), parse_float=Decimal)
-    parse_litellm(document, "bench")  # the same parser the refresh uses (validates the map)
-    theirs = litellm_costs(CASES)
+    with tempfile.TemporaryDirectory() as tmp:
+        price_map = litellm_map_file(args.litellm_map, Path(tmp))
+        document = json.loads(price_map.read_text(), parse_float=Decimal)
+        parse_litellm(document, "bench")  # the same parser the refresh uses (validates the map)
+        theirs = litellm_costs(CASES, price_map)
     rows = []
     for case, other in zip(CASES, theirs, strict=True):
         price = to_price_row(case.key, document[case.key])

@@ -2,18 +2,24 @@
 database, then the same feed again (must write 0 rows). Target: ≤ 5 s, 0 rows on the second run.
 
     python -m tests.bench.bench_pricing_refresh            # PostgreSQL (pgserver) and SQLite
+    python -m tests.bench.bench_pricing_refresh --litellm-map model_prices_and_context_window.json
     TEST_DATABASE_URL=postgresql://... python -m tests.bench.bench_pricing_refresh
+
+Without ``--litellm-map`` the feed is the packaged snapshot's models (the 3,652 token-priced
+models of litellm 1.109.1's map, cut to the fields the parser reads).
 """
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 import time
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from tests.integration.pricing.conftest import LITELLM, FeedServer
+from tests.bench.harness import add_litellm_map_option, litellm_map_file
+from tests.integration.pricing.conftest import FeedServer
 from tests.support import make_services, start_postgres
 
 
@@ -39,10 +45,13 @@ def run(label: str, database_url: str, home: Path, feed_url: str) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_litellm_map_option(parser)
+    args = parser.parse_args()
     feeds = FeedServer()
-    feed_url = feeds.serve_file("/litellm.json", LITELLM)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
+        feed_url = feeds.serve_file("/litellm.json", litellm_map_file(args.litellm_map, home))
         print("starting PostgreSQL ...", flush=True)
         admin_url, server = start_postgres(home)
         try:

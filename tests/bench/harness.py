@@ -3,6 +3,7 @@ report percentiles. Load stays on 127.0.0.1 and every loop is bounded."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -168,3 +169,22 @@ def print_table(title: str, rows: list[dict[str, Any]]) -> None:
 def write_json(path: str | None, payload: dict[str, Any]) -> None:
     if path:
         Path(path).write_text(json.dumps(payload, indent=2))
+
+
+def add_litellm_map_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--litellm-map",
+        type=Path,
+        help="a full LiteLLM model_prices_and_context_window.json (default: the packaged snapshot's models)",
+    )
+
+
+def litellm_map_file(path: Path | None, folder: Path) -> Path:
+    """``path`` when given, else the packaged snapshot's models written as a LiteLLM map into ``folder``."""
+    if path is not None:
+        return path
+    from tests.pricing_data import snapshot_document  # noqa: PLC0415 - imports the package's snapshot
+
+    out = folder / "litellm_snapshot_map.json"
+    out.write_text(json.dumps(snapshot_document(), default=float))  # shortest float repr = the decimal text
+    return out

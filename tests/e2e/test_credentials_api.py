@@ -13,7 +13,7 @@ import openai
 import pytest
 
 from tests.fakes.key_custody import RecordingAdapter, registry_with
-from tests.support import ROOT_KEY, LiveServer, Tenant, make_key, make_tenant, run_server
+from tests.support import ROOT_KEY, LiveServer, Tenant, assert_error, make_key, make_tenant, run_server
 from tollgate.db.models import ModelPrice
 from tollgate.wiring import Services
 
@@ -63,14 +63,6 @@ def new_key(tag: str = "") -> str:
 def create(http: httpx.Client, key: str, **body: Any) -> httpx.Response:
     payload = {"provider": "openai", "name": f"c{uuid.uuid4().hex[:8]}", "api_key": new_key(), **body}
     return http.post("/v1/credentials", json=payload, headers=auth(key))
-
-
-def assert_error(response: httpx.Response, status: int, error_type: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["type"] == error_type
-    assert set(error) >= {"type", "code", "message", "request_id"}
-    return dict(error)
 
 
 def test_create_get_list_patch_delete(http: httpx.Client, tenant: Tenant) -> None:

@@ -7,18 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.support import ROOT_KEY, LiveServer, Tenant, make_key, make_tenant
-
-
-def assert_error(response: httpx.Response, status: int, error_type: str, code: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert set(error) >= {"type", "code", "message", "request_id"}
-    assert error["type"] == error_type
-    assert error["request_id"] == response.headers["x-request-id"]
-    if code:
-        assert error["code"] == code
-    return error
+from tests.support import ROOT_KEY, LiveServer, Tenant, assert_error, make_key, make_tenant
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Every route of DESIGN.md section 3 reaches the function that owns it, and nothing else is routed."""
+"""Every documented route (docs/api.md) reaches the function that owns it, and nothing else is routed."""
 
 from __future__ import annotations
 

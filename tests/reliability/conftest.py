@@ -103,17 +103,3 @@ def upstream() -> Iterator[HookedUpstream]:
 
 def admin_client(server: LiveServer, tenant: Tenant) -> httpx.Client:
     return httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {tenant.admin_key}"}, timeout=30)
-
-
-def error_of(response: httpx.Response, status: int, error_type: str, code: str | None = None) -> dict[str, Any]:
-    """The documented error shape (DESIGN §3), with the request id echoed in the header."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}
-    error: dict[str, Any] = body["error"]
-    assert {"type", "code", "message", "request_id"} <= set(error)
-    assert error["type"] == error_type
-    assert error["request_id"] == response.headers["x-request-id"]
-    if code is not None:
-        assert error["code"] == code
-    return error

@@ -17,9 +17,9 @@ from moto import mock_aws
 from sqlalchemy import select
 
 from tests.support import Tenant
-from tollgate.alerts.outbox import AlertOutbox
 from tollgate.aws.sqs_queue import SqsAlertQueue
 from tollgate.budgets.guard import SpendContext
+from tollgate.budgets.outbox import AlertOutbox
 from tollgate.budgets.periods import Period
 from tollgate.budgets.spec import Action, BudgetSpec, Scope
 from tollgate.budgets.sweeper import ReservationSweeper

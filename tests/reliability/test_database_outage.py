@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.fake_providers.base import Recorded
-from tests.reliability.conftest import DatabaseOutage, HookedUpstream, admin_client, error_of
-from tests.support import LiveServer, Tenant, make_key
+from tests.reliability.conftest import DatabaseOutage, HookedUpstream, admin_client
+from tests.support import LiveServer, Tenant, assert_error, make_key
 from tollgate.budgets.sweeper import ReservationSweeper
 from tollgate.db.models import BudgetCounter, Reservation, UsageRecord
 from tollgate.wiring import Services
@@ -70,7 +70,7 @@ def test_database_down_before_the_request_is_503_and_the_provider_is_not_called(
         live_server.base_url + "/v1/chat/completions", json=CHAT, headers={"Authorization": f"Bearer {secret}"}
     )
     # Then the call is refused closed, in the documented shape, before any provider is called
-    error = error_of(response, 503, "internal_error", "service_unavailable")
+    error = assert_error(response, 503, "internal_error", "service_unavailable")
     assert UPSTREAM_KEY not in response.text and secret not in response.text
     assert "try again" in error["message"]
     assert upstream.fake.requests == []
@@ -92,7 +92,7 @@ def test_database_down_with_warm_caches_still_fails_closed_before_the_provider(
     response = admin.post("/v1/chat/completions", json=CHAT)
     outage.stop()
     # Then the budget reservation cannot be made: 503, and the provider saw only the first call
-    error_of(response, 503, "internal_error", "service_unavailable")
+    assert_error(response, 503, "internal_error", "service_unavailable")
     assert len(upstream.fake.requests) == 1
     rows, spent, reserved, held = _ledger(live_server.services)
     assert [r.status for r in rows] == ["success"]
@@ -115,7 +115,7 @@ def test_database_lost_after_admission_fails_closed_and_the_sweeper_restores_the
     upstream.before_reply.append(pull_the_plug)
     response = admin.post("/v1/chat/completions", json=CHAT)
     # Then the client gets a clear error in the documented shape, not the unaccounted answer
-    error_of(response, 503, "internal_error", "service_unavailable")
+    assert_error(response, 503, "internal_error", "service_unavailable")
     assert "choices" not in response.json()
     assert UPSTREAM_KEY not in response.text and tenant.admin_key not in response.text
     assert len(upstream.fake.requests) == 2

@@ -9,8 +9,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.reliability.conftest import error_of
-from tests.support import LiveServer, Tenant, make_key
+from tests.support import LiveServer, Tenant, assert_error, make_key
 from tollgate.api.routes import all_routers
 
 TRAVERSALS = [
@@ -47,7 +46,7 @@ def test_traversal_never_escapes_or_errors(live_server: LiveServer, tenant: Tena
     assert response.status_code in (400, 401, 403, 404, 405), (target, response.status_code, response.text[:200])
     assert "root:" not in response.text and "[project]" not in response.text
     if response.headers.get("content-type", "").startswith("application/json") and response.status_code != 200:
-        error_of(response, response.status_code, response.json()["error"]["type"])
+        assert_error(response, response.status_code, response.json()["error"]["type"])
 
 
 def test_dot_segments_resolve_before_routing_and_authorization(live_server: LiveServer, tenant: Tenant) -> None:
@@ -55,7 +54,7 @@ def test_dot_segments_resolve_before_routing_and_authorization(live_server: Live
     # and the role check of /v1/keys applies to it, so nothing is reached that the key could not reach anyway.
     assert _raw_get(live_server, "/v1/credentials/../keys", tenant.admin_key).status_code == 200
     member = make_key(live_server.services, tenant.workspace_id)
-    error_of(_raw_get(live_server, "/v1/credentials/../keys", member), 403, "permission_error")
+    assert_error(_raw_get(live_server, "/v1/credentials/../keys", member), 403, "permission_error")
 
 
 @pytest.mark.parametrize("path", POSTS)
@@ -68,7 +67,7 @@ def test_two_megabyte_body_on_every_post_route_is_413(live_server: LiveServer, t
         headers={"Authorization": f"Bearer {tenant.admin_key}", "content-type": "application/json"},
         timeout=30,
     )
-    error_of(response, 413, "invalid_request_error", "body_too_large")
+    assert_error(response, 413, "invalid_request_error", "body_too_large")
 
 
 def test_chunked_oversized_body_without_content_length_is_413(live_server: LiveServer, tenant: Tenant) -> None:
@@ -82,7 +81,7 @@ def test_chunked_oversized_body_without_content_length_is_413(live_server: LiveS
         headers={"Authorization": f"Bearer {tenant.admin_key}", "content-type": "application/json"},
         timeout=30,
     )
-    error_of(response, 413, "invalid_request_error", "body_too_large")
+    assert_error(response, 413, "invalid_request_error", "body_too_large")
 
 
 @pytest.mark.parametrize("name", ["X-Tollgate-Workflow", "X-Custom", "User-Agent"])
@@ -110,7 +109,7 @@ def test_ten_kilobyte_authorization_header_is_401(live_server: LiveServer) -> No
     response = httpx.get(
         live_server.base_url + "/v1/keys", headers={"Authorization": "Bearer tg_" + "a" * 10_240}, timeout=10
     )
-    error_of(response, 401, "authentication_error")
+    assert_error(response, 401, "authentication_error")
 
 
 @pytest.mark.parametrize(
@@ -130,4 +129,4 @@ def test_very_long_query_strings_are_400_not_500(live_server: LiveServer, tenant
     )
     assert response.status_code in (200, 400), response.text[:300]
     if response.status_code == 400:
-        error_of(response, 400, "invalid_request_error")
+        assert_error(response, 400, "invalid_request_error")

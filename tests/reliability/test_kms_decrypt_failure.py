@@ -17,8 +17,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from sqlalchemy import update
 
-from tests.reliability.conftest import HookedUpstream, admin_client, error_of
-from tests.support import LiveServer, Tenant
+from tests.reliability.conftest import HookedUpstream, admin_client
+from tests.support import LiveServer, Tenant, assert_error
 from tollgate.aws.kms_wrapping import build_kms_wrapper
 from tollgate.db.models import ProviderCredential
 from tollgate.wiring import Services
@@ -98,7 +98,7 @@ def test_undecryptable_credential_fails_closed_without_leaking(
     # When the client calls
     response = admin.post("/v1/chat/completions", json=CHAT)
     # Then it fails with the documented shape and a code that names the cause, not the key
-    error = error_of(response, 500, "internal_error", "key_unwrap_failed")
+    error = assert_error(response, 500, "internal_error", "key_unwrap_failed")
     assert "decrypted" in error["message"]
     # And no request was sent upstream (no plaintext or keyless fallback)
     assert len(upstream.fake.requests) == 1

@@ -47,6 +47,7 @@ class DeliveryFailed(Exception):
 
 class NoMailer:
     def send(self, to: str, subject: str, text: str) -> None:
+        """Raises ``DeliveryFailed`` (not retryable): no mailer is configured."""
         raise DeliveryFailed(
             "email is not configured (set TOLLGATE_SES_FROM_ADDRESS to send through SES)", retryable=False
         )
@@ -131,6 +132,7 @@ class AlertDelivery:
         return Target(row.id, row.type, address, secret)
 
     def send(self, target: Target, payload: dict[str, Any], *, delivery_id: str) -> None:
+        """Deliver one alert to one target. Raises ``DeliveryFailed`` (``retryable`` says whether to try again)."""
         if target.type == "email":
             subject, text = email_text(payload)
             self._mailer.send(target.address, subject, text)

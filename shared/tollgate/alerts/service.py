@@ -64,6 +64,8 @@ class AlertChannelService:
         self._resolve = resolve
 
     def create(self, workspace_id: uuid.UUID, kind: str, target: str, secret: str | None) -> CreatedChannel:
+        """Add a channel. Raises ``InvalidRequest`` for an unsafe or malformed target, or a secret on a
+        non-webhook channel."""
         generated = None
         if kind == "email":
             if not _EMAIL.match(target):
@@ -98,6 +100,7 @@ class AlertChannelService:
             return AlertChannelRepository(session).list_page(workspace_id, limit, after)
 
     def delete(self, workspace_id: uuid.UUID, channel_id: uuid.UUID) -> AlertChannel:
+        """Soft-delete a channel. Raises ``NotFound`` for an unknown id or another workspace's."""
         with self._sessions.begin() as session:
             row = AlertChannelRepository(session).get(workspace_id, channel_id)
             if row is None:
@@ -107,6 +110,7 @@ class AlertChannelService:
         return row
 
     def test(self, workspace_id: uuid.UUID, channel_id: uuid.UUID) -> TestOutcome:
+        """Send a test alert now. Raises ``NotFound`` for an unknown id or another workspace's."""
         target = self._delivery.load(workspace_id, channel_id)
         if target is None:
             raise NotFound("No such alert channel")

@@ -28,6 +28,7 @@ def build_kms_wrapper(
     max_age_s: float = CACHE_MAX_AGE_S,
     max_messages: int = CACHE_MAX_MESSAGES,
 ) -> EnvelopeKeyWrapper:
+    """Raises ``ValueError`` unless ``key_arn`` is a full KMS key ARN."""
     if not KEY_ARN.match(key_arn):
         raise ValueError("TOLLGATE_KMS_KEY_ARN must be a full key ARN (arn:aws:kms:<region>:<account>:key/<id>)")
     provider = StrictAwsKmsMasterKeyProvider(

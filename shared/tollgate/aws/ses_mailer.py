@@ -20,6 +20,7 @@ class SesMailer:
         return self._client
 
     def send(self, to: str, subject: str, text: str) -> None:
+        """Send one email through SES. Raises ``DeliveryFailed`` (retryable on throttling and network errors)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:

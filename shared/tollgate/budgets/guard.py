@@ -1,7 +1,4 @@
-"""The port between execution and budgets: admit (reserve worst case) before, settle after.
-
-``NoBudgets`` is the pass-through used when budget enforcement is not wired in.
-"""
+"""The port between execution and budgets: admit (reserve worst case) before, settle after."""
 
 from __future__ import annotations
 
@@ -47,14 +44,3 @@ class BudgetGuard(Protocol):
     def release(self, admission: Admission) -> None:
         """Give the reservations back (the call failed before any cost was incurred)."""
         ...
-
-
-class NoBudgets:
-    def admit(self, context: SpendContext, worst_case_usd: Decimal, *, allow_downgrade: bool = True) -> Admission:
-        return Admission()
-
-    def settle(self, session: Session, admission: Admission, actual_usd: Decimal) -> None:
-        return None
-
-    def release(self, admission: Admission) -> None:
-        return None

@@ -25,8 +25,8 @@ from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from tollgate.alerts.outbox import AlertOutbox, alert_message
 from tollgate.budgets.guard import Admission, SpendContext
+from tollgate.budgets.outbox import AlertOutbox, alert_message
 from tollgate.budgets.spec import Action, BudgetView, crossed, threshold_key
 from tollgate.clock import Clock
 from tollgate.db.repositories.alerts import AlertSentRepository
@@ -77,7 +77,9 @@ class ReservingBudgetGuard:
     # -- budget list cache --------------------------------------------------------------------
 
     def active_budgets(self, workspace_id: uuid.UUID) -> list[BudgetView]:
-        """The workspace's active budgets, cached for ``cache_ttl_s`` (the reserve itself is never cached)."""
+        """The workspace's active budgets, cached for ``cache_ttl_s`` (the reserve itself is never cached).
+
+        Raises ``ServiceUnavailable`` when the database cannot be read (fail closed)."""
         now = time.monotonic()
         cached = self._cache.get(workspace_id)
         if cached is not None and cached[0] > now:
@@ -99,6 +101,10 @@ class ReservingBudgetGuard:
     # -- admit --------------------------------------------------------------------------------
 
     def admit(self, context: SpendContext, worst_case_usd: Decimal, *, allow_downgrade: bool = True) -> Admission:
+        """Reserve ``worst_case_usd`` on every matching budget.
+
+        Raises ``BudgetExceeded`` when a ``block`` budget cannot fit it (nothing stays reserved) and
+        ``ServiceUnavailable`` when the database cannot be reached (fail closed)."""
         budgets = [b for b in self.active_budgets(context.workspace_id) if b.matches(context)]
         if not budgets:
             return Admission()

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tollgate.alerts.outbox import AlertOutbox
+from tollgate.budgets.outbox import AlertOutbox
 from tollgate.clock import Clock
 from tollgate.db.models import BudgetCounter
 from tollgate.db.repositories.budget_counters import CounterRepository

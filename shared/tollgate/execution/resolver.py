@@ -31,13 +31,6 @@ class CredentialSource(Protocol):
     ) -> list[ProviderTarget]: ...
 
 
-class NoCredentials:
-    def targets_for(
-        self, workspace_id: uuid.UUID, provider: str | None, name: str | None = None
-    ) -> list[ProviderTarget]:
-        return []
-
-
 MOCK_TARGET = ProviderTarget(provider="mock", base_url="builtin://mock", api_key="")
 
 

@@ -190,7 +190,8 @@ class ExecuteService:
     async def _execute_once(self, call: ExecuteCall, plan: _Plan, body: dict[str, Any]) -> ExecuteResult:
         upstream_started = time.perf_counter()
         served = await self._guarded(call, plan, upstream_started, self._invoker.complete(plan.candidates, body))
-        assert served.response is not None
+        if served.response is None:  # complete() always carries the response; only streams do not
+            raise InternalError("the provider call returned no response")
         upstream_ms = _ms_since(upstream_started)
         usage = served.response.usage
         price = await self._served_price(served.candidate, plan, call)
@@ -205,7 +206,7 @@ class ExecuteService:
 
     async def _guarded(self, call: ExecuteCall, plan: _Plan, upstream_started: float, invoke: Awaitable[T]) -> T:
         """Await the upstream call; a failure is recorded as a failed usage row (which releases the
-        reservations) and surfaces as the gateway's error shape."""
+        reservations) and surfaces as the documented error (docs/api.md)."""
         try:
             return await invoke
         except ProviderCallError as exc:

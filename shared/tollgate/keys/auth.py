@@ -62,6 +62,8 @@ class Authenticator:
         self._monotonic = monotonic
 
     def authenticate(self, presented: str | None) -> Principal:
+        """The principal behind a presented key. Raises ``AuthenticationFailed`` for a missing, malformed,
+        unknown or revoked key."""
         if not presented:
             raise AuthenticationFailed("Missing API key: send 'Authorization: Bearer tg_...'", code="missing_api_key")
         if self._root_key and key_matches(presented, self._root_key):

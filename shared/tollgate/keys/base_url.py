@@ -22,7 +22,9 @@ _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def resolve_base_url(provider: str, base_url: str | None, *, allow_local_network: bool) -> str:
-    """The URL to store: the given one (validated) or the provider's default."""
+    """The URL to store: the given one (validated) or the provider's default.
+
+    Raises ``InvalidRequest`` for a URL ``validate_base_url`` refuses."""
     if base_url is None:
         default = DEFAULT_BASE_URLS.get(provider)
         if default is None:
@@ -33,7 +35,9 @@ def resolve_base_url(provider: str, base_url: str | None, *, allow_local_network
 
 def validate_base_url(url: str, *, allow_local_network: bool) -> str:
     """https only; http only to localhost when local networking is allowed; no credentials,
-    query or fragment in the URL; no private, loopback or link-local IP literals."""
+    query or fragment in the URL; no private, loopback or link-local IP literals.
+
+    Raises ``InvalidRequest`` when any of these rules is broken."""
     if len(url) > MAX_URL_LENGTH:
         raise _bad(f"at most {MAX_URL_LENGTH} characters")
     try:

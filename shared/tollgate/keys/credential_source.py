@@ -72,11 +72,12 @@ class DbCredentialSource:
         return self._decrypt_all(rows)
 
     def _decrypt_all(self, rows: Sequence[ProviderCredential]) -> list[ProviderTarget]:
+        if not rows:
+            return []
         targets: list[ProviderTarget] = []
         failed = 0
-        wrapper = self._wrapper() if rows else None
+        wrapper = self._wrapper()
         for row in rows:
-            assert wrapper is not None
             try:
                 targets.append(decrypt_target(wrapper, row))
             except KeyUnwrapError:

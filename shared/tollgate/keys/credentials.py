@@ -41,6 +41,7 @@ class CredentialSpec:
 
 
 def check_options(provider: str, options: Mapping[str, Any]) -> None:
+    """Raises ``InvalidRequest`` when a provider's required option is missing (Yandex ``folder_id``)."""
     if provider == "yandex" and not str(options.get("folder_id") or "").strip():
         raise InvalidRequest("body.options.folder_id: required for provider 'yandex'", code="validation_error")
 
@@ -64,6 +65,7 @@ class CredentialService:
     # --- reads -------------------------------------------------------------------------------
 
     def get(self, workspace_id: uuid.UUID, credential_id: uuid.UUID) -> ProviderCredential:
+        """Raises ``NotFound`` for an unknown id or another workspace's."""
         with self._sessions() as session:
             row = CredentialRepository(session).get(workspace_id, credential_id)
         if row is None:
@@ -75,7 +77,9 @@ class CredentialService:
             return CredentialRepository(session).list_page(workspace_id, limit=limit, after=after)
 
     def target_for(self, workspace_id: uuid.UUID, credential_id: uuid.UUID) -> ProviderTarget:
-        """The decrypted target of one stored credential (for ``test``), whether active or not."""
+        """The decrypted target of one stored credential (for ``test``), whether active or not.
+
+        Raises ``NotFound`` (unknown id), ``InvalidRequest`` (``no_key``) and ``KeyUnwrapError``."""
         row = self.get(workspace_id, credential_id)
         if row.key_ciphertext is None:
             raise InvalidRequest("This credential has no key; rotate one in first", code="no_key")
@@ -90,6 +94,8 @@ class CredentialService:
     # --- writes ------------------------------------------------------------------------------
 
     def create(self, workspace_id: uuid.UUID, spec: CredentialSpec) -> ProviderCredential:
+        """Store a new credential with its key encrypted. Raises ``Conflict`` when the name is taken (or
+        another change won the race) and ``InvalidRequest`` for bad options or base URL."""
         base_url = resolve_base_url(spec.provider, spec.base_url, allow_local_network=self._allow_local)
         check_options(spec.provider, spec.options)
         credential_id = uuid.uuid4()
@@ -122,7 +128,10 @@ class CredentialService:
     def update(
         self, workspace_id: uuid.UUID, credential_id: uuid.UUID, changes: Mapping[str, Any]
     ) -> ProviderCredential:
-        """Apply a PATCH. ``changes`` holds only the fields the caller sent; ``api_key`` rotates."""
+        """Apply a PATCH. ``changes`` holds only the fields the caller sent; ``api_key`` rotates.
+
+        Raises ``NotFound``, ``InvalidRequest`` (a required field set to null, bad options or base URL)
+        and ``Conflict`` (name taken)."""
         changes = dict(changes)
         new_key: str | None = changes.pop("api_key", None)
         for required in ("name", "priority", "is_primary", "is_active"):
@@ -156,6 +165,8 @@ class CredentialService:
         return self.update(workspace_id, credential_id, {"api_key": new_key})
 
     def delete(self, workspace_id: uuid.UUID, credential_id: uuid.UUID) -> None:
+        """Hard-delete the credential and its ciphertext. Raises ``NotFound`` for an unknown id or another
+        workspace's."""
         with self._write(workspace_id) as session:
             repo = CredentialRepository(session)
             row = repo.get(workspace_id, credential_id, for_update=True)
@@ -216,6 +227,8 @@ def _name_taken(name: str) -> Conflict:
 
 
 def decrypt_target(wrapper: KeyWrapper, row: ProviderCredential) -> ProviderTarget:
+    """The call target with the decrypted key. Raises ``InvalidRequest`` (``no_key``) for a credential
+    without a key and ``KeyUnwrapError`` when the ciphertext does not decrypt."""
     if row.key_ciphertext is None:
         raise InvalidRequest("This credential has no key", code="no_key")
     plaintext = wrapper.decrypt(row.key_ciphertext, credential_context(row.workspace_id, row.id))

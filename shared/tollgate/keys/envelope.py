@@ -44,6 +44,7 @@ class EnvelopeKeyWrapper:
         return bytes(ciphertext)
 
     def decrypt(self, ciphertext: bytes, context: Mapping[str, str]) -> bytes:
+        """Raises ``KeyUnwrapError`` when the ciphertext does not decrypt under ``context``."""
         _check_context(context)
         try:
             plaintext, header = self._client.decrypt(source=ciphertext, **self._source)

@@ -18,6 +18,7 @@ PROVIDER_ID = "tollgate-local"
 
 
 def raw_master_key(material: bytes) -> RawMasterKey:
+    """The aws-encryption-sdk master key for 32 bytes of material. Raises ``ValueError`` for any other length."""
     if len(material) != KEY_BYTES:
         raise ValueError("the local master key must be 256 bits")
     return RawMasterKey(

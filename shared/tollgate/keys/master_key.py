@@ -48,6 +48,7 @@ def key_id_of(material: bytes) -> str:
 
 
 def decode_key(encoded: str) -> bytes:
+    """Base64 text → the 32-byte key. Raises ``MasterKeyError`` for bad base64 or a wrong length."""
     try:
         material = base64.b64decode(encoded.strip(), validate=True)
     except (binascii.Error, ValueError):

@@ -29,15 +29,17 @@ def rewrap_all(sessions: sessionmaker[Session], old: KeyWrapper, new: KeyWrapper
             select(ProviderCredential).where(ProviderCredential.key_ciphertext.is_not(None)).with_for_update()
         ).all()
         for row in credentials:
+            if row.key_ciphertext is None:  # excluded by the query
+                continue
             context = credential_context(row.workspace_id, row.id)
-            assert row.key_ciphertext is not None
             row.key_ciphertext = new.encrypt(old.decrypt(row.key_ciphertext, context), context)
             row.updated_at = now
         channels = session.scalars(
             select(AlertChannel).where(AlertChannel.secret_ciphertext.is_not(None)).with_for_update()
         ).all()
         for channel in channels:
+            if channel.secret_ciphertext is None:  # excluded by the query
+                continue
             context = channel_context(channel.workspace_id, channel.id)
-            assert channel.secret_ciphertext is not None
             channel.secret_ciphertext = new.encrypt(old.decrypt(channel.secret_ciphertext, context), context)
     return RewrapReport(credentials=len(credentials), channels=len(channels))

@@ -32,6 +32,7 @@ class WorkspaceService:
             return WorkspaceRepository(session).add(name, unpriced_policy=unpriced_policy)
 
     def get(self, workspace_id: uuid.UUID) -> Workspace:
+        """Raises ``NotFound`` for an unknown id or another workspace's."""
         with self._sessions() as session:
             workspace = WorkspaceRepository(session).get(workspace_id)
         if workspace is None:
@@ -50,6 +51,7 @@ class GatewayKeyService:
         self._auth = authenticator
 
     def create(self, workspace_id: uuid.UUID, name: str, role: str) -> CreatedKey:
+        """Create a gateway key; its secret is only in the result. Raises ``NotFound`` for an unknown workspace."""
         new = generate_key()
         with self._sessions.begin() as session:
             if WorkspaceRepository(session).get(workspace_id) is None:
@@ -69,6 +71,7 @@ class GatewayKeyService:
             return GatewayKeyRepository(session).list_page(workspace_id, limit=limit, after=after)
 
     def revoke(self, workspace_id: uuid.UUID, key_id: uuid.UUID) -> GatewayKey:
+        """Raises ``NotFound`` for an unknown id or another workspace's."""
         with self._sessions.begin() as session:
             repo = GatewayKeyRepository(session)
             row = repo.get(workspace_id, key_id)

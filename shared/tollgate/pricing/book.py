@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tollgate.db.models import ModelPrice
 from tollgate.pricing.calculator import PriceRow
+from tollgate.pricing.nearest import pick_nearest
 
 SOURCES = ("manual", "litellm", "openrouter")
 # Kept for callers that want a flat order; ``source_rank`` refines it per provider.
@@ -71,6 +73,18 @@ def current_price(session: Session, provider: str, model: str) -> PriceRow | Non
     return None if best is None else to_price_row(best)
 
 
+def nearest_price(session: Session, provider: str, model: str) -> PriceRow | None:
+    """The winning current price of the provider's model nearest to ``model`` (``pricing.nearest``)."""
+    rows = session.scalars(
+        select(ModelPrice).where(ModelPrice.provider == provider, ModelPrice.effective_to.is_(None))
+    ).all()
+    by_model: dict[str, list[ModelPrice]] = defaultdict(list)
+    for row in rows:
+        by_model[row.model].append(row)
+    candidates = [to_price_row(best) for group in by_model.values() if (best := best_of(group)) is not None]
+    return pick_nearest(model, candidates)
+
+
 class PriceBook:
     """Caches current prices briefly; a refresh is visible everywhere within ``ttl_s``."""
 
@@ -104,9 +118,7 @@ class PriceBook:
         return price
 
     def nearest(self, provider: str, model: str) -> PriceRow | None:
-        """The price of the closest known model of ``provider`` (see ``pricing.unpriced``)."""
-        from tollgate.pricing.unpriced import nearest_price
-
+        """The price of the closest known model of ``provider`` (see ``pricing.nearest``)."""
         key = ("\x00nearest:" + provider, model)
         now = time.monotonic()
         hit = self._cache.get(key)

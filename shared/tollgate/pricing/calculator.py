@@ -114,7 +114,9 @@ def _rates(price: PriceRow, *, above: bool) -> Rates:
 
 def computed_cost(usage: Usage, price: PriceRow) -> Decimal:
     """Exact Decimal cost of one call from its token classes. Reasoning tokens are inside
-    ``output_tokens`` and billed at the reasoning rate (never counted twice)."""
+    ``output_tokens`` and billed at the reasoning rate (never counted twice).
+
+    Raises ``ValueError`` for a negative total (a corrupt price row or usage)."""
     rates = rates_for(price, usage.prompt_tokens)
     write_1h = min(usage.cache_write_1h_tokens, usage.cache_write_tokens)
     write_5m = usage.cache_write_tokens - write_1h

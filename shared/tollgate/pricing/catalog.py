@@ -37,6 +37,7 @@ class PriceCatalog:
             return PriceRepository(session).current_page(limit=limit, provider=provider, after=after)
 
     def history(self, provider: str, model: str) -> PriceHistory:
+        """Every version of one model's price. Raises ``NotFound`` when the model has none."""
         with self._sessions() as session:
             versions = list(PriceRepository(session).history(provider, model))
         if not versions:

@@ -34,7 +34,9 @@ class CostEstimate:
 
 
 def split_model(requested: str, prices: PriceLookup, known_providers: frozenset[str]) -> tuple[str, str]:
-    """``provider/model`` → (provider, model); a bare id is found among the main providers' prices."""
+    """``provider/model`` → (provider, model); a bare id is found among the main providers' prices.
+
+    Raises ``InvalidRequest`` for a bare id no main provider prices."""
     if "/" in requested:
         provider, model = requested.split("/", 1)
         if provider.startswith("custom:"):

@@ -22,12 +22,11 @@ from tollgate.db.models import ModelPrice
 from tollgate.observability import logger
 from tollgate.pricing.book import to_price_row
 from tollgate.pricing.calculator import PriceRow
-from tollgate.pricing.feeds import ParsedFeed
+from tollgate.pricing.feeds import FeedLoader, ParsedFeed
 from tollgate.pricing.feeds.fetch import FeedError
 from tollgate.pricing.guard import OVERRIDABLE, GuardLimits, check_feed
 from tollgate.pricing.status import lock_status, record_attempt
 
-FeedLoader = Callable[[], ParsedFeed]
 _CHUNK = 500
 _ROW_COLUMNS = tuple(f.name for f in fields(PriceRow) if f.name not in ("id", "effective_from"))
 

@@ -2,7 +2,7 @@
 the token-priced entries and the fields the parser reads), seeded on first start.
 
 Build it from a feed file (the shipped one is built from litellm 1.109.1's map):
-    python -m tollgate.pricing.snapshot ../shared/data/litellm_model_prices.json
+    python -m tollgate.pricing.snapshot model_prices_and_context_window.json
 """
 
 from __future__ import annotations

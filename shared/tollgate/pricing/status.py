@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -12,10 +13,24 @@ from sqlalchemy.orm import Session
 from tollgate.clock import ensure_utc
 from tollgate.db.models import ModelPrice, PricingStatus
 
-if TYPE_CHECKING:
-    from tollgate.pricing.refresh import SourceReport
-
 STATUS_ID = 1
+
+
+class SourceOutcome(Protocol):
+    """What the status row records of one source's refresh (``pricing.refresh.SourceReport``)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def status(self) -> str: ...  # applied | rejected | failed
+    @property
+    def version(self) -> str | None: ...
+    @property
+    def models(self) -> int: ...
+    @property
+    def rows_written(self) -> int: ...
+    @property
+    def problems(self) -> list[str]: ...
 
 
 def lock_status(session: Session) -> PricingStatus:
@@ -36,7 +51,7 @@ def count_priced_models(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(current)) or 0)
 
 
-def record_attempt(session: Session, row: PricingStatus, reports: list[SourceReport], now: datetime) -> None:
+def record_attempt(session: Session, row: PricingStatus, reports: Sequence[SourceOutcome], now: datetime) -> None:
     versions: dict[str, Any] = dict(row.source_versions or {})
     errors: list[str] = []
     for report in reports:

@@ -1,31 +1,17 @@
-"""Pricing a model nobody has priced, for workspaces whose policy is ``estimate``.
-
-Rule for "the nearest known model of the same provider", among the provider's currently priced,
-non-free models (case-insensitive):
-1. a model whose whole id starts the requested id at a separator (``gpt-4o`` for
-   ``gpt-4o-2099-01-01``: a dated or suffixed variant) — the longest such id;
-2. otherwise the model sharing the longest common prefix with the requested id;
-ties go to the dearest (highest output, then input rate), so an estimate errs towards using up
-budget, not towards under-billing. With nothing in common the provider's dearest model is used.
-A provider with no priced model at all cannot be estimated.
-"""
+"""Pricing a model nobody has priced, for workspaces whose policy is ``estimate``: the price of
+the nearest known model of the same provider (the rule is in ``pricing.nearest``). A provider with
+no priced model at all cannot be estimated."""
 
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from tollgate.alerts.queue import AlertQueue
 from tollgate.clock import Clock
-from tollgate.db.models import ModelPrice
 from tollgate.errors import PricingUnavailable
-from tollgate.pricing.book import best_of, to_price_row
 from tollgate.pricing.calculator import PriceRow
 
 BLOCK_UNPRICED = "block_unpriced"
@@ -36,50 +22,6 @@ ESTIMATE = "estimate"
 class PricedAs:
     price: PriceRow
     estimated: bool
-
-
-def common_prefix(a: str, b: str) -> int:
-    size = 0
-    for left, right in zip(a.lower(), b.lower(), strict=False):
-        if left != right:
-            break
-        size += 1
-    return size
-
-
-_SEPARATORS = "-_.:@/"
-
-
-def is_variant_of(requested: str, base: str) -> bool:
-    requested, base = requested.lower(), base.lower()
-    return requested.startswith(base) and (len(requested) == len(base) or requested[len(base)] in _SEPARATORS)
-
-
-def pick_nearest(model: str, candidates: list[PriceRow]) -> PriceRow | None:
-    paid = [c for c in candidates if c.input_per_1m > 0 or c.output_per_1m > 0]
-    if not paid:
-        return None
-    return max(
-        paid,
-        key=lambda c: (
-            len(c.model) if is_variant_of(model, c.model) else 0,
-            common_prefix(model, c.model),
-            c.output_per_1m,
-            c.input_per_1m,
-            c.model,
-        ),
-    )
-
-
-def nearest_price(session: Session, provider: str, model: str) -> PriceRow | None:
-    rows = session.scalars(
-        select(ModelPrice).where(ModelPrice.provider == provider, ModelPrice.effective_to.is_(None))
-    ).all()
-    by_model: dict[str, list[ModelPrice]] = defaultdict(list)
-    for row in rows:
-        by_model[row.model].append(row)
-    candidates = [to_price_row(best) for group in by_model.values() if (best := best_of(group)) is not None]
-    return pick_nearest(model, candidates)
 
 
 class PriceLookup(Protocol):

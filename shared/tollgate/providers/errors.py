@@ -131,7 +131,7 @@ class ProviderCallError(Exception):
 
 
 def to_gateway_error(exc: ProviderCallError) -> Exception:
-    """Map an upstream failure (after retries and failover) to the DESIGN §3 error a client sees."""
+    """Map an upstream failure (after retries and failover) to the documented error (docs/api.md) a client sees."""
     from tollgate import errors
 
     provider = exc.provider

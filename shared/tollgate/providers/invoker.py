@@ -1,4 +1,4 @@
-"""Retries, failover, cooldown and pacing around the adapters (DESIGN §4).
+"""Retries, failover, cooldown and pacing around the adapters.
 
 Per candidate: at most ``max_attempts`` attempts (tenacity) on retryable failures (408/409/429/5xx/529,
 timeouts, network errors), waiting exponentially 1 → 2 → 4 s (cap 10 s, ±25 % jitter) or what the
@@ -156,7 +156,8 @@ class ProviderInvoker:
             if health and health.may_need_write(candidate):
                 await self._blocking.run(health.succeeded, candidate)
             return candidate, result, started
-        assert last_error is not None
+        if last_error is None:
+            raise ValueError("no candidate to call")  # the resolver never plans an empty list
         raise last_error
 
     async def _with_retries(self, candidate: Candidate, attempt: Callable[[Candidate], Awaitable[T]]) -> T:

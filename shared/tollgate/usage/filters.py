@@ -29,7 +29,9 @@ class UsageFilter:
 
 
 def scoped_to_caller(usage_filter: UsageFilter, principal: Principal) -> UsageFilter:
-    """Members read only their own key's usage; admins the whole workspace."""
+    """Members read only their own key's usage; admins the whole workspace.
+
+    Raises ``PermissionDenied`` when a member asks for another key's usage."""
     if principal.role != "member":
         return usage_filter
     if usage_filter.key_id is not None and usage_filter.key_id != principal.key_id:
@@ -39,10 +41,6 @@ def scoped_to_caller(usage_filter: UsageFilter, principal: Principal) -> UsageFi
 
 def day_start(moment: datetime) -> datetime:
     return datetime.combine(moment.astimezone(UTC).date(), time(), tzinfo=UTC)
-
-
-def at_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,13 @@ MAX_LOCAL_PERIODS = 400
 GroupKey = tuple[Any, ...]
 
 
+def _bounds(f: UsageFilter) -> tuple[datetime, datetime]:
+    """The filter's range; raises ``ValueError`` when it is open (the service always closes it)."""
+    if f.start is None or f.end is None:
+        raise ValueError("a summary needs a closed time range")
+    return f.start, f.end
+
+
 @dataclass(frozen=True)
 class SummaryRequest:
     filter: UsageFilter  # start and end are set
@@ -100,6 +107,7 @@ class SummaryService:
         self._sessions = session_factory
 
     def summarize(self, request: SummaryRequest) -> Summary:
+        """Group the filtered usage. Raises ``ValueError`` when the filter's range is open."""
         f = request.filter
         if f.start is None or f.end is None:
             raise ValueError("a summary needs a closed time range")
@@ -117,11 +125,11 @@ class SummaryService:
 
     def _rollup_plus_raw(self, queries: UsageQueries, request: SummaryRequest, groups: dict[GroupKey, Tally]) -> None:
         f, group_by = request.filter, request.group_by
-        assert f.start is not None and f.end is not None
+        start, end = _bounds(f)
         dimension = group_by if group_by in DIMENSIONS else None
         by_time = group_by in TIME_GROUPS
         key_of = self._key_function(group_by)
-        parts = split_range(f.start, f.end)
+        parts = split_range(start, end)
         if parts.first_day is not None and parts.end_day is not None:
             for row in queries.rollup_groups(f, parts.first_day, parts.end_day, dimension, by_day=by_time):
                 groups[key_of(row, row.day if by_time else None)].add_rollup(row)
@@ -132,9 +140,9 @@ class SummaryService:
 
     def _local_time_groups(self, queries: UsageQueries, request: SummaryRequest, groups: dict[GroupKey, Tally]) -> None:
         f, group_by = request.filter, request.group_by or "day"
-        assert f.start is not None and f.end is not None
+        start, end = _bounds(f)
         zone = ZoneInfo(request.tz)
-        boundaries = _local_boundaries(f.start, f.end, group_by, zone)
+        boundaries = _local_boundaries(start, end, group_by, zone)
         labels = [_label(b.astimezone(zone).date(), group_by) for b in boundaries]
         for row in queries.raw_groups(f, None, period=_period_expression(boundaries)):
             groups[(labels[int(row.period)],)].add_raw(row)

@@ -13,6 +13,7 @@ import pytest
 from tests.e2e.providers.conftest import Gateway
 from tests.fake_providers import anthropic_server, gemini_server, openai_server, yandex_server
 from tests.fake_providers.base import FakeProvider, Reply, running, sse
+from tests.support import assert_error
 from tollgate.db.models import CredentialHealth
 
 OPENAI_KEY = "sk-test-openai-s3cretk3y-0001"
@@ -31,11 +32,6 @@ def anthropic_fake(gateway: Gateway) -> Iterator[FakeProvider]:
     with running(anthropic_server.fake_anthropic()) as server:
         gateway.add_credential("anthropic", "anthropic-backup", server.url, "sk-ant-test-backup-0001", priority=2)
         yield server
-
-
-def _error_body(exc: openai.APIStatusError) -> dict[str, str]:
-    body = exc.response.json()
-    return body["error"]  # type: ignore[no-any-return]
 
 
 def test_rate_limit_with_retry_after_is_waited_then_succeeds(gateway: Gateway, openai_fake: FakeProvider) -> None:
@@ -60,7 +56,7 @@ def test_x_ratelimit_reset_duration_is_honoured(gateway: Gateway, openai_fake: F
     openai_fake.push(openai_server.error(*openai_server.RATE_LIMITED, headers=headers))
     with pytest.raises(openai.RateLimitError) as caught:
         gateway.sdk().chat.completions.create(model="openai/gpt-4o-mini", messages=MESSAGES)
-    assert _error_body(caught.value)["type"] == "rate_limit_error"
+    assert_error(caught.value.response, 429, "rate_limit_error")
     assert caught.value.response.headers["retry-after"] == "360"
     assert gateway.sleeps == [0.25]
 
@@ -102,9 +98,7 @@ def test_upstream_401_is_provider_auth_error_without_retry(
     caplog.set_level(logging.DEBUG)
     with pytest.raises(openai.APIStatusError) as caught:
         gateway.sdk().chat.completions.create(model="openai/gpt-4o-mini", messages=MESSAGES)
-    assert caught.value.status_code == 424
-    error = _error_body(caught.value)
-    assert error["type"] == "provider_auth_error"
+    error = assert_error(caught.value.response, 424, "provider_auth_error")
     assert "check your openai key" in error["message"]
     assert len(openai_fake.requests) == 1 and gateway.sleeps == []
     # Neither the key nor the upstream message leaks into the response or the logs
@@ -119,8 +113,7 @@ def test_insufficient_quota_429_is_terminal(gateway: Gateway, openai_fake: FakeP
     openai_fake.push(openai_server.error(*openai_server.INSUFFICIENT_QUOTA))
     with pytest.raises(openai.APIStatusError) as caught:
         gateway.sdk().chat.completions.create(model="openai/gpt-4o-mini", messages=MESSAGES)
-    assert caught.value.status_code == 424
-    assert _error_body(caught.value)["type"] == "provider_quota_error"
+    assert_error(caught.value.response, 424, "provider_quota_error")
     assert len(openai_fake.requests) == 1
 
 
@@ -130,7 +123,7 @@ def test_model_not_found_is_not_retried_nor_failed_over(
     openai_fake.push(openai_server.error(*openai_server.MODEL_NOT_FOUND))
     with pytest.raises(openai.NotFoundError) as caught:
         gateway.sdk().chat.completions.create(model="openai/gpt-4o-mini", messages=MESSAGES)
-    assert _error_body(caught.value)["code"] == "unknown_model"
+    assert_error(caught.value.response, 404, "invalid_request_error", "unknown_model")
     assert len(openai_fake.requests) == 1 and anthropic_fake.requests == []
 
 
@@ -139,9 +132,7 @@ def test_timeout_is_retried_then_reported_as_504(gateway: Gateway, openai_fake: 
     openai_fake.push(*[Reply(body=openai_server.completion(), delay_s=1.0) for _ in range(3)])
     with pytest.raises(openai.APIStatusError) as caught:
         gateway.sdk().chat.completions.create(model="openai/gpt-4o-mini", messages=MESSAGES)
-    assert caught.value.status_code == 504
-    error = _error_body(caught.value)
-    assert (error["type"], error["code"]) == ("provider_unavailable", "upstream_timeout")
+    assert_error(caught.value.response, 504, "provider_unavailable", "upstream_timeout")
     assert len(openai_fake.requests) == 3 and len(gateway.sleeps) == 2
     (row,) = gateway.usage_rows()
     assert (row.status, row.error_type) == ("error", "timeout")
@@ -155,8 +146,7 @@ def test_network_down_is_provider_unavailable(gateway: Gateway) -> None:
     gateway.add_credential("openai", "gone", url + "/v1", OPENAI_KEY)
     with pytest.raises(openai.APIStatusError) as caught:
         gateway.sdk().chat.completions.create(model="openai/gpt-4o-mini", messages=MESSAGES)
-    assert caught.value.status_code == 502
-    assert _error_body(caught.value)["code"] == "upstream_unreachable"
+    assert_error(caught.value.response, 502, "provider_unavailable", "upstream_unreachable")
 
 
 def test_client_disconnect_mid_stream_records_usage_of_what_was_produced(
@@ -238,8 +228,7 @@ def test_gemini_errors_are_classified_from_structured_fields(
         fake.push(reply)
         with pytest.raises(openai.APIStatusError) as caught:
             gateway.sdk().chat.completions.create(model="gemini/gemini-2.5-flash", messages=MESSAGES)
-        assert caught.value.status_code == status
-        assert _error_body(caught.value)["type"] == error_type
+        assert_error(caught.value.response, status, error_type)
         assert len(fake.requests) == 1  # 37 s is above the 10 s cap: not retried here
         assert all(key not in r.raw_target for r in fake.requests)
         assert key not in caught.value.response.text
@@ -251,8 +240,7 @@ def test_yandex_unknown_key(gateway: Gateway) -> None:
         fake.push(yandex_server.UNKNOWN_KEY)
         with pytest.raises(openai.APIStatusError) as caught:
             gateway.sdk().chat.completions.create(model="yandex/yandexgpt-lite", messages=MESSAGES)
-        assert caught.value.status_code == 424
-        assert "AQVN" not in json.dumps(_error_body(caught.value))
+        assert "AQVN" not in json.dumps(assert_error(caught.value.response, 424, "provider_auth_error"))
 
 
 def test_rpm_pacing_above_90_percent(gateway: Gateway) -> None:

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from tests.support import REPO, LiveServer, Tenant, make_services, make_tenant, run_server
-from tollgate.wiring import Services, set_services
+from tests.support import REPO, LiveServer, Tenant, installed_services, make_tenant, run_server
+from tollgate.wiring import Services
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -54,7 +54,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def browser_unavailable() -> str | None:
     if not CHROMIUM.exists():
-        return "Debian chromium is not installed at /usr/bin/chromium (run .ci/install-browser.sh)"
+        return (
+            "the dashboard tests need Chromium at /usr/bin/chromium: "
+            "`sudo apt-get install chromium` (Debian/Ubuntu) or `bash .ci/install-browser.sh`"
+        )
     if importlib.util.find_spec("playwright") is None:
         return "the playwright Python package is not installed (pip install playwright; no browser download needed)"
     return None
@@ -78,13 +81,8 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def ui_services(tmp_path: Path) -> Iterator[Services]:
     """SQLite only: the browser suite checks the page, the API suites check both databases."""
-    built = make_services(f"sqlite:///{tmp_path / 'ui.db'}", tmp_path)
-    set_services(built)
-    try:
+    with installed_services(f"sqlite:///{tmp_path / 'ui.db'}", tmp_path) as built:
         yield built
-    finally:
-        set_services(None)
-        built.close()
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Canned answers shaped exactly like DESIGN.md §3, for rendering the screens whose APIs are
-not on this branch. They check that the page draws DESIGN-shaped data; the needs_api tests in
+"""Canned answers shaped exactly like docs/api.md, for rendering the screens whose APIs are
+not on this branch. They check that the page draws data of the documented shapes; the needs_api tests in
 test_dashboard_contract.py check the real routes once merged."""
 
 from __future__ import annotations

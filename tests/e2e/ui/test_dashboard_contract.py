@@ -1,4 +1,4 @@
-"""Screens whose APIs land from other branches, written against DESIGN.md's contract.
+"""Screens whose APIs land from other branches, written against the API contract (docs/api.md).
 
 Each test is marked ``needs_api(...)`` and skips, naming the route, while this server answers
 404 unknown_route for it; after the merge they run against the real routes.

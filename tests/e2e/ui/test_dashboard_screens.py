@@ -1,4 +1,4 @@
-"""Every screen drawn from DESIGN-shaped answers (see contract_data.py), so the page code for the
+"""Every screen drawn from answers shaped like docs/api.md (see contract_data.py), so the page code for the
 APIs that other branches add is exercised now; keys and sign-in stay on the real server."""
 
 from __future__ import annotations

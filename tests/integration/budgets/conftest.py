@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -14,21 +12,16 @@ import httpx
 import pytest
 
 from tests.fakes.key_wrapper import FakeKeyWrapper
-from tests.support import LiveServer, make_services
-from tollgate.wiring import Services, set_services
+from tests.support import LiveServer, http_server, installed_services
+from tollgate.wiring import Services
 
 
 @pytest.fixture
 def services(db_url: str, tmp_path: Path) -> Iterator[Services]:
-    built = make_services(db_url, tmp_path)
-    built.key_wrapper = FakeKeyWrapper()  # type: ignore[misc]
-    built.alert_delivery._sleep = lambda _s: None  # no real backoff waits in tests
-    set_services(built)
-    try:
+    with installed_services(db_url, tmp_path) as built:
+        built.key_wrapper = FakeKeyWrapper()  # type: ignore[misc]
+        built.alert_delivery._sleep = lambda _s: None  # no real backoff waits in tests
         yield built
-    finally:
-        set_services(None)
-        built.close()
 
 
 @dataclass
@@ -54,15 +47,9 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, *args: Any) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    try:
+    with http_server(Handler) as base:
+        state.url = f"{base}/hook"
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def api(server: LiveServer, key: str) -> httpx.Client:
@@ -80,8 +67,3 @@ def budget_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
-
-
-def error_of(response: httpx.Response) -> dict[str, Any]:
-    payload: dict[str, Any] = json.loads(response.content)["error"]
-    return payload

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.integration.budgets.conftest import Receiver, api, budget_body, error_of
-from tests.support import LiveServer, Tenant, make_key, make_tenant
+from tests.integration.budgets.conftest import Receiver, api, budget_body
+from tests.support import LiveServer, Tenant, assert_error, make_key, make_tenant
 from tollgate.alerts.signing import verify
 
 
@@ -54,8 +54,7 @@ def test_block_budget_answers_402_with_details(live_server: LiveServer, tenant: 
         response = client.post(
             "/v1/chat/completions", json={"model": "mock/echo", "messages": [{"role": "user", "content": "hi"}]}
         )
-    assert response.status_code == 402
-    error = error_of(response)
+    error = assert_error(response, 402, "budget_exceeded")
     assert (error["type"], error["budget_id"], error["limit_usd"], error["spent_usd"]) == (
         "budget_exceeded",
         bid,
@@ -107,8 +106,7 @@ def test_bad_budget_input_is_a_400_naming_the_field(
 ) -> None:
     with api(live_server, tenant.admin_key) as client:
         response = client.post("/v1/budgets", json=budget_body(**patch))
-    assert response.status_code == 400, response.text
-    assert field in error_of(response)["message"]
+    assert field in assert_error(response, 400, "invalid_request_error")["message"]
 
 
 def test_missing_fields_and_bad_queries(live_server: LiveServer, tenant: Tenant) -> None:
@@ -192,7 +190,7 @@ def test_slack_url_is_stored_encrypted_and_ssrf_targets_are_refused(live_server:
     with api(live_server, tenant.admin_key) as client:
         for target in ("https://169.254.169.254/latest", "https://10.0.0.5/hook", "ftp://example.com/x"):
             response = client.post("/v1/alert-channels", json={"type": "webhook", "target": target})
-            assert response.status_code == 400 and error_of(response)["code"] == "unsafe_target", target
+            assert_error(response, 400, "invalid_request_error", "unsafe_target")
         slack = client.post(
             "/v1/alert-channels",
             json={"type": "slack", "target": "http://127.0.0.1:9/services/T000/B000/XXXXsecretpath"},

@@ -11,10 +11,11 @@ from moto import mock_aws
 
 from tollgate.aws.kms_wrapping import build_kms_wrapper
 from tollgate.config import Settings
+from tollgate.key_backend import build_key_wrapper
 from tollgate.keys.envelope import KeyUnwrapError
 from tollgate.keys.local_wrapping import build_local_wrapper
 from tollgate.keys.master_key import generate_material
-from tollgate.keys.wrapping import build_key_wrapper, channel_context, credential_context
+from tollgate.keys.wrapping import channel_context, credential_context
 
 WS, CRED = uuid.uuid4(), uuid.uuid4()
 SECRET = b"sk-test-kms-" + uuid.uuid4().hex.encode()

@@ -13,10 +13,11 @@ from keyring.backends.fail import Keyring as NoKeyring
 
 from tests.fakes.key_custody import MemoryKeyring
 from tollgate.config import Settings
+from tollgate.key_backend import build_key_wrapper
 from tollgate.keys.envelope import KeyUnwrapError
 from tollgate.keys.local_wrapping import build_local_wrapper
 from tollgate.keys.master_key import MasterKeyError, MasterKeyStore, encode_key, generate_material
-from tollgate.keys.wrapping import build_key_wrapper, credential_context
+from tollgate.keys.wrapping import credential_context
 
 CONTEXT = credential_context(uuid.uuid4(), uuid.uuid4())
 SECRET = b"sk-ant-test-" + uuid.uuid4().hex.encode()

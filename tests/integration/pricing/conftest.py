@@ -1,4 +1,4 @@
-"""A local HTTP server for price feeds (files from ../shared/data or documents built by a test)."""
+"""A local HTTP server for price feeds (the committed feed files, or documents built by a test)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.pricing_data import DATA, make_services
+from tests.support import make_services
 from tollgate.wiring import Services
-
-LITELLM = "litellm_model_prices.json"
-LITELLM_OLD = "litellm_model_prices_old.json"
-OPENROUTER = "openrouter_models.json"
 
 
 def _number(value: Any) -> Any:
@@ -50,8 +46,8 @@ class FeedServer:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
-    def serve_file(self, path: str, name: str) -> str:
-        self.documents[path] = (DATA / name).read_bytes()
+    def serve_file(self, path: str, file: Path) -> str:
+        self.documents[path] = file.read_bytes()
         return self.base + path
 
     def serve_json(self, path: str, document: Any) -> str:
@@ -61,10 +57,6 @@ class FeedServer:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-
-def load_shared(name: str) -> Any:
-    return json.loads((DATA / name).read_text(), parse_float=Decimal)
 
 
 @pytest.fixture

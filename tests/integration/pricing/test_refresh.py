@@ -1,13 +1,19 @@
-"""Refresh from feeds served over HTTP: the real old→new LiteLLM diff, the guard, idempotency."""
+"""Refresh from feeds served over HTTP: the real old→new LiteLLM diff, the guard, idempotency.
+
+The diff tests run on the committed cut of the public feeds and, when ``TOLLGATE_FULL_FEEDS`` is set,
+on the full files; each asserts that set's exact counts (``tests.pricing_data``).
+"""
 
 from __future__ import annotations
 
 import copy
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
-from tests.integration.pricing.conftest import LITELLM, LITELLM_OLD, OPENROUTER, FeedServer, load_shared
+from tests.integration.pricing.conftest import FeedServer
+from tests.pricing_data import FIXTURE_FEEDS, LITELLM, LITELLM_OLD, OPENROUTER, FeedSet, feed_set_params
 from tollgate.db.models import ModelPrice, PricingStatus
 from tollgate.pricing.calculator import cost_of
 from tollgate.pricing.feeds.litellm import SKIP_KEYS, map_key
@@ -28,26 +34,32 @@ def _count(services: Services, **where: object) -> int:
         return int(session.scalar(query) or 0)
 
 
-def test_old_to_new_litellm_map_reports_the_real_diff(empty_services: Services, feeds: FeedServer) -> None:
+@pytest.mark.parametrize("data", feed_set_params())
+def test_old_to_new_litellm_map_reports_the_real_diff(
+    empty_services: Services, feeds: FeedServer, data: FeedSet
+) -> None:
     # Given the old LiteLLM map (litellm 1.63.0) applied to an empty database
-    feeds.serve_file("/litellm.json", LITELLM_OLD)
-    feeds.serve_file("/openrouter.json", OPENROUTER)
+    feeds.serve_file("/litellm.json", data.path(LITELLM_OLD))
+    feeds.serve_file("/openrouter.json", data.path(OPENROUTER))
     first = empty_services.pricing_refresher.refresh()
     assert first.ok
-    # 805 keys; 83 are not priced per token (images, per-second audio, ...), so 722 models
-    assert (first.source("litellm").added, first.source("litellm").skipped) == (722, 83)
-    # 371 OpenRouter models minus the 3 routers priced "-1"
-    assert (first.source("openrouter").added, first.source("openrouter").skipped) == (368, 3)
-    assert first.rows_written == 722 + 368
+    # entries not priced per token (images, per-second audio, ...) are skipped
+    assert (first.source("litellm").added, first.source("litellm").skipped) == (data.old_models, data.old_skipped)
+    # OpenRouter's models minus the routers priced "-1"
+    openrouter = first.source("openrouter")
+    assert (openrouter.added, openrouter.skipped) == (data.openrouter_models, data.openrouter_skipped)
+    assert first.rows_written == data.old_models + data.openrouter_models
     deepseek_before = empty_services.prices.current("deepseek", "deepseek-chat")
     assert deepseek_before is not None
 
-    # When the current map is served, the guard refuses it: 41% of the known models disappear
-    feeds.serve_file("/litellm.json", LITELLM)
+    # When the current map is served, the guard refuses it: more than 20% of the known models disappear
+    added, changed, removed, unchanged = data.diff
+    assert removed / data.old_models > 0.2
+    feeds.serve_file("/litellm.json", data.path(LITELLM))
     refused = empty_services.pricing_refresher.refresh()
     litellm = refused.source("litellm")
     assert litellm.status == "rejected"
-    assert any("drops 307 of 722 known models" in p for p in litellm.problems)
+    assert any(f"drops {removed} of {data.old_models} known models" in p for p in litellm.problems)
     assert refused.rows_written == 0
     alerts = empty_services.alert_queue.drain()  # type: ignore[attr-defined]
     assert [a["event"] for a in alerts] == ["pricing.feed_rejected"]
@@ -55,35 +67,34 @@ def test_old_to_new_litellm_map_reports_the_real_diff(empty_services: Services, 
     # When an operator forces it
     forced = empty_services.pricing_refresher.refresh(force=True)
     report = forced.source("litellm")
-    # Then the counts are the README's facts seen through the (provider, model) mapping:
-    # +4,078 keys = 4,077 models + `fallback_generalizations`; 880 of the current map's entries are
-    # not token-priced; 19 keys collapse onto another key's (provider, model) (e.g. `deepseek-chat`
-    # and `deepseek/deepseek-chat`), so 3,237 models are new.
-    old, new = load_shared(LITELLM_OLD), load_shared(LITELLM)
+    # Then the key diff is seen through the (provider, model) mapping: some entries are not
+    # token-priced, and 19 keys collapse onto another key's (provider, model) (e.g. `deepseek-chat`
+    # and `deepseek/deepseek-chat`)
+    old, new = data.load(LITELLM_OLD), data.load(LITELLM)
     old_keys, new_keys = set(old) - SKIP_KEYS, set(new) - SKIP_KEYS
-    assert (len(new_keys - old_keys), len(old_keys - new_keys)) == (4077, 331)
-    assert (report.added, report.changed, report.removed, report.unchanged) == (3237, 81, 307, 334)
-    # the 331 removed keys are the removed models, minus 23 that were not token-priced and one
-    # (a fireworks_ai model) whose (provider, model) lives on under another key of the new map
+    assert (len(new_keys - old_keys), len(old_keys - new_keys)) == (data.keys_added, data.keys_removed)
+    assert (report.added, report.changed, report.removed, report.unchanged) == data.diff
+    # the removed models are the removed token-priced keys, minus those whose (provider, model)
+    # lives on under another key of the new map (a fireworks_ai model)
     removed_keys = {map_key(k, old[k]["litellm_provider"]) for k in old_keys - new_keys if _token_priced(old[k])}
     new_models = {map_key(k, v["litellm_provider"]) for k, v in new.items() if k in new_keys and _token_priced(v)}
-    assert len(removed_keys) == 308
+    assert len(removed_keys) == data.removed_priced
     assert set(report.changes["removed"]) == removed_keys - new_models
     # of the 54 keys whose input/output price moved, 53 are re-priced models and one had no token
-    # price before (together_ai Mistral-7B-Instruct-v0.1), so for us it is new; the other 28
-    # re-priced models changed a cache, tier or reasoning rate only
+    # price before (together_ai Mistral-7B-Instruct-v0.1), so for us it is new; the other re-priced
+    # models changed a cache, tier or reasoning rate only
     repriced = [
         k
         for k in old_keys & new_keys
         if any(old[k].get(f) != new[k].get(f) for f in ("input_cost_per_token", "output_cost_per_token"))
     ]
-    assert len(repriced) == 54
+    assert len(repriced) == data.repriced_keys
     was_priced = {map_key(k, new[k]["litellm_provider"]) for k in repriced if _token_priced(old[k])}
     newly_priced = {map_key(k, new[k]["litellm_provider"]) for k in repriced if not _token_priced(old[k])}
     assert (len(was_priced), newly_priced) == (53, {("together_ai", "mistralai/Mistral-7B-Instruct-v0.1")})
     assert was_priced <= set(report.changes["changed"])
     assert newly_priced <= set(report.changes["added"])
-    assert report.rows_written == 3237 + 2 * 81 + 307
+    assert report.rows_written == added + 2 * changed + removed
     # And costs use the new price (DeepSeek chat: $0.27/$1.10 → $0.28/$0.42 per 1M)
     empty_services.prices.invalidate()
     after = empty_services.prices.current("deepseek", "deepseek-chat")
@@ -95,15 +106,16 @@ def test_old_to_new_litellm_map_reports_the_real_diff(empty_services: Services, 
     assert _count(empty_services, provider="deepseek", model="deepseek-chat", source="litellm") == 2
 
 
-def test_second_identical_run_writes_nothing(empty_services: Services, feeds: FeedServer) -> None:
-    feeds.serve_file("/litellm.json", LITELLM)
-    feeds.serve_file("/openrouter.json", OPENROUTER)
+@pytest.mark.parametrize("data", feed_set_params())
+def test_second_identical_run_writes_nothing(empty_services: Services, feeds: FeedServer, data: FeedSet) -> None:
+    feeds.serve_file("/litellm.json", data.path(LITELLM))
+    feeds.serve_file("/openrouter.json", data.path(OPENROUTER))
     first = empty_services.pricing_refresher.refresh()
-    assert first.ok and first.rows_written == 3652 + 368
+    assert first.ok and first.rows_written == data.litellm_models + data.openrouter_models
     rows_before = _count(empty_services)
     second = empty_services.pricing_refresher.refresh()
     assert second.ok and second.rows_written == 0
-    assert second.source("litellm").unchanged == 3652
+    assert second.source("litellm").unchanged == data.litellm_models
     assert _count(empty_services) == rows_before
     with empty_services.sessions() as session:
         status = session.get(PricingStatus, 1)
@@ -111,26 +123,26 @@ def test_second_identical_run_writes_nothing(empty_services: Services, feeds: Fe
 
 
 def test_guard_rejects_a_feed_with_half_the_models_removed(empty_services: Services, feeds: FeedServer) -> None:
-    feeds.serve_file("/litellm.json", LITELLM)
+    feeds.serve_file("/litellm.json", FIXTURE_FEEDS.path(LITELLM))
     empty_services.settings.pricing_openrouter_url = ""  # only LiteLLM (the refresher is built lazily)
     services = empty_services
     assert services.pricing_refresher.refresh().ok
     assert services.pricing_refresher.sources == ("litellm",)
-    document = load_shared(LITELLM)
+    document = FIXTURE_FEEDS.load(LITELLM)
     halved = dict(list(document.items())[::2])
     feeds.serve_json("/litellm.json", halved)
     report = services.pricing_refresher.refresh()
     assert report.source("litellm").status == "rejected"
     assert "known models" in report.source("litellm").problems[0]
     assert report.rows_written == 0
-    assert _count(services, source="litellm", effective_to=None) == 3652
+    assert _count(services, source="litellm", effective_to=None) == FIXTURE_FEEDS.litellm_models
 
 
 def test_guard_rejects_a_price_times_100_and_keeps_old_prices(empty_services: Services, feeds: FeedServer) -> None:
-    feeds.serve_file("/litellm.json", LITELLM)
-    feeds.serve_file("/openrouter.json", OPENROUTER)
+    feeds.serve_file("/litellm.json", FIXTURE_FEEDS.path(LITELLM))
+    feeds.serve_file("/openrouter.json", FIXTURE_FEEDS.path(OPENROUTER))
     assert empty_services.pricing_refresher.refresh().ok
-    document = load_shared(LITELLM)
+    document = FIXTURE_FEEDS.load(LITELLM)
     changed = copy.deepcopy(document)
     changed["gpt-4o"]["input_cost_per_token"] *= 100
     feeds.serve_json("/litellm.json", changed)
@@ -181,7 +193,7 @@ def test_guard_rejects_unit_mistakes_and_non_numeric_prices(empty_services: Serv
 
 
 def test_unreachable_feed_is_recorded_and_alerted(empty_services: Services, feeds: FeedServer) -> None:
-    feeds.serve_file("/openrouter.json", OPENROUTER)  # /litellm.json is not served: HTTP 404
+    feeds.serve_file("/openrouter.json", FIXTURE_FEEDS.path(OPENROUTER))  # /litellm.json is not served: HTTP 404
     report = empty_services.pricing_refresher.refresh()
     assert report.source("litellm").status == "failed"
     assert report.source("openrouter").status == "applied"

@@ -8,8 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.pricing.conftest import LITELLM, OPENROUTER, FeedServer
-from tests.support import ROOT_KEY, LiveServer, Tenant, make_key
+from tests.integration.pricing.conftest import FeedServer
+from tests.pricing_data import FIXTURE_FEEDS, OPENROUTER, SNAPSHOT_MODELS, snapshot_document
+from tests.support import ROOT_KEY, LiveServer, Tenant, assert_error, make_key
 
 ROOT = {"authorization": f"Bearer {ROOT_KEY}"}
 
@@ -20,11 +21,6 @@ def auth(key: str) -> dict[str, str]:
 
 def get(server: LiveServer, path: str, key: str, **params: Any) -> httpx.Response:
     return httpx.get(server.base_url + path, headers=auth(key), params=params, timeout=30)
-
-
-def error_of(response: httpx.Response) -> dict[str, Any]:
-    body: dict[str, Any] = response.json()["error"]
-    return body
 
 
 def test_list_is_paginated_with_decimal_string_prices(live_server: LiveServer, tenant: Tenant) -> None:
@@ -60,8 +56,7 @@ def test_list_is_paginated_with_decimal_string_prices(live_server: LiveServer, t
 )
 def test_list_validates_its_query(live_server: LiveServer, tenant: Tenant, params: dict[str, str]) -> None:
     response = get(live_server, "/v1/pricing", tenant.admin_key, **params)
-    assert response.status_code in (400, 422)
-    assert error_of(response)["type"] == "invalid_request_error"
+    assert_error(response, (400, 422), "invalid_request_error")
 
 
 def test_list_needs_a_key(live_server: LiveServer) -> None:
@@ -77,7 +72,7 @@ def test_detail_has_current_and_history_and_model_ids_with_slashes(live_server: 
     slashed = get(live_server, "/v1/pricing/deepinfra/openai/gpt-oss-120b", tenant.admin_key)
     assert slashed.status_code == 200 and slashed.json()["model"] == "openai/gpt-oss-120b"
     missing = get(live_server, "/v1/pricing/openai/no-such-model", tenant.admin_key)
-    assert missing.status_code == 404 and error_of(missing)["type"] == "not_found_error"
+    assert_error(missing, 404, "not_found_error")
 
 
 def test_manual_override_wins_and_identical_put_writes_nothing(live_server: LiveServer, tenant: Tenant) -> None:
@@ -120,8 +115,7 @@ def test_manual_price_makes_a_custom_model_billable(live_server: LiveServer, ten
 )
 def test_manual_put_validates(live_server: LiveServer, body: dict[str, Any]) -> None:
     response = httpx.put(live_server.base_url + "/v1/pricing/openai/gpt-4o", json=body, headers=ROOT, timeout=10)
-    assert response.status_code in (400, 422), response.text
-    assert error_of(response)["type"] == "invalid_request_error"
+    assert_error(response, (400, 422), "invalid_request_error")
 
 
 def test_manual_put_is_root_only(live_server: LiveServer, tenant: Tenant) -> None:
@@ -136,11 +130,11 @@ def test_manual_put_is_root_only(live_server: LiveServer, tenant: Tenant) -> Non
 
 def test_refresh_status_and_health(live_server: LiveServer, tenant: Tenant, feeds: FeedServer) -> None:
     settings = live_server.services.settings
-    settings.pricing_litellm_url = feeds.serve_file("/litellm.json", LITELLM)
-    settings.pricing_openrouter_url = feeds.serve_file("/openrouter.json", OPENROUTER)
+    settings.pricing_litellm_url = feeds.serve_json("/litellm.json", snapshot_document())
+    settings.pricing_openrouter_url = feeds.serve_file("/openrouter.json", FIXTURE_FEEDS.path(OPENROUTER))
     # Given only the seeded snapshot: stale (never refreshed), but healthy
     status = get(live_server, "/v1/pricing/status", tenant.admin_key).json()
-    assert status["stale"] is True and status["last_success_at"] is None and status["model_count"] >= 3652
+    assert status["stale"] is True and status["last_success_at"] is None and status["model_count"] >= SNAPSHOT_MODELS
     assert status["sources"]["litellm"]["status"] == "seeded"
     health = httpx.get(live_server.base_url + "/health", timeout=10)
     assert health.status_code == 200 and health.json()["pricing"]["stale"] is True
@@ -154,12 +148,12 @@ def test_refresh_status_and_health(live_server: LiveServer, tenant: Tenant, feed
     report = response.json()
     assert report["ok"] is True
     by_source = {s["source"]: s for s in report["sources"]}
-    assert by_source["litellm"]["rows_written"] == 0 and by_source["litellm"]["unchanged"] == 3652
-    assert by_source["openrouter"]["added"] == 368
+    assert by_source["litellm"]["rows_written"] == 0 and by_source["litellm"]["unchanged"] == SNAPSHOT_MODELS
+    assert by_source["openrouter"]["added"] == FIXTURE_FEEDS.openrouter_models
     # Then status and health say fresh
     status = get(live_server, "/v1/pricing/status", tenant.admin_key).json()
     assert status["stale"] is False and status["last_error"] is None
-    assert status["sources"]["openrouter"]["models"] == 368
+    assert status["sources"]["openrouter"]["models"] == FIXTURE_FEEDS.openrouter_models
     assert httpx.get(live_server.base_url + "/health", timeout=10).json()["pricing"]["stale"] is False
     # And OpenRouter's own price wins for provider openrouter
     detail = get(live_server, "/v1/pricing/openrouter/google/gemini-2.5-flash", tenant.admin_key).json()

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from tests.integration.pricing.conftest import LITELLM, FeedServer
+from tests.integration.pricing.conftest import FeedServer
+from tests.pricing_data import SNAPSHOT_MODELS, snapshot_document
 from tests.support import make_services
 from tollgate.bootstrap import prepare_database
 from tollgate.db.models import ModelPrice, UsageRecord, Workspace
@@ -25,19 +26,19 @@ def _feed_rows(services: Services) -> int:
 
 
 def test_first_start_seeds_the_snapshot_once(db_url: str, tmp_path: Path, feeds: FeedServer) -> None:
-    feeds.serve_file("/litellm.json", LITELLM)
+    feeds.serve_json("/litellm.json", snapshot_document())
     services = make_services(
         db_url, tmp_path, pricing_litellm_url=feeds.base + "/litellm.json", pricing_openrouter_url=""
     )
     try:
         feed, generated_at = load_snapshot()
-        assert _feed_rows(services) == len(feed.prices) == 3652
+        assert _feed_rows(services) == len(feed.prices) == SNAPSHOT_MODELS
         price = services.prices.current("openai", "gpt-4o")
         assert price is not None and price.input_per_1m == Decimal("2.5") and price.effective_from == generated_at
         # a second start seeds nothing
         prepare_database(services)
-        assert _feed_rows(services) == 3652
-        # the snapshot is the current map: refreshing from it writes 0 rows (only the status row changes)
+        assert _feed_rows(services) == SNAPSHOT_MODELS
+        # the feed serves the map the snapshot was cut from: refreshing writes 0 rows (only the status row changes)
         report = services.pricing_refresher.refresh()
         assert report.ok and report.rows_written == 0
     finally:

@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 
 from functions.usage.handler import handler
 from tests.integration.usage.seed import at, insert, random_rows
-from tests.support import Tenant, load_event, make_services, make_tenant
+from tests.support import Tenant, installed_services, load_event, make_tenant
 from tollgate.cli import app as cli_app
-from tollgate.wiring import Services, set_services
+from tollgate.wiring import Services
 
 
 class FakeContext:
@@ -65,13 +65,8 @@ def test_handler_lists_and_summarises(seeded_tenant: tuple[Tenant, int, Decimal]
 
 @pytest.fixture
 def capped(db_url: str, tmp_path: Path) -> Iterator[Services]:
-    built = make_services(db_url, tmp_path, export_max_bytes=4000)
-    set_services(built)
-    try:
+    with installed_services(db_url, tmp_path, export_max_bytes=4000) as built:
         yield built
-    finally:
-        set_services(None)
-        built.close()
 
 
 def test_lambda_export_is_capped_and_continues_with_the_cursor(capped: Services) -> None:

@@ -1,4 +1,5 @@
-"""Every key shape we know is redacted from log lines, and httpx failures never carry header values."""
+"""Every key shape we know is redacted from log lines, and httpx errors never carry header values
+(a real connection failure is in tests/integration/keys/test_redaction_network.py)."""
 
 from __future__ import annotations
 
@@ -94,20 +95,6 @@ def test_json_log_lines_and_tracebacks_are_redacted() -> None:
     assert json.loads(output.splitlines()[0])["message"] == "call failed"
     for secret in (SAMPLES["anthropic"], SAMPLES["openai"]):
         assert secret not in output
-
-
-def test_httpx_failures_never_carry_request_headers() -> None:
-    # Given a real httpx call with key headers to a port nobody listens on
-    secret = SAMPLES["openai"]
-    headers = {"Authorization": f"Bearer {secret}", "x-api-key": secret, "x-goog-api-key": SAMPLES["gemini"]}
-    with httpx.Client(timeout=2) as client, pytest.raises(httpx.HTTPError) as caught:
-        client.get("http://127.0.0.1:9/v1/models", headers=headers)
-    # Then neither the message, the repr nor the formatted traceback contains a key
-    exc = caught.value
-    rendered = "".join(traceback.format_exception(exc)) + str(exc) + repr(exc)
-    assert secret not in rendered and SAMPLES["gemini"] not in rendered
-    # And the request object attached to the error reprs without headers
-    assert secret not in repr(exc.request)
 
 
 def test_httpx_status_errors_do_not_carry_headers() -> None:

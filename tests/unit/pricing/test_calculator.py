@@ -1,18 +1,18 @@
 """Ten representative calls priced from the real LiteLLM map, against hand-computed Decimal costs.
 
-The rows come from parsing ../shared/data, so a unit mistake (per token vs per 1M vs per 1K)
-anywhere between the feed and the calculator changes these numbers by 1e3-1e6 and fails.
+The rows come from parsing the committed cut of that map (tests/fixtures), so a unit mistake (per
+token vs per 1M vs per 1K) anywhere between the feed and the calculator changes these numbers by
+1e3-1e6 and fails.
 """
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from functools import cache
 
 import pytest
 
-from tests.pricing_data import DATA
+from tests.pricing_data import FIXTURE_FEEDS, LITELLM
 from tollgate.pricing.calculator import PriceRow, computed_cost, cost_of, input_cost, rates_for, worst_case_cost
 from tollgate.pricing.feeds.litellm import parse_litellm
 from tollgate.providers.base import Usage
@@ -22,7 +22,7 @@ D = Decimal
 
 @cache
 def _book() -> dict[tuple[str, str], PriceRow]:
-    document = json.loads((DATA / "litellm_model_prices.json").read_text(), parse_float=Decimal)
+    document = FIXTURE_FEEDS.load(LITELLM)
     return {(r.provider, r.model): r for r in parse_litellm(document, "test").prices}
 
 

@@ -5,22 +5,27 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from tests.pricing_data import DATA
+import pytest
+
+from tests.pricing_data import LITELLM, OPENROUTER, FeedSet, feed_set_params
 from tollgate.pricing.book import source_rank
 from tollgate.pricing.feeds.fetch import parse_json
 from tollgate.pricing.feeds.litellm import map_key, parse_litellm
 from tollgate.pricing.feeds.openrouter import parse_openrouter
 from tollgate.pricing.guard import check_feed
-from tollgate.pricing.unpriced import pick_nearest
+from tollgate.pricing.nearest import pick_nearest
 
 D = Decimal
 
 
-def test_litellm_map_skips_doc_stubs_and_collapses_duplicate_keys() -> None:
-    fetched = parse_json((DATA / "litellm_model_prices.json").read_bytes())
+@pytest.mark.parametrize("data", feed_set_params())
+def test_litellm_map_skips_doc_stubs_and_collapses_duplicate_keys(data: FeedSet) -> None:
+    fetched = parse_json(data.path(LITELLM).read_bytes())
     feed = parse_litellm(fetched.document, fetched.sha256[:12])
-    # 4,551 models: 3,671 token-priced keys, 19 of which name a (provider, model) another key has
-    assert (len(feed.prices), feed.skipped, feed.duplicates, feed.invalid) == (3652, 880, 19, [])
+    # the full map: 4,551 models, 3,671 token-priced keys, 19 of which name a (provider, model)
+    # another key has; the fixture keeps all 19 collisions
+    counts = (len(feed.prices), feed.skipped, feed.duplicates, feed.invalid)
+    assert counts == (data.litellm_models, data.litellm_skipped, data.litellm_duplicates, [])
     idents = {(r.provider, r.model) for r in feed.prices}
     assert ("openai", "gpt-4o") in idents
     assert ("gemini", "gemini-2.5-pro") in idents
@@ -56,14 +61,15 @@ def test_prefixed_key_wins_a_collision() -> None:
     assert (row.input_per_1m, row.output_per_1m) == (D("0.28"), D("0.42"))
 
 
-def test_openrouter_routers_skipped_free_kept_optional_keys_mapped() -> None:
-    document = json.loads((DATA / "openrouter_models.json").read_text())
+@pytest.mark.parametrize("data", feed_set_params())
+def test_openrouter_routers_skipped_free_kept_optional_keys_mapped(data: FeedSet) -> None:
+    document = json.loads(data.path(OPENROUTER).read_text())
     feed = parse_openrouter(document, "v")
-    assert (len(feed.prices), feed.skipped, feed.invalid) == (368, 3, [])
+    assert (len(feed.prices), feed.skipped, feed.invalid) == (data.openrouter_models, data.openrouter_skipped, [])
     by_id = {r.model: r for r in feed.prices}
     assert "openrouter/auto" not in by_id
     free = [r for r in feed.prices if r.input_per_1m == 0 and r.output_per_1m == 0]
-    assert len(free) == 33
+    assert len(free) == data.openrouter_free
     flash = by_id["google/gemini-2.5-flash"]
     assert (flash.input_per_1m, flash.output_per_1m, flash.cache_read_per_1m) == (D("0.3"), D("2.5"), D("0.03"))
     assert flash.cache_write_per_1m == D("0.083333333")  # 8.333…e-8 per token, kept to 1e-9 per 1M

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from tollgate.api.app import parse_body
 from tollgate.api.context import RequestContext
@@ -133,8 +133,7 @@ def put_price(ctx: RequestContext) -> ApiResponse:
 )
 def refresh_prices(ctx: RequestContext) -> ApiResponse:
     raw = ctx.request.body
-    body = parse_body(RefreshIn, raw) if raw.strip() else RefreshIn()
-    assert isinstance(body, RefreshIn)
+    body = cast(RefreshIn, parse_body(RefreshIn, raw)) if raw.strip() else RefreshIn()
     force = body.force or ctx.query(RefreshQuery).force
     report = ctx.services.pricing_refresher.refresh(force=force)
     return json_response(refresh_out(report))

@@ -1,4 +1,4 @@
-"""Budgets and alert channels (DESIGN §3)."""
+"""Budgets and alert channels: request and response shapes (docs/api.md, "Budgets and alert channels")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Query and response shapes of the usage routes (DESIGN §3 Usage)."""
+"""Query and response shapes of the usage routes (docs/api.md, "Usage")."""
 
 from __future__ import annotations
 

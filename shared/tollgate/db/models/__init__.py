@@ -1,4 +1,4 @@
-"""All tables of DESIGN §5. Importing this module registers every model on ``Base.metadata``."""
+"""All tables (docs/data-model.md). Importing this module registers every model on ``Base.metadata``."""
 
 from tollgate.db.models.base import Base
 from tollgate.db.models.budgets import AlertChannel, AlertCooldown, AlertSent, Budget, BudgetCounter, Reservation

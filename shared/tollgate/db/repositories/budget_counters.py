@@ -188,9 +188,3 @@ class CounterRepository:
             .where(BudgetCounter.budget_id == budget_id, BudgetCounter.period_start == period_start)
             .values(spent_usd=ZERO, updated_at=now)
         )
-
-    def count_reservations(self, budget_id: uuid.UUID | None = None) -> int:
-        query = select(Reservation.id)
-        if budget_id is not None:
-            query = query.where(Reservation.budget_id == budget_id)
-        return len(self._session.scalars(query).all())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tollgate.pricing.calculator import PriceRow
@@ -22,3 +23,7 @@ class ParsedFeed:
     invalid: list[str] = field(default_factory=list)
     skipped: int = 0
     duplicates: int = 0
+
+
+# Fetches and parses one source; raises ``FeedError`` when the feed cannot be read.
+FeedLoader = Callable[[], ParsedFeed]

@@ -25,6 +25,7 @@ class FetchedFeed:
 
 
 def parse_json(raw: bytes) -> FetchedFeed:
+    """Raises ``FeedError`` when the bytes are not JSON."""
     try:
         document = json.loads(raw, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -33,6 +34,8 @@ def parse_json(raw: bytes) -> FetchedFeed:
 
 
 def fetch_json(url: str, client: httpx.Client | None = None, max_bytes: int = MAX_FEED_BYTES) -> FetchedFeed:
+    """GET a feed and parse it. Raises ``FeedError`` for a network error, a non-200 answer, a body
+    above ``max_bytes`` or invalid JSON."""
     own = client is None
     http = client or httpx.Client(timeout=TIMEOUT, follow_redirects=True)
     try:

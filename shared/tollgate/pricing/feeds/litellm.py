@@ -97,7 +97,9 @@ def _tier_threshold(entry: dict[str, Any]) -> int | None:
 
 
 def to_price_row(key: str, entry: dict[str, Any]) -> PriceRow | None:
-    """The row for one entry, or None when the entry is not priced per token."""
+    """The row for one entry, or None when the entry is not priced per token.
+
+    Raises ``_Invalid`` for a negative or non-numeric price (``parse_litellm`` lists the entry as invalid)."""
     if "input_cost_per_token" not in entry or "output_cost_per_token" not in entry:
         return None
     provider, model = map_key(key, str(entry["litellm_provider"]))

@@ -48,6 +48,8 @@ def _positive_int(value: Any) -> int | None:
 
 
 def to_price_row(model: dict[str, Any]) -> PriceRow | None:
+    """The row for one model, or None for a router priced ``"-1"``. Raises ``_Invalid`` for a negative or
+    non-numeric price (``parse_openrouter`` lists the model as invalid)."""
     pricing = model.get("pricing")
     if not isinstance(pricing, dict) or "prompt" not in pricing or "completion" not in pricing:
         return None

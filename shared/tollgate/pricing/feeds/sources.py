@@ -5,11 +5,10 @@ from __future__ import annotations
 from functools import partial
 
 from tollgate.config import Settings
-from tollgate.pricing.feeds import ParsedFeed
+from tollgate.pricing.feeds import FeedLoader, ParsedFeed
 from tollgate.pricing.feeds.fetch import fetch_json
 from tollgate.pricing.feeds.litellm import parse_litellm
 from tollgate.pricing.feeds.openrouter import parse_openrouter
-from tollgate.pricing.refresh import FeedLoader
 
 
 def load_litellm(url: str, max_bytes: int) -> ParsedFeed:

@@ -1,4 +1,5 @@
-"""Publishing claimed alerts to the ``AlertQueue`` after their ``alerts_sent`` row is committed.
+"""Budget threshold alerts: publish claimed alerts to the ``AlertQueue`` after their ``alerts_sent``
+row is committed.
 
 The claim row is the outbox: ``enqueued_at`` is set once the message is on the queue. A crash
 between commit and enqueue leaves the row NULL and the sweeper re-publishes it after a grace
@@ -36,7 +37,7 @@ def alert_message(
     period_start: datetime,
     period_end: datetime | None,
 ) -> dict[str, Any]:
-    """The queue message: routing (alert id, workspace, channels) around the DESIGN alert payload."""
+    """The queue message: routing (alert id, workspace, channels) around the documented alert payload (docs/api.md)."""
     return {
         "kind": THRESHOLD_EVENT,
         "alert_id": str(alert_id),

@@ -10,7 +10,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -24,6 +24,7 @@ from tollgate.db.repositories.usage import UsageRepository
 from tollgate.db.repositories.workspaces import WorkspaceRepository
 from tollgate.errors import InternalError, TollgateError
 from tollgate.execution.attribution import Attribution
+from tollgate.execution.gate import Admitted, PolicyGate
 from tollgate.execution.resolver import Candidate, ModelResolver
 from tollgate.money import ZERO, format_usd
 from tollgate.observability import logger
@@ -88,6 +89,7 @@ class _Plan:
     downgraded_to: str | None = None
     estimated: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    routing_rule_id: uuid.UUID | None = None
 
 
 class ExecuteService:
@@ -101,6 +103,7 @@ class ExecuteService:
         session_factory: sessionmaker[Session],
         clock: Clock,
         alerts: AlertQueue | None = None,
+        gate: PolicyGate | None = None,
     ) -> None:
         self._resolver = resolver
         self._invoker = invoker
@@ -109,9 +112,14 @@ class ExecuteService:
         self._sessions = session_factory
         self._clock = clock
         self._unpriced_alerts = UnpricedAlerts(alerts, clock) if alerts is not None else None
+        self._gate = gate
 
     def execute(self, call: ExecuteCall) -> ExecuteResult:
-        plan = self._plan(call)
+        # routing rules + guardrails (tollgate.execution.gate): may refuse; may redact the body
+        admitted = self._gate.admit(call) if self._gate is not None else None
+        if admitted is not None:
+            call = replace(call, body=admitted.body)
+        plan = self._plan(call, admitted)
         upstream_body = {k: v for k, v in call.body.items() if k not in _GATEWAY_FIELDS}
         if call.stream:
             return self._execute_stream(call, plan, upstream_body)
@@ -119,18 +127,33 @@ class ExecuteService:
 
     # -- planning -----------------------------------------------------------------------------
 
-    def _plan(self, call: ExecuteCall) -> _Plan:
+    def _plan(self, call: ExecuteCall, admitted: Admitted | None = None) -> _Plan:
         started = time.perf_counter()
-        candidates = self._resolver.resolve(call.workspace_id, call.requested_model)
+        routing = admitted.routing if admitted is not None else None
+        if routing is not None:  # a routing rule chose the candidates
+            candidates = routing.candidates
+        else:
+            candidates = self._resolver.resolve(call.workspace_id, call.requested_model)
         priced = self._price_for(candidates[0], call)
-        admission = self._admit(call, candidates[0], priced.price, allow_downgrade=True)
+        # the reservation covers the dearest candidate a rule may fail over to
+        reserve = routing.reserve_price if routing is not None and routing.reserve_price else priced.price
+        admission = self._admit(call, candidates[0], reserve, allow_downgrade=True)
         downgraded_to = None
         if admission.downgrade_model:
             downgraded_to = admission.downgrade_model
             candidates = self._resolver.resolve(call.workspace_id, downgraded_to)
             priced = self._price_for(candidates[0], call)
             admission = self._admit(call, candidates[0], priced.price, allow_downgrade=False)
-        return _Plan(candidates, priced.price, admission, started, downgraded_to, estimated=priced.estimated)
+        return _Plan(
+            candidates,
+            priced.price,
+            admission,
+            started,
+            downgraded_to,
+            estimated=priced.estimated,
+            headers=dict(admitted.headers) if admitted is not None else {},
+            routing_rule_id=admitted.routing_rule_id if admitted is not None else None,
+        )
 
     def _price_for(self, candidate: Candidate, call: ExecuteCall) -> PricedAs:
         provider, model = candidate.provider, candidate.model
@@ -183,6 +206,8 @@ class ExecuteService:
         response = served.response.body
         response["model"] = f"{served.candidate.provider}/{served.candidate.model}"
         headers = self._headers(call, plan, served.candidate, served.fallback_from)
+        if self._gate is not None:
+            response = self._gate.screen_response(call, response, headers)
         headers["x-tollgate-cost-usd"] = format_usd(cost)
         return ExecuteResult(headers=headers, body=response)
 
@@ -278,6 +303,7 @@ class ExecuteService:
             upstream_ms=outcome.upstream_ms,
             stream=call.stream,
             fallback_from=outcome.fallback_from,
+            routing_rule_id=plan.routing_rule_id,
             created_at=self._clock.now(),
         )
         with self._sessions.begin() as session:
@@ -330,6 +356,7 @@ class ExecuteService:
         self, call: ExecuteCall, plan: _Plan, candidate: Candidate, fallback_from: str | None
     ) -> dict[str, str]:
         headers = {
+            **plan.headers,
             "x-tollgate-provider": candidate.provider,
             "x-tollgate-model": candidate.model,
         }

@@ -1,0 +1,95 @@
+"""Personal-data detectors: e-mail addresses, phone numbers, payment cards and IBANs.
+
+- ``pii_email``: ``local@domain.tld`` (RFC 5322 dot-atom subset, TLD ≥ 2 letters).
+- ``pii_card``: 13–19 digits, optionally grouped by single spaces or dashes, that pass the Luhn
+  checksum (ISO/IEC 7812-1) and start with a card network's leading digit (2–6).
+- ``pii_iban``: country code, 2 check digits and the BBAN (optionally in groups of 4), with the
+  country's registered length (ISO 13616 registry, common countries) and the mod-97 check (= 1).
+- ``pii_phone``: candidates found by a cheap regex are confirmed with Google's libphonenumber
+  (``phonenumbers``): ``+``-prefixed numbers in any region, others as North American numbers.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+from tollgate.guardrails.spans import Span
+
+EMAIL, PHONE, CARD, IBAN = "pii_email", "pii_phone", "pii_card", "pii_iban"
+
+_EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\b"
+)
+_CARD = re.compile(r"(?<![\d-])[2-6]\d{3}(?:[ -]?\d){9,15}(?![\d-])")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){1,4}(?!\w)")
+
+# ISO 13616 IBAN lengths (the registry's most used countries; others are checked by mod-97 only
+# within the 15..34 bound).
+IBAN_LENGTHS: dict[str, int] = {
+    "AD": 24, "AE": 23, "AT": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29, "CH": 21, "CY": 28, "CZ": 24,
+    "DE": 22, "DK": 18, "EE": 20, "ES": 24, "FI": 18, "FR": 27, "GB": 22, "GR": 27, "HR": 21, "HU": 28,
+    "IE": 22, "IL": 23, "IS": 26, "IT": 27, "KW": 30, "KZ": 20, "LI": 21, "LT": 20, "LU": 20, "LV": 21,
+    "MC": 27, "MT": 31, "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PT": 25, "QA": 29, "RO": 24, "RS": 22,
+    "SA": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TR": 26, "UA": 29,
+}  # fmt: skip
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn (mod 10) check over a string of ASCII digits."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def iban_valid(iban: str) -> bool:
+    """ISO 13616 / ISO 7064 mod-97-10: move the first 4 characters to the end, letters → 10..35."""
+    iban = iban.replace(" ", "").upper()
+    expected = IBAN_LENGTHS.get(iban[:2])
+    if (expected is not None and len(iban) != expected) or not 15 <= len(iban) <= 34:
+        return False
+    rearranged = iban[4:] + iban[:4]
+    number = "".join(str(int(ch, 36)) for ch in rearranged)
+    return int(number) % 97 == 1
+
+
+def find_emails(text: str) -> list[Span]:
+    if "@" not in text:
+        return []
+    return [Span(m.start(), m.end(), EMAIL) for m in _EMAIL.finditer(text)]
+
+
+def find_cards(text: str) -> list[Span]:
+    spans = []
+    for m in _CARD.finditer(text):
+        digits = re.sub(r"[ -]", "", m.group())
+        if 13 <= len(digits) <= 19 and luhn_valid(digits):
+            spans.append(Span(m.start(), m.end(), CARD))
+    return spans
+
+
+def find_ibans(text: str) -> list[Span]:
+    return [Span(m.start(), m.end(), IBAN) for m in _IBAN.finditer(text) if iban_valid(m.group())]
+
+
+def find_phones(text: str) -> list[Span]:
+    spans = []
+    for m in _PHONE.finditer(text):
+        candidate = m.group()
+        digits = sum(ch.isdigit() for ch in candidate)
+        if not 7 <= digits <= 15:
+            continue
+        try:
+            number = phonenumbers.parse(candidate, None if candidate.startswith("+") else "US")
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            spans.append(Span(m.start(), m.end(), PHONE))
+    return spans

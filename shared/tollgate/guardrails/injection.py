@@ -31,5 +31,33 @@ _PATTERN = re.compile(
 )
 
 
+# Where the pattern is tried: at each occurrence (str.find on the lower-cased text) of a family's
+# first words, and only when the family's later words occur somewhere in the text at all. This keeps
+# the cost at a few C-level scans instead of trying the whole pattern at every position.
+_NOUNS = ("instruction", "prompt", "rule", "direction", "guideline", "context", "message")
+_FAMILIES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (_NOUNS, ("ignore", "disregard", "forget", "override", "bypass")),
+    (("prompt", "instruction", "message"), ("reveal", "print", "show", "repeat", "output", "leak", "tell")),
+    ((), ("you are now",)),
+    (("mode",), ("enable", "enter", "activate")),
+    ((), ("do anything now",)),
+    (("no restriction", "no rule", "no guideline", "no filter"), ("pretend", "act as")),
+    ((), ("new instructions",)),
+)
+
+
 def find_injection(text: str) -> list[Span]:
-    return [Span(m.start(), m.end(), NAME) for m in _PATTERN.finditer(text)]
+    lowered = text.lower()
+    found: dict[int, Span] = {}
+    for gates, triggers in _FAMILIES:
+        if gates and not any(gate in lowered for gate in gates):
+            continue
+        for trigger in triggers:
+            at = lowered.find(trigger)
+            while at != -1:
+                if at == 0 or not lowered[at - 1].isalnum():
+                    m = _PATTERN.match(text, at)
+                    if m is not None:
+                        found[m.start()] = Span(m.start(), m.end(), NAME)
+                at = lowered.find(trigger, at + len(trigger))
+    return [found[k] for k in sorted(found)]

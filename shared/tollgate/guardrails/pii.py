@@ -12,20 +12,24 @@
 from __future__ import annotations
 
 import re
-
-import phonenumbers
+from functools import cache
+from types import ModuleType
 
 from tollgate.guardrails.spans import Span
 
 EMAIL, PHONE, CARD, IBAN = "pii_email", "pii_phone", "pii_card", "pii_iban"
 
-_EMAIL = re.compile(
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\b"
-)
-_CARD = re.compile(r"(?<![\d-])[2-6]\d{3}(?:[ -]?\d){9,15}(?![\d-])")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
-_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){1,4}(?!\w)")
+# Matched around each "@" only: the local part backwards (on a bounded window), the domain forwards.
+_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_EMAIL_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\b")
+MAX_LOCAL_PART = 64
+# Leading charsets (no look-behind first) let the regex engine skip ahead fast; the boundaries are
+# checked in Python on the few candidates.
+_CARD = re.compile(r"[2-6]\d{3}(?:[ -]?\d){9,15}")
+_IBAN = re.compile(r"[A-Z]{2}\d\d(?: ?[A-Z0-9]){11,30}")
+# Loose on purpose (a leading charset lets the regex engine skip ahead fast); word boundaries and
+# digit counts are checked in Python, libphonenumber decides.
+_PHONE = re.compile(r"[+(\d][\d ().-]{6,20}\d")
 
 # ISO 13616 IBAN lengths (the registry's most used countries; others are checked by mod-97 only
 # within the 15..34 bound).
@@ -61,14 +65,30 @@ def iban_valid(iban: str) -> bool:
 
 
 def find_emails(text: str) -> list[Span]:
-    if "@" not in text:
-        return []
-    return [Span(m.start(), m.end(), EMAIL) for m in _EMAIL.finditer(text)]
+    spans = []
+    at = text.find("@")
+    while at != -1:
+        domain = _EMAIL_DOMAIN.match(text, at + 1)
+        window_start = max(0, at - MAX_LOCAL_PART)
+        local = _EMAIL_LOCAL.search(text, window_start, at) if domain is not None else None
+        if domain is not None and local is not None:
+            spans.append(Span(local.start(), domain.end(), EMAIL))
+        at = text.find("@", at + 1)
+    return spans
+
+
+def _bounded(text: str, start: int, end: int, joiners: str) -> bool:
+    """No letter/digit (or one of ``joiners``) right before ``start`` or right after ``end``."""
+    before = text[start - 1] if start else " "
+    after = text[end] if end < len(text) else " "
+    return not (before.isalnum() or before in joiners or after.isalnum() or after in joiners)
 
 
 def find_cards(text: str) -> list[Span]:
     spans = []
     for m in _CARD.finditer(text):
+        if not _bounded(text, m.start(), m.end(), "-"):
+            continue
         digits = re.sub(r"[ -]", "", m.group())
         if 13 <= len(digits) <= 19 and luhn_valid(digits):
             spans.append(Span(m.start(), m.end(), CARD))
@@ -76,18 +96,34 @@ def find_cards(text: str) -> list[Span]:
 
 
 def find_ibans(text: str) -> list[Span]:
-    return [Span(m.start(), m.end(), IBAN) for m in _IBAN.finditer(text) if iban_valid(m.group())]
+    return [
+        Span(m.start(), m.end(), IBAN)
+        for m in _IBAN.finditer(text)
+        if _bounded(text, m.start(), m.end(), "") and iban_valid(m.group())
+    ]
+
+
+@cache
+def _phonenumbers() -> ModuleType:
+    """Imported on first use (~100 ms): only workspaces with ``pii_phone`` on pay for it."""
+    import phonenumbers
+
+    return phonenumbers
 
 
 def find_phones(text: str) -> list[Span]:
     spans = []
     for m in _PHONE.finditer(text):
+        if not _bounded(text, m.start(), m.end(), "+"):
+            continue
         candidate = m.group()
         digits = sum(ch.isdigit() for ch in candidate)
-        if not 7 <= digits <= 15:
+        international = candidate.startswith("+")
+        if not (8 if international else 10) <= digits <= 15:
             continue
+        phonenumbers = _phonenumbers()
         try:
-            number = phonenumbers.parse(candidate, None if candidate.startswith("+") else "US")
+            number = phonenumbers.parse(candidate, None if international else "US")
         except phonenumbers.NumberParseException:
             continue
         if phonenumbers.is_valid_number(number):

@@ -21,38 +21,33 @@ from tollgate.guardrails.spans import Span
 
 NAME = "secrets"
 
-_KNOWN = re.compile(
-    r"""
-    \bsk-ant-[A-Za-z0-9]{2,10}-[A-Za-z0-9_-]{20,}          # Anthropic
-  | \bsk-(?:proj-|svcacct-|admin-|or-v1-)?[A-Za-z0-9_-]{20,} # OpenAI, OpenRouter
-  | \b(?:AKIA|ASIA)[0-9A-Z]{16}\b                           # AWS access key id
-  | \bgh[pousr]_[A-Za-z0-9]{36,}\b                          # GitHub tokens
-  | \bgithub_pat_[A-Za-z0-9_]{40,}                          # GitHub fine-grained PAT
-  | \bAIza[0-9A-Za-z_-]{35}                                 # Google API key
-  | \bxox[abprs]-[0-9A-Za-z-]{10,}                          # Slack
-  | \b[sr]k_live_[0-9A-Za-z]{20,}                           # Stripe
-  | \btg_[A-Za-z0-9]+_[A-Za-z0-9_-]{16,}                    # Tollgate gateway keys
-  | -----BEGIN[ A-Z0-9]*PRIVATE\ KEY-----(?:[\s\S]{0,16384}?-----END[ A-Z0-9]*PRIVATE\ KEY-----)?
-  | \b[Bb]earer[ \t]+[A-Za-z0-9._~+/-]{20,}=*
-    """,
-    re.VERBOSE,
+# Each known shape is searched only when its literal prefix occurs in the text (str.find is C-fast;
+# one big alternation would be tried at every position).
+_KNOWN: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
+    (("sk-ant-",), re.compile(r"\bsk-ant-[A-Za-z0-9]{2,10}-[A-Za-z0-9_-]{20,}")),  # Anthropic
+    (("sk-",), re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-|or-v1-)?[A-Za-z0-9_-]{20,}")),  # OpenAI, OpenRouter
+    (("AKIA", "ASIA"), re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),  # AWS access key id
+    (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),  # GitHub
+    (("github_pat_",), re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}")),  # GitHub fine-grained PAT
+    (("AIza",), re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),  # Google API key
+    (("xox",), re.compile(r"\bxox[abprs]-[0-9A-Za-z-]{10,}")),  # Slack
+    (("k_live_",), re.compile(r"\b[sr]k_live_[0-9A-Za-z]{20,}")),  # Stripe
+    (("tg_",), re.compile(r"\btg_[A-Za-z0-9]+_[A-Za-z0-9_-]{16,}")),  # Tollgate gateway keys
+    (
+        ("PRIVATE KEY-----",),
+        re.compile(r"-----BEGIN[ A-Z0-9]*PRIVATE KEY-----(?:[\s\S]{0,16384}?-----END[ A-Z0-9]*PRIVATE KEY-----)?"),
+    ),
+    (("earer",), re.compile(r"\b[Bb]earer[ \t]+[A-Za-z0-9._~+/-]{20,}=*")),
 )
 
-# name (optionally quoted) then = or : then the value (optionally quoted)
-_ASSIGNED = re.compile(
-    r"""(?ix)
-    (?:api[_-]?key|apikey|secret(?:[_-]?key)?|client[_-]?secret|access[_-]?(?:key|token)|auth[_-]?token
-      |token|passw(?:or)?d|pwd|private[_-]?key|credentials?)
-    ["']?\s*[:=]\s*["']?
-    (?P<value>[A-Za-z0-9/+_.~=-]{16,256})
-    """
-)
+# A key-like name (found in the lower-cased text), the rest of the identifier, an optional closing
+# quote, ``=`` or ``:``, an optional opening quote, then the value.
+_NAMES = ("key", "secret", "token", "passw", "pwd", "credential")
+_ASSIGNED_AFTER_NAME = re.compile(r"""[A-Za-z0-9_-]{0,40}["']?\s{0,4}[:=]\s{0,4}["']?(?P<value>[A-Za-z0-9/+_.~=-]{16,256})""")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _DIGEST_LENGTHS = frozenset({32, 40, 56, 64, 96, 128})  # md5, sha1, sha224, sha256, sha384, sha512
 MIN_ENTROPY_BITS = 3.5
-_HINTS = ("sk-", "AKIA", "ASIA", "gh", "github_pat_", "AIza", "xox", "_live_", "tg_", "PRIVATE KEY", "earer")
-_NAME_HINTS = re.compile(r"(?i)key|secret|token|passw|pwd|credential")
 
 
 def shannon_entropy(value: str) -> float:
@@ -71,13 +66,23 @@ def _looks_random(value: str) -> bool:
     return shannon_entropy(value) >= MIN_ENTROPY_BITS
 
 
+def _assigned_values(text: str) -> list[Span]:
+    lowered = text.lower()
+    spans: dict[int, Span] = {}
+    for name in _NAMES:
+        at = lowered.find(name)
+        while at != -1:
+            m = _ASSIGNED_AFTER_NAME.match(text, at + len(name))
+            if m is not None and m.start("value") not in spans and _looks_random(m.group("value")):
+                spans[m.start("value")] = Span(m.start("value"), m.end("value"), NAME)
+            at = lowered.find(name, at + len(name))
+    return list(spans.values())
+
+
 def find_secrets(text: str) -> list[Span]:
     spans: list[Span] = []
-    if any(hint in text for hint in _HINTS):
-        spans.extend(Span(m.start(), m.end(), NAME) for m in _KNOWN.finditer(text))
-    if _NAME_HINTS.search(text):
-        for m in _ASSIGNED.finditer(text):
-            value = m.group("value")
-            if _looks_random(value):
-                spans.append(Span(m.start("value"), m.end("value"), NAME))
+    for prefixes, pattern in _KNOWN:
+        if any(prefix in text for prefix in prefixes):
+            spans.extend(Span(m.start(), m.end(), NAME) for m in pattern.finditer(text))
+    spans.extend(_assigned_values(text))
     return spans

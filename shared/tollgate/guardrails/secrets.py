@@ -25,7 +25,7 @@ NAME = "secrets"
 # one big alternation would be tried at every position).
 _KNOWN: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
     (("sk-ant-",), re.compile(r"\bsk-ant-[A-Za-z0-9]{2,10}-[A-Za-z0-9_-]{20,}")),  # Anthropic
-    (("sk-",), re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-|or-v1-)?[A-Za-z0-9_-]{20,}")),  # OpenAI, OpenRouter
+    (("sk-",), re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-|or-v1-)?[A-Za-z0-9_-]{20,}")),  # OpenAI etc.
     (("AKIA", "ASIA"), re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),  # AWS access key id
     (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),  # GitHub
     (("github_pat_",), re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}")),  # GitHub fine-grained PAT
@@ -43,7 +43,9 @@ _KNOWN: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
 # A key-like name (found in the lower-cased text), the rest of the identifier, an optional closing
 # quote, ``=`` or ``:``, an optional opening quote, then the value.
 _NAMES = ("key", "secret", "token", "passw", "pwd", "credential")
-_ASSIGNED_AFTER_NAME = re.compile(r"""[A-Za-z0-9_-]{0,40}["']?\s{0,4}[:=]\s{0,4}["']?(?P<value>[A-Za-z0-9/+_.~=-]{16,256})""")
+_ASSIGNED_AFTER_NAME = re.compile(
+    r"""[A-Za-z0-9_-]{0,40}["']?\s{0,4}[:=]\s{0,4}["']?(?P<value>[A-Za-z0-9/+_.~=-]{16,256})"""
+)
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _DIGEST_LENGTHS = frozenset({32, 40, 56, 64, 96, 128})  # md5, sha1, sha224, sha256, sha384, sha512

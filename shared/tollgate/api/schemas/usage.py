@@ -15,7 +15,7 @@ from tollgate.api.schemas.common import Strict
 from tollgate.money import format_usd
 
 Usd = Annotated[Decimal, PlainSerializer(format_usd, return_type=str, when_used="json")]
-Status = Literal["success", "error", "cancelled"]
+Status = Literal["success", "error", "cancelled", "refused"]
 MAX_EXPORT_ROWS = 10_000_000
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -200,3 +201,34 @@ def test_a_rule_change_is_seen_by_another_instance_within_five_seconds(
     rules = other_instance.rules_for(tenant.workspace_id)
     assert len(rules) == 1
     assert rules.first_match(facts_of({"model": "m"}, Attribution(), None)) is not None
+
+
+def test_the_reservation_covers_the_dearest_candidate(
+    live_server: LiveServer, tenant: Tenant, upstream: FakeProvider
+) -> None:
+    admin = admin_client(live_server, tenant.admin_key)
+    add_credential(admin, upstream)
+    rule = admin.post("/v1/routing-rules", json=rule_body("cheap", 1, {"model": "smart"}, CHEAPEST)).json()
+    request = {"model": "smart", "messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 1000}
+    candidates = admin.post("/v1/routing-rules/explain", json=request).json()["candidates"]
+    cheap, dear = (Decimal(c["estimated_cost_usd"]) for c in candidates)
+    # Given a block budget that fits the cheapest candidate's worst case but not the dearest's
+    limit = (cheap + dear) / 2
+    budget = admin.post(
+        "/v1/budgets",
+        json={"name": "tight", "scope": "workspace", "period": "monthly", "limit_usd": str(limit), "action": "block"},
+    )
+    assert budget.status_code == 201, budget.text
+    sdk = openai.OpenAI(base_url=live_server.api_url, api_key=tenant.admin_key, max_retries=0)
+    # When the cheapest rule routes the call (gpt-4o-mini first, gpt-4o as failover)
+    with pytest.raises(openai.APIStatusError) as refused:
+        sdk.chat.completions.create(**request)  # type: ignore[call-overload]
+    # Then it is refused before any provider call: the reservation had to cover gpt-4o too
+    assert refused.value.status_code == 402 and upstream.requests == []
+    # And with a rule whose only target is the cheap model, the same call fits the budget
+    admin.put(
+        f"/v1/routing-rules/{rule['id']}",
+        json=rule_body("cheap", 1, {"model": "smart"}, {"type": "route", "targets": ["openai/gpt-4o-mini"]}),
+    )
+    answer = sdk.chat.completions.with_raw_response.create(**request)  # type: ignore[call-overload]
+    assert answer.headers["x-tollgate-model"] == "gpt-4o-mini"

@@ -197,3 +197,22 @@ def test_response_scanning_redacts_the_answer(
     assert [(e["detector"], e["role"], e["message_index"]) for e in events] == [("pii_email", "assistant", 0)]
     assert admin.get("/v1/security-events", params={"cursor": "%%%"}).status_code in (400, 422)
     assert str(uuid.UUID(events[0]["id"]))
+
+
+def test_streamed_calls_are_redacted_and_warned_too(
+    live_server: LiveServer, tenant: Tenant, upstream: FakeProvider, admin: httpx.Client
+) -> None:
+    settings = {"detectors": {"pii_email": {"action": "redact"}, "pii_phone": {"action": "warn"}}}
+    assert admin.put("/v1/guardrails", json=settings).status_code == 200
+    sdk = openai.OpenAI(base_url=live_server.api_url, api_key=tenant.admin_key, max_retries=0)
+    raw = sdk.chat.completions.with_raw_response.create(
+        model="openai/gpt-4o-mini",
+        messages=[{"role": "user", "content": f"Reach {EMAIL} or +44 20 7946 0958"}],
+        stream=True,
+    )
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in raw.parse() if chunk.choices)
+    assert text and raw.headers["x-tollgate-guardrail"] == "pii_phone"
+    assert upstream.requests[-1].body["messages"][0]["content"] == "Reach [REDACTED:pii_email] or +44 20 7946 0958"
+    with live_server.services.sessions() as session:
+        row = session.scalars(select(UsageRecord)).one()
+    assert (row.status, row.stream) == ("success", True)

@@ -84,6 +84,12 @@ class PolicyGate:
         headers = {GUARDRAIL_HEADER: ",".join(scanned.warned)} if scanned.warned else {}
         return Admitted(routing, scanned.body, headers)
 
+    def may_screen_response(self, call: GatedCall) -> bool:
+        """False only when the workspace's cached policy says responses are not scanned, so the
+        async execute path skips the blocking-pool hop of ``screen_response`` (no database)."""
+        policy = self._guardrails.cached_policy(call.workspace_id)
+        return policy is None or policy.scan_responses
+
     def screen_response(self, call: GatedCall, response: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
         """The response to return: redacted when response scanning finds a redact/block hit; a warn
         hit adds its detector to the ``x-tollgate-guardrail`` header."""

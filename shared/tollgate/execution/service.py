@@ -230,7 +230,7 @@ class ExecuteService:
         response = served.response.body
         response["model"] = f"{served.candidate.provider}/{served.candidate.model}"
         headers = self._headers(call, plan, served.candidate, served.fallback_from)
-        if self._gate is not None:
+        if self._gate is not None and self._gate.may_screen_response(call):
             response = await self._blocking.run(self._gate.screen_response, call, response, headers)
         headers["x-tollgate-cost-usd"] = format_usd(cost)
         return ExecuteResult(headers=headers, body=response)

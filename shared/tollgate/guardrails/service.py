@@ -75,6 +75,13 @@ class GuardrailService:
         self._cache[workspace_id] = (now, policy)
         return policy
 
+    def cached_policy(self, workspace_id: uuid.UUID) -> GuardrailPolicy | None:
+        """The workspace's policy while its cache entry is fresh, else None (never reads the database)."""
+        cached = self._cache.get(workspace_id)
+        if cached is not None and self._monotonic() - cached[0] < self._ttl:
+            return cached[1]
+        return None
+
     def get(self, workspace_id: uuid.UUID) -> GuardrailPolicy:
         with self._sessions() as session:
             row = GuardrailSettingsRepository(session).get(workspace_id)

@@ -46,8 +46,13 @@ if TYPE_CHECKING:
     from tollgate.budgets.reservations import ReservingBudgetGuard
     from tollgate.budgets.service import BudgetService
     from tollgate.budgets.sweeper import ReservationSweeper
+    from tollgate.execution.gate import PolicyGate
+    from tollgate.guardrails.service import GuardrailService
     from tollgate.pricing.refresh import PriceRefresher
     from tollgate.providers.http import UpstreamHttp
+    from tollgate.routing.cache import CachedRules
+    from tollgate.routing.planner import RoutingPlanner
+    from tollgate.routing.service import RoutingRuleService
 
 
 class Services:
@@ -285,8 +290,43 @@ class Services:
         return ReservationSweeper(self.sessions, self.clock, self.alert_outbox)
 
     @cached_property
+    def resolver(self) -> ModelResolver:
+        return ModelResolver(self.credentials, self.providers.names, self.settings.model_equivalents)
+
+    @cached_property
+    def routing_rules_cache(self) -> CachedRules:
+        from tollgate.db.repositories.rules import DbRuleStore
+        from tollgate.routing.cache import CachedRules
+
+        return CachedRules(DbRuleStore(self.sessions))
+
+    @cached_property
+    def routing_planner(self) -> RoutingPlanner:
+        from tollgate.routing.planner import RoutingPlanner
+
+        return RoutingPlanner(self.routing_rules_cache, self.resolver, self.prices)
+
+    @cached_property
+    def routing_rules(self) -> RoutingRuleService:
+        from tollgate.routing.service import RoutingRuleService
+
+        return RoutingRuleService(self.sessions, self.clock, on_change=self.routing_rules_cache.invalidate)
+
+    @cached_property
+    def guardrails(self) -> GuardrailService:
+        from tollgate.guardrails.service import GuardrailService
+
+        return GuardrailService(self.sessions, self.clock, self.alert_queue)
+
+    @cached_property
+    def policy_gate(self) -> PolicyGate:
+        from tollgate.execution.gate import PolicyGate
+
+        return PolicyGate(self.routing_planner, self.guardrails, self.sessions, self.clock)
+
+    @cached_property
     def execute(self) -> ExecuteService:
-        resolver = ModelResolver(self.credentials, self.providers.names, self.settings.model_equivalents)
+        resolver = self.resolver
         return ExecuteService(
             resolver=resolver,
             invoker=self.invoker,
@@ -296,6 +336,7 @@ class Services:
             clock=self.clock,
             alerts=self.alert_queue,
             blocking=self.blocking,
+            gate=self.policy_gate,
         )
 
     @cached_property

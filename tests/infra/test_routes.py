@@ -7,7 +7,12 @@ from typing import Any
 import pytest
 
 EXPECTED_ROUTES = {
-    "execute": ["POST /v1/chat/completions", "GET /v1/models", "POST /v1/cost/estimate"],
+    "execute": [
+        "POST /v1/chat/completions", "GET /v1/models", "POST /v1/cost/estimate",
+        "POST /v1/routing-rules", "GET /v1/routing-rules", "POST /v1/routing-rules/explain",
+        "GET /v1/routing-rules/{id}", "PUT /v1/routing-rules/{id}", "DELETE /v1/routing-rules/{id}",
+        "GET /v1/guardrails", "PUT /v1/guardrails", "GET /v1/security-events",
+    ],
     "keys": [
         "POST /v1/workspaces", "GET /v1/workspaces",
         "POST /v1/keys", "GET /v1/keys", "DELETE /v1/keys/{id}",

@@ -12,6 +12,19 @@ def test_every_route_is_served_by_exactly_one_function() -> None:
     assert len(by_function) == len(set(by_function))
 
 
-def test_execute_serves_chat_models_and_estimate_only() -> None:
+def test_execute_serves_chat_models_estimate_rules_and_guardrails() -> None:
     paths = {(r.method, r.path) for router in routers_for("execute") for r in router.routes}
-    assert paths == {("POST", "/v1/chat/completions"), ("GET", "/v1/models"), ("POST", "/v1/cost/estimate")}
+    assert paths == {
+        ("POST", "/v1/chat/completions"),
+        ("GET", "/v1/models"),
+        ("POST", "/v1/cost/estimate"),
+        ("POST", "/v1/routing-rules"),
+        ("GET", "/v1/routing-rules"),
+        ("POST", "/v1/routing-rules/explain"),
+        ("GET", "/v1/routing-rules/{id}"),
+        ("PUT", "/v1/routing-rules/{id}"),
+        ("DELETE", "/v1/routing-rules/{id}"),
+        ("GET", "/v1/guardrails"),
+        ("PUT", "/v1/guardrails"),
+        ("GET", "/v1/security-events"),
+    }

@@ -54,6 +54,7 @@ CORS_EXPOSE_HEADERS = (
     "x-tollgate-downgraded-to",
     "x-tollgate-export-truncated",
     "x-tollgate-fallback",
+    "x-tollgate-guardrail",
     "x-tollgate-model",
     "x-tollgate-next-cursor",
     "x-tollgate-provider",

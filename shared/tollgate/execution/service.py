@@ -14,7 +14,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -29,6 +29,7 @@ from tollgate.db.repositories.workspaces import WorkspaceRepository
 from tollgate.errors import InternalError
 from tollgate.execution.attribution import Attribution
 from tollgate.execution.blocking import BlockingPool
+from tollgate.execution.gate import Admitted, PolicyGate
 from tollgate.execution.recording import GroupWriter
 from tollgate.execution.resolver import Candidate, ModelResolver
 from tollgate.execution.sse import StreamRecorder, sse, sse_error
@@ -102,6 +103,7 @@ class _Plan:
     downgraded_to: str | None = None
     estimated: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    routing_rule_id: uuid.UUID | None = None
 
 
 class ExecuteService:
@@ -116,6 +118,7 @@ class ExecuteService:
         clock: Clock,
         alerts: AlertQueue | None = None,
         blocking: BlockingPool | None = None,
+        gate: PolicyGate | None = None,
     ) -> None:
         self._resolver = resolver
         self._invoker = invoker
@@ -126,12 +129,14 @@ class ExecuteService:
         self._unpriced_alerts = UnpricedAlerts(alerts, clock) if alerts is not None else None
         self._blocking = blocking or BlockingPool(8)
         self._writer: GroupWriter[_Row] = GroupWriter(self._blocking, self._write_rows, self._write_one)
+        self._gate = gate
 
     async def execute(self, call: ExecuteCall) -> ExecuteResult:
-        """Plan (on the blocking pool), call the provider (on the loop), record; a stream's
-        ``chunks`` is an async iterator of SSE bytes whose end (or ``aclose``) records the usage.
-        Raises the gateway errors of planning (budget, unknown model...) and of the provider."""
-        plan = await self._blocking.run(self._plan, call)
+        """Gate and plan (one hop to the blocking pool), call the provider (on the loop), record; a
+        stream's ``chunks`` is an async iterator of SSE bytes whose end (or ``aclose``) records the
+        usage. Raises the gateway errors of the gate (routing/guardrail refusals), of planning
+        (budget, unknown model...) and of the provider."""
+        call, plan = await self._blocking.run(self._gate_and_plan, call)
         upstream_body = {k: v for k, v in call.body.items() if k not in _GATEWAY_FIELDS}
         if call.stream:
             return await self._execute_stream(call, plan, upstream_body)
@@ -139,18 +144,43 @@ class ExecuteService:
 
     # -- planning -----------------------------------------------------------------------------
 
-    def _plan(self, call: ExecuteCall) -> _Plan:
+    def _gate_and_plan(self, call: ExecuteCall) -> tuple[ExecuteCall, _Plan]:
+        """Runs on the blocking pool. Routing rules + request guardrails (``tollgate.execution.gate``)
+        may refuse the call (its ``refused`` usage row is written here) or redact the forwarded
+        body; then resolve, price and reserve."""
+        if self._gate is None:
+            return call, self._plan(call)
+        admitted = self._gate.admit(call)
+        call = replace(call, body=admitted.body)
+        return call, self._plan(call, admitted)
+
+    def _plan(self, call: ExecuteCall, admitted: Admitted | None = None) -> _Plan:
         started = time.perf_counter()
-        candidates = self._resolver.resolve(call.workspace_id, call.requested_model)
+        routing = admitted.routing if admitted is not None else None
+        if routing is not None:  # a routing rule chose the candidates
+            candidates = routing.candidates
+        else:
+            candidates = self._resolver.resolve(call.workspace_id, call.requested_model)
         priced = self._price_for(candidates[0], call)
-        admission = self._admit(call, candidates[0], priced.price, allow_downgrade=True)
+        # the reservation covers the dearest candidate a rule may fail over to
+        reserve = routing.reserve_price if routing is not None and routing.reserve_price else priced.price
+        admission = self._admit(call, candidates[0], reserve, allow_downgrade=True)
         downgraded_to = None
         if admission.downgrade_model:
             downgraded_to = admission.downgrade_model
             candidates = self._resolver.resolve(call.workspace_id, downgraded_to)
             priced = self._price_for(candidates[0], call)
             admission = self._admit(call, candidates[0], priced.price, allow_downgrade=False)
-        return _Plan(candidates, priced.price, admission, started, downgraded_to, estimated=priced.estimated)
+        return _Plan(
+            candidates,
+            priced.price,
+            admission,
+            started,
+            downgraded_to,
+            estimated=priced.estimated,
+            headers=dict(admitted.headers) if admitted is not None else {},
+            routing_rule_id=admitted.routing_rule_id if admitted is not None else None,
+        )
 
     def _price_for(self, candidate: Candidate, call: ExecuteCall) -> PricedAs:
         provider, model = candidate.provider, candidate.model
@@ -201,6 +231,8 @@ class ExecuteService:
         response = served.response.body
         response["model"] = f"{served.candidate.provider}/{served.candidate.model}"
         headers = self._headers(call, plan, served.candidate, served.fallback_from)
+        if self._gate is not None and self._gate.may_screen_response(call):
+            response = await self._blocking.run(self._gate.screen_response, call, response, headers)
         headers["x-tollgate-cost-usd"] = format_usd(cost)
         return ExecuteResult(headers=headers, body=response)
 
@@ -330,6 +362,7 @@ class ExecuteService:
             upstream_ms=outcome.upstream_ms,
             stream=call.stream,
             fallback_from=outcome.fallback_from,
+            routing_rule_id=plan.routing_rule_id,
             created_at=self._clock.now(),
         )
 
@@ -376,6 +409,7 @@ class ExecuteService:
         self, call: ExecuteCall, plan: _Plan, candidate: Candidate, fallback_from: str | None
     ) -> dict[str, str]:
         headers = {
+            **plan.headers,
             "x-tollgate-provider": candidate.provider,
             "x-tollgate-model": candidate.model,
         }

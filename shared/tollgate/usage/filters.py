@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from tollgate.errors import PermissionDenied
 from tollgate.keys.auth import Principal
 
-STATUSES = ("success", "error", "cancelled")
+STATUSES = ("success", "error", "cancelled", "refused")
 
 
 @dataclass(frozen=True)

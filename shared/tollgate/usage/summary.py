@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, literal
 from sqlalchemy.orm import Session, sessionmaker
 
-from tollgate.db.repositories.usage_queries import DIMENSIONS, RAW, UsageQueries
+from tollgate.db.repositories.usage_queries import DIMENSIONS, RAW, RAW_ONLY_DIMENSIONS, UsageQueries
 from tollgate.errors import InvalidRequest
 from tollgate.usage.filters import UsageFilter, split_range
 from tollgate.usage.tally import Tally, none_if_blank
@@ -65,6 +65,8 @@ class Summary:
             return {}
         if self.group_by == "key":
             return {"key_id": key[0], "key": key[0]}
+        if self.group_by == "routing_rule":
+            return {"routing_rule_id": key[0], "routing_rule": key[0]}
         if self.group_by in TIME_GROUPS:
             return {self.group_by: key[0]}
         return dict(zip(DIMENSIONS[self.group_by], key, strict=True))
@@ -129,6 +131,10 @@ class SummaryService:
         dimension = group_by if group_by in DIMENSIONS else None
         by_time = group_by in TIME_GROUPS
         key_of = self._key_function(group_by)
+        if dimension in RAW_ONLY_DIMENSIONS:  # not in the rollup: one raw aggregate over the range
+            for row in queries.raw_groups(f, dimension):
+                groups[key_of(row, None)].add_raw(row)
+            return
         parts = split_range(start, end)
         if parts.first_day is not None and parts.end_day is not None:
             for row in queries.rollup_groups(f, parts.first_day, parts.end_day, dimension, by_day=by_time):

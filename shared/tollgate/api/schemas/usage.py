@@ -15,7 +15,7 @@ from tollgate.api.schemas.common import Strict
 from tollgate.money import format_usd
 
 Usd = Annotated[Decimal, PlainSerializer(format_usd, return_type=str, when_used="json")]
-Status = Literal["success", "error", "cancelled"]
+Status = Literal["success", "error", "cancelled", "refused"]
 MAX_EXPORT_ROWS = 10_000_000
 
 
@@ -60,7 +60,7 @@ class UsageListQuery(UsageFilterQuery):
 
 
 class SummaryQuery(UsageFilterQuery):
-    group_by: Literal["provider", "model", "workflow", "agent", "key", "day", "month"] | None = None
+    group_by: Literal["provider", "model", "workflow", "agent", "key", "routing_rule", "day", "month"] | None = None
     tz: str = Field(default="UTC", max_length=64, description="IANA timezone for day/month grouping")
 
     @field_validator("tz")
@@ -105,6 +105,7 @@ class UsageRecordOut(BaseModel):
     estimated: bool
     stream: bool
     fallback_from: str | None
+    routing_rule_id: uuid.UUID | None = None
     latency_ms: int
     created_at: datetime
 

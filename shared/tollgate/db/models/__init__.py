@@ -3,6 +3,7 @@
 from tollgate.db.models.base import Base
 from tollgate.db.models.budgets import AlertChannel, AlertCooldown, AlertSent, Budget, BudgetCounter, Reservation
 from tollgate.db.models.pricing import ModelPrice, PricingStatus
+from tollgate.db.models.rules import GuardrailSettingsRow, RoutingRuleRow, SecurityEvent
 from tollgate.db.models.tenancy import CredentialHealth, GatewayKey, ProviderCredential, Workspace
 from tollgate.db.models.usage import UsageDaily, UsageRecord
 
@@ -14,11 +15,14 @@ __all__ = [
     "Budget",
     "BudgetCounter",
     "CredentialHealth",
+    "GuardrailSettingsRow",
     "GatewayKey",
     "ModelPrice",
     "PricingStatus",
     "ProviderCredential",
     "Reservation",
+    "RoutingRuleRow",
+    "SecurityEvent",
     "UsageDaily",
     "UsageRecord",
     "Workspace",

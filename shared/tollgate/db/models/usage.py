@@ -42,6 +42,7 @@ class UsageRecord(Base):
     upstream_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
     stream: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     fallback_from: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    routing_rule_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), nullable=True)
     created_at: Mapped[datetime] = created_at_column()
 
     __table_args__ = (
@@ -50,6 +51,7 @@ class UsageRecord(Base):
         Index("ix_usage_records_ws_provider_model", "workspace_id", "provider", "model", "created_at"),
         Index("ix_usage_records_ws_workflow", "workspace_id", "workflow", "created_at"),
         Index("ix_usage_records_ws_agent", "workspace_id", "agent", "created_at"),
+        Index("ix_usage_records_ws_rule", "workspace_id", "routing_rule_id", "created_at"),
     )
 
 

@@ -40,6 +40,7 @@ EXPORT_COLUMNS = (
     "estimated",
     "stream",
     "fallback_from",
+    "routing_rule_id",
     "latency_ms",
     "created_at",
 )
@@ -50,7 +51,10 @@ DIMENSIONS: dict[str, tuple[str, ...]] = {
     "workflow": ("workflow",),
     "agent": ("agent",),
     "key": ("key_id",),
+    "routing_rule": ("routing_rule_id",),
 }
+# Dimensions the usage_daily rollup does not carry: summaries read them from raw rows only.
+RAW_ONLY_DIMENSIONS = frozenset({"routing_rule"})
 
 Cursor = tuple[datetime, uuid.UUID]
 

@@ -9,6 +9,7 @@ const VIEWS = {
   keys: () => import("./views/keys.js"),
   usage: () => import("./views/usage.js"),
   pricing: () => import("./views/pricing.js"),
+  routing: () => import("./views/routing.js"),
 };
 
 const main = document.getElementById("main");

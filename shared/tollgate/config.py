@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     pricing_seed_snapshot: bool = Field(default=True, description="seed the packaged price snapshot on first start")
 
     reservation_ttl_s: int = 900
+    # The longest one execute call may run (retries, failover, upstream read, stream); on Lambda the
+    # invocation's remaining time minus deadline_margin_s when that is earlier. Must stay below
+    # reservation_ttl_s so the sweeper never settles a reservation whose call is still running.
+    call_deadline_s: float = Field(default=840.0, gt=0)
+    deadline_margin_s: float = Field(default=3.0, ge=0)
     sweeper_interval_s: int = 300
     unpriced_policy: Literal["block_unpriced", "estimate"] = "block_unpriced"
 

@@ -12,6 +12,8 @@ from typing import Any
 from tollgate.api.app import GatewayApp
 from tollgate.api.http import ApiRequest, ApiResponse
 from tollgate.api.routes import routers_for
+from tollgate.config import get_settings
+from tollgate.execution.deadline import Deadline
 from tollgate.ids import new_request_id
 from tollgate.wiring import Services, get_services
 
@@ -48,5 +50,9 @@ def lambda_app(function: str, services: Callable[[], Services] = get_services) -
     return GatewayApp(routers_for(function), services)
 
 
-def handle_event(app: GatewayApp, event: dict[str, Any]) -> dict[str, Any]:
-    return response_to_result(app.handle(request_from_event(event)))
+def handle_event(app: GatewayApp, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """``context``: the Lambda context; its remaining time (minus the margin) is the request's deadline."""
+    request = request_from_event(event)
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+        request.deadline = Deadline.from_lambda_context(context, get_settings().deadline_margin_s)
+    return response_to_result(app.handle(request))

@@ -24,6 +24,7 @@ from tollgate.db.repositories.usage import UsageRepository
 from tollgate.db.repositories.workspaces import WorkspaceRepository
 from tollgate.errors import InternalError, TollgateError
 from tollgate.execution.attribution import Attribution
+from tollgate.execution.deadline import Deadline, DeadlineExceeded, DeadlineReached, bound
 from tollgate.execution.resolver import Candidate, ModelResolver
 from tollgate.money import ZERO, format_usd
 from tollgate.observability import logger
@@ -37,6 +38,8 @@ from tollgate.providers.invoker import ProviderInvoker
 
 T = TypeVar("T")
 
+# A call cut by its deadline: charged at the reserved worst case, estimated.
+INTERRUPTED = "interrupted"
 # Body fields that are Tollgate's, not the provider's.
 _GATEWAY_FIELDS = ("model", "metadata")
 
@@ -50,6 +53,8 @@ class ExecuteCall:
     attribution: Attribution
     # None: the workspace's policy, read only when a model turns out to be unpriced.
     unpriced_policy: str | None = None
+    # When the invocation must have answered (retries, failover and the upstream read share it).
+    deadline: Deadline | None = None
 
     @property
     def requested_model(self) -> str:
@@ -77,6 +82,7 @@ class _Outcome:
     error_type: str | None
     upstream_ms: int | None
     fallback_from: str | None
+    estimated: bool = False
 
 
 @dataclass
@@ -188,9 +194,15 @@ class ExecuteService:
 
     def _guarded(self, call: ExecuteCall, plan: _Plan, upstream_started: float, invoke: Callable[[], T]) -> T:
         """Run the upstream call; a failure is recorded as a failed usage row (which releases the
-        reservations) and surfaces as the DESIGN §3 error."""
+        reservations) and surfaces as the DESIGN §3 error. The reservation is marked started first
+        (crash safety), and a passed deadline charges the call (estimated) and answers 504."""
+        self._budgets.mark_started(plan.admission)
         try:
-            return invoke()
+            with bound(call.deadline):
+                return invoke()
+        except DeadlineExceeded:
+            self._record_interrupted(call, plan, upstream_started)
+            raise DeadlineReached() from None
         except ProviderCallError as exc:
             self._record_failure(call, plan, exc.kind.value, upstream_started)
             raise to_gateway_error(exc) from None
@@ -233,6 +245,9 @@ class ExecuteService:
         except GeneratorExit:
             recorder.finish("cancelled", "client_disconnected")
             raise
+        except DeadlineExceeded:
+            recorder.finish(INTERRUPTED, "deadline_exceeded")
+            yield _sse_error(call.request_id, DeadlineReached())
         except ProviderCallError as exc:
             recorder.finish("error", exc.kind.value)
             yield _sse_error(call.request_id, to_gateway_error(exc))
@@ -273,7 +288,7 @@ class ExecuteService:
             reasoning_tokens=usage.reasoning_tokens,
             cost_usd=outcome.cost,
             price_id=outcome.price.id,
-            estimated=plan.estimated and outcome.price is plan.price,
+            estimated=outcome.estimated or (plan.estimated and outcome.price is plan.price),
             latency_ms=_ms_since(plan.started),
             upstream_ms=outcome.upstream_ms,
             stream=call.stream,
@@ -285,12 +300,31 @@ class ExecuteService:
             self._budgets.settle(session, plan.admission, outcome.cost)
 
     def _record_or_release(self, call: ExecuteCall, plan: _Plan, outcome_of: Callable[[], _Outcome]) -> None:
-        """Record the call; if that fails, give the reservations back rather than hold them."""
+        """Record the call. If that fails the reservations stay: the upstream call started, so the
+        sweeper charges them (estimated) once they expire rather than lose the call from spend."""
         try:
             self._record(call, plan, outcome_of())
         except Exception:
-            logger.exception("could not record a call", extra={"stream": call.stream})
-            self._budgets.release(plan.admission)
+            logger.exception("could not record a call; the sweeper will charge it", extra={"stream": call.stream})
+
+    def _record_interrupted(self, call: ExecuteCall, plan: _Plan, upstream_started: float) -> None:
+        """The deadline passed mid-call: charge the reserved worst case as an estimated row."""
+        worst = plan.admission.worst_case_usd or ZERO
+        self._record_or_release(
+            call,
+            plan,
+            lambda: _Outcome(
+                plan.candidates[0],
+                Usage(),
+                worst,
+                plan.price,
+                INTERRUPTED,
+                "deadline_exceeded",
+                _ms_since(upstream_started),
+                None,
+                estimated=True,
+            ),
+        )
 
     def _record_failure(self, call: ExecuteCall, plan: _Plan, error_type: str, upstream_started: float) -> None:
         self._record_or_release(
@@ -311,15 +345,17 @@ class ExecuteService:
                 opened.stream.close()
                 usage: Usage = opened.stream.usage
                 price = self._price_for_served(opened.candidate, plan, call)
+                cut = status == INTERRUPTED  # deadline: what was produced is unknown, charge the worst case
                 return _Outcome(
                     opened.candidate,
                     usage,
-                    cost_of(usage, price),
+                    (plan.admission.worst_case_usd or ZERO) if cut else cost_of(usage, price),
                     price,
                     status,
                     error_type,
                     _ms_since(upstream_started),
                     opened.fallback_from,
+                    estimated=cut,
                 )
 
             self._record_or_release(call, plan, outcome)

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from tollgate.execution import deadline as deadlines
 from tollgate.providers.errors import FailureKind, ProviderCallError, upstream_error
 
 MAX_ERROR_BODY_BYTES = 64 * 1024
@@ -64,8 +65,9 @@ class UpstreamHttp:
         content = None if payload is None else json.dumps(payload, separators=(",", ":")).encode()
         all_headers = {"content-type": "application/json", "accept": "application/json", **headers}
         try:
-            response = self._client.request(method, url, headers=all_headers, content=content)
+            response = self._client.request(method, url, headers=all_headers, content=content, timeout=self._timeout())
         except httpx.TimeoutException:
+            deadlines.check()
             raise upstream_error(provider, FailureKind.TIMEOUT) from None
         except httpx.TransportError:
             raise upstream_error(provider, FailureKind.NETWORK) from None
@@ -83,10 +85,11 @@ class UpstreamHttp:
         """Send the request and return the open response once a 2xx status arrived."""
         content = json.dumps(payload, separators=(",", ":")).encode()
         all_headers = {"content-type": "application/json", "accept": "text/event-stream", **headers}
-        request = self._client.build_request("POST", url, headers=all_headers, content=content)
+        request = self._client.build_request("POST", url, headers=all_headers, content=content, timeout=self._timeout())
         try:
             response = self._client.send(request, stream=True)
         except httpx.TimeoutException:
+            deadlines.check()
             raise upstream_error(provider, FailureKind.TIMEOUT) from None
         except httpx.TransportError:
             raise upstream_error(provider, FailureKind.NETWORK) from None
@@ -98,12 +101,36 @@ class UpstreamHttp:
             raise classify(response.status_code, _parse_error_body(raw), response.headers)
         return response
 
+    def _timeout(self) -> httpx.Timeout:
+        """The client's timeouts, each capped by the current call's deadline (``DeadlineExceeded``
+        when it has passed)."""
+        base = self._client.timeout
+        if deadlines.current() is None:
+            return base
+        return httpx.Timeout(
+            connect=_capped(base.connect),
+            read=_capped(base.read),
+            write=_capped(base.write),
+            pool=_capped(base.pool),
+        )
+
+
+def _capped(timeout_s: float | None) -> float:
+    return deadlines.capped_timeout(timeout_s if timeout_s is not None else float("inf"))
+
 
 def iter_lines(provider: str, response: httpx.Response) -> Iterator[str]:
-    """Lines of a streamed body; transport failures mid-stream become classified errors."""
+    """Lines of a streamed body; transport failures mid-stream become classified errors. The
+    deadline in force when the stream opened ends it (``DeadlineExceeded``) once it passes."""
+    deadline = deadlines.current()
     try:
-        yield from response.iter_lines()
+        for line in response.iter_lines():
+            if deadline is not None:
+                deadline.check()
+            yield line
     except httpx.TimeoutException:
+        if deadline is not None:
+            deadline.check()
         raise upstream_error(provider, FailureKind.TIMEOUT) from None
     except (httpx.TransportError, httpx.StreamError):
         raise upstream_error(provider, FailureKind.NETWORK) from None

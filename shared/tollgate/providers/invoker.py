@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from tollgate.execution import deadline as deadlines
 from tollgate.execution.resolver import Candidate
 from tollgate.providers.base import ChatRequest, ChatResponse, ChatStream, Usage
 from tollgate.providers.errors import FAILOVER, ProviderCallError
@@ -152,10 +153,11 @@ class ProviderInvoker:
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, ProviderCallError) and exc.retry_after_s is not None:
-                return min(exc.retry_after_s, policy.max_wait_s)
-            return policy.backoff(state.attempt_number)
+                return deadlines.capped_timeout(min(exc.retry_after_s, policy.max_wait_s))
+            return deadlines.capped_timeout(policy.backoff(state.attempt_number))
 
         def one_attempt() -> T:
+            deadlines.check()  # DeadlineExceeded: no attempt, retry or failover past the deadline
             if self._health:
                 pause = self._health.pace(candidate)
                 if pause > 0:

@@ -25,6 +25,15 @@ class Settings(BaseSettings):
     database_host: str | None = None
     database_name: str | None = None
     db_pool_size: int = 10
+    # None: twice db_pool_size. Lambda: 1 connection per container, 0 overflow (the container serves one
+    # request at a time; reserved concurrency x 1 must fit the proxy's connections, docs/deploy.md).
+    db_max_overflow: int | None = None
+    db_pool_timeout_s: float = Field(default=30.0, gt=0)
+    db_pool_recycle_s: int = 300
+    # False behind RDS Proxy: server-side prepared statements pin proxy sessions.
+    db_server_prepare: bool = True
+    # How long a secret read from Secrets Manager (database credentials, root key) is trusted.
+    secret_max_age_s: int = Field(default=300, ge=1)
 
     root_key: str | None = None
     root_key_secret_arn: str | None = None

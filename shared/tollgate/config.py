@@ -44,6 +44,8 @@ class Settings(BaseSettings):
 
     alert_backend: Literal["inprocess", "sqs"] = "inprocess"
     alert_queue_url: str | None = None
+    # Operators' SNS topic (events about the gateway itself, e.g. a rejected price feed); unset: logged.
+    operator_topic_arn: str | None = None
     ses_from_address: str | None = None
     alert_cooldown_s: float = 3600.0
     alert_worker_interval_s: float = 2.0

@@ -139,6 +139,15 @@ class Services:
         return InProcessAlertQueue()
 
     @cached_property
+    def operator_events(self) -> AlertQueue:
+        """Where events about the gateway itself go: the operators' SNS topic on AWS, the log locally."""
+        from tollgate.alerts.routing import LoggedOperatorEvents, SnsOperatorTopic
+
+        if self.settings.operator_topic_arn:
+            return SnsOperatorTopic(self.settings.operator_topic_arn)
+        return LoggedOperatorEvents()
+
+    @cached_property
     def mailer(self) -> Mailer:
         if self.settings.ses_from_address:
             from tollgate.aws.ses_mailer import SesMailer
@@ -274,11 +283,13 @@ class Services:
 
     @cached_property
     def pricing_refresher(self) -> PriceRefresher:
+        from tollgate.alerts.routing import RoutingAlertQueue
         from tollgate.pricing.feeds.sources import feed_loaders
         from tollgate.pricing.refresh import PriceRefresher
 
+        alerts = RoutingAlertQueue(self.alert_queue, self.operator_events)  # rejected feeds: operators only
         return PriceRefresher(
-            self.sessions, self.clock, self.alert_queue, feed_loaders(self.settings), on_applied=self.prices.invalidate
+            self.sessions, self.clock, alerts, feed_loaders(self.settings), on_applied=self.prices.invalidate
         )
 
     @cached_property

@@ -89,8 +89,14 @@ class TollgateStack(Stack):
         alarms = Alarms(self, "Observability", config=config)
         alarms.watch_dead_letter_queue(alerts.dead_letter_queue)
         alarms.watch_api(api.api)
+        alarms.watch_rest_api(streaming.api)
         alarms.watch_pricing_age()
+        alarms.watch_sweeper()
         alarms.watch_functions(lambdas)
+        # Operators' events (e.g. a rejected price feed) go to the operators' topic, never the tenants' queue.
+        publisher = lambdas[specs.PRICING_UPDATER.name]
+        alarms.topic.grant_publish(publisher)
+        publisher.add_environment("TOLLGATE_OPERATOR_TOPIC_ARN", alarms.topic.topic_arn)
 
         CfnOutput(
             self, "ExecuteApiUrl", value=streaming.url, description="Model calls: point OpenAI clients at <url>v1"

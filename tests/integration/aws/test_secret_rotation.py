@@ -117,3 +117,26 @@ def test_a_rotated_root_key_works_at_once_and_rereads_are_throttled(secrets: Any
     with pytest.raises(AuthenticationFailed):
         auth.authenticate("tg_nosuchkey00_" + "c" * 32)
     assert client.reads == reads + 1
+
+
+def test_lambda_pool_settings_pool_behind_rds_proxy(postgres: PostgresCluster) -> None:
+    engine = create_db_engine(
+        postgres.fresh_database(), pool_size=1, max_overflow=0, pool_timeout_s=10, server_prepare=False
+    )
+    try:
+        pool: Any = engine.pool
+        assert (pool.size(), pool._max_overflow, pool._timeout) == (1, 0, 10)
+        with engine.connect() as conn:
+            raw: Any = conn.connection.driver_connection
+            assert raw.prepare_threshold is None  # no server-side prepares: they pin proxy sessions
+            for _ in range(8):  # psycopg would prepare after 5 runs otherwise
+                conn.execute(text("SELECT 1"))
+            assert conn.scalar(text("SELECT count(*) FROM pg_prepared_statements")) == 0
+    finally:
+        engine.dispose()
+    local = create_db_engine(postgres.fresh_database())
+    try:
+        with local.connect() as conn:
+            assert conn.connection.driver_connection.prepare_threshold == 5  # type: ignore[union-attr]
+    finally:
+        local.dispose()

@@ -33,6 +33,8 @@ class Admission:
     reservations: list[Any] = field(default_factory=list)
     downgrade_model: str | None = None
     remaining_usd: Decimal | None = None
+    # The worst case the call was admitted at: what a call cut by its deadline is charged.
+    worst_case_usd: Decimal | None = None
 
 
 class BudgetGuard(Protocol):
@@ -48,13 +50,21 @@ class BudgetGuard(Protocol):
         """Give the reservations back (the call failed before any cost was incurred)."""
         ...
 
+    def mark_started(self, admission: Admission) -> None:
+        """Record durably that the upstream call is about to start (crash safety: the sweeper then
+        charges an expired reservation instead of releasing it)."""
+        ...
+
 
 class NoBudgets:
     def admit(self, context: SpendContext, worst_case_usd: Decimal, *, allow_downgrade: bool = True) -> Admission:
-        return Admission()
+        return Admission(worst_case_usd=worst_case_usd)
 
     def settle(self, session: Session, admission: Admission, actual_usd: Decimal) -> None:
         return None
 
     def release(self, admission: Admission) -> None:
+        return None
+
+    def mark_started(self, admission: Admission) -> None:
         return None

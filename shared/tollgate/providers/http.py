@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import ssl
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
@@ -92,16 +93,32 @@ class UpstreamHttp:
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Shards] = weakref.WeakKeyDictionary()
         self._sync: httpx.Client | None = None
         self._lock = threading.Lock()
+        self._ssl: ssl.SSLContext | None = None
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        """One TLS context (system CAs via certifi) shared by every shard: building one loads the CA
+        bundle (tens of ms each), which for 16 shards made a cold first call wait seconds."""
+        with self._lock:
+            if self._ssl is None:
+                import certifi
+
+                self._ssl = ssl.create_default_context(cafile=certifi.where())
+            return self._ssl
 
     def client(self) -> httpx.AsyncClient:
         """The next client shard of the running loop's pool."""
         loop = asyncio.get_running_loop()
         shards = self._clients.get(loop)
         if shards is None:
+            verify = self._ssl_context()
             shards = _Shards(
                 [
                     httpx.AsyncClient(
-                        timeout=self._timeout, limits=self._limits, trust_env=False, follow_redirects=False
+                        timeout=self._timeout,
+                        limits=self._limits,
+                        trust_env=False,
+                        follow_redirects=False,
+                        verify=verify,
                     )
                     for _ in range(self._shard_count)
                 ]

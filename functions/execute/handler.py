@@ -14,4 +14,4 @@ app = lambda_app("execute")
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle_event(app, event)
+    return handle_event(app, event, context)

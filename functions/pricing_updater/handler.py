@@ -12,8 +12,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tollgate.api.lambda_adapter import handle_event, lambda_app
 from tollgate.api.routes.pricing import refresh_out
+from tollgate.aws.metrics import MetricUnit, metrics, use_stage_dimension
 from tollgate.observability import logger
-from tollgate.wiring import get_services
+from tollgate.pricing.status import read_status
+from tollgate.wiring import Services, get_services
 
 app = lambda_app("pricing_updater")
 
@@ -23,8 +25,25 @@ def is_api_event(event: dict[str, Any]) -> bool:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    use_stage_dimension()
     if is_api_event(event):
-        return handle_event(app, event)
-    report = get_services().pricing_refresher.refresh(force=False)
-    return refresh_out(report).model_dump(mode="json")
+        result = handle_event(app, event)
+    else:
+        report = get_services().pricing_refresher.refresh(force=False)
+        metrics.add_metric(
+            "PriceFeedsRejected", MetricUnit.Count, sum(1 for s in report.sources if s.status != "applied")
+        )
+        result = refresh_out(report).model_dump(mode="json")
+    publish_pricing_age(get_services())
+    return result
+
+
+def publish_pricing_age(services: Services) -> None:
+    """``PricingAgeSeconds`` after every run; never succeeded: no datapoint (the alarm treats it as breaching)."""
+    settings = services.settings
+    with services.sessions() as session:
+        status = read_status(session, services.clock.now(), settings.pricing_stale_after_s)
+    if status.age_s is not None:
+        metrics.add_metric("PricingAgeSeconds", MetricUnit.Seconds, status.age_s)

@@ -52,6 +52,10 @@ class StageConfig:
     database_secret_rotation_days: int | None = None
     # functions and API
     reserve_concurrency: bool = False
+    # Warm execute environments on the `live` alias (0: none). SnapStart is not used: see docs/deploy.md.
+    execute_provisioned_concurrency: int = 0
+    # AWS Lambda Web Adapter layer version (arn:aws:lambda:<region>:753240598075:layer:LambdaAdapterLayer<arch>:N)
+    lwa_layer_version: int = 28
     api_throttle_rate: int = 50
     api_throttle_burst: int = 100
     log_retention_days: int = 14
@@ -110,6 +114,7 @@ STAGE_DEFAULTS: dict[str, StageConfig] = {
         retain_data_on_delete=True,
         database_secret_rotation_days=30,
         reserve_concurrency=True,
+        execute_provisioned_concurrency=2,
         api_throttle_rate=500,
         api_throttle_burst=1000,
         log_retention_days=90,
@@ -129,6 +134,8 @@ _OVERRIDES: dict[str, tuple[str, Any]] = {
     "deletionProtection": ("deletion_protection", "bool"),
     "retainDataOnDelete": ("retain_data_on_delete", "bool"),
     "reserveConcurrency": ("reserve_concurrency", "bool"),
+    "executeProvisionedConcurrency": ("execute_provisioned_concurrency", int),
+    "lwaLayerVersion": ("lwa_layer_version", int),
     "apiThrottleRate": ("api_throttle_rate", int),
     "apiThrottleBurst": ("api_throttle_burst", int),
     "logRetentionDays": ("log_retention_days", int),

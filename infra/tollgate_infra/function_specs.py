@@ -13,7 +13,12 @@ Permissions are capabilities, not IAM strings, so the least-privilege matrix is 
 | sweeper         | -                         | -           | -        |                                     |
 | migrate         | -                         | -           | -        | custom resource, runs Alembic       |
 
-Every function reads the database secret and connects through RDS Proxy.
+Every function reads the database secret and connects through RDS Proxy with ONE connection per container
+(a container serves one request at a time), so a function's reserved concurrency is also the most proxy
+connections it can hold; the sum is sized against the proxy's connections in docs/deploy.md.
+
+`execute` streams: it runs the local server's ASGI app behind the AWS Lambda Web Adapter (response
+streaming) for up to 15 minutes, published as versions behind the `live` alias that the REST API invokes.
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ class FunctionSpec:
     # Reserved concurrency (applied when the stage sets reserve_concurrency): caps how many database
     # connections a function can open through the proxy, and makes singletons really single.
     reserved_concurrency: int | None = None
+    # Runs the ASGI app behind the Lambda Web Adapter (response streaming), versions behind an alias.
+    streams: bool = False
 
     @property
     def construct_id(self) -> str:
@@ -68,11 +75,12 @@ EXECUTE = FunctionSpec(
     "execute",
     "OpenAI-compatible chat completions, models, cost estimates",
     1024,
-    60,
+    900,  # a streamed answer may run 15 minutes (the REST API streaming limit)
     key_use=KeyUse.DECRYPT,
     queue_use=QueueUse.SEND,
     reads_root_key=True,
-    reserved_concurrency=200,
+    reserved_concurrency=130,
+    streams=True,
 )
 KEYS = FunctionSpec(
     "keys",
@@ -81,7 +89,7 @@ KEYS = FunctionSpec(
     30,
     key_use=KeyUse.ENCRYPT_DECRYPT,
     reads_root_key=True,
-    reserved_concurrency=20,
+    reserved_concurrency=10,
 )
 BUDGETS = FunctionSpec(
     "budgets",
@@ -91,7 +99,7 @@ BUDGETS = FunctionSpec(
     key_use=KeyUse.ENCRYPT_DECRYPT,
     queue_use=QueueUse.SEND,
     reads_root_key=True,
-    reserved_concurrency=20,
+    reserved_concurrency=10,
 )
 USAGE = FunctionSpec(
     "usage",
@@ -99,7 +107,7 @@ USAGE = FunctionSpec(
     1024,
     30,
     reads_root_key=True,
-    reserved_concurrency=20,
+    reserved_concurrency=10,
 )
 PRICING_UPDATER = FunctionSpec(
     "pricing_updater",
@@ -121,7 +129,7 @@ ALERT_DELIVERY = FunctionSpec(
 )
 SWEEPER = FunctionSpec(
     "sweeper",
-    "Releases budget reservations older than the execute timeout",
+    "Settles budget reservations older than the execute timeout: charges started calls, releases the rest",
     512,
     60,
     reserved_concurrency=1,
@@ -133,6 +141,12 @@ MIGRATE = FunctionSpec(
     300,
     reserved_concurrency=1,
 )
+
+# A reservation outlives the longest execute invocation by this much before the sweeper settles it.
+RESERVATION_MARGIN_SECONDS = 60
+RESERVATION_TTL_SECONDS = EXECUTE.timeout_seconds + RESERVATION_MARGIN_SECONDS
+# Left of an invocation once its deadline passes: settle the call as estimated and answer 504.
+DEADLINE_MARGIN_SECONDS = 5
 
 ALL_FUNCTIONS: tuple[FunctionSpec, ...] = (
     EXECUTE,

@@ -1,12 +1,24 @@
-"""HTTP API routes (docs/api.md) -> the function that serves them.
+"""API Gateway routes -> the function that serves them, generated from the code's routers.
+
+`routes.json` is the output of `python -m tollgate.api.route_table` (the one route table the local
+server, the Lambdas and OpenAPI use); tests/infra/test_routes.py fails when it differs from what the
+code serves, so a route cannot exist in the code and be missing from the deployed API.
 
 Gateway keys are checked inside the functions (Bearer `tg_...` keys), so no route has an API Gateway
 authorizer. `{model+}` is a greedy path parameter because model ids contain slashes.
+
+The `execute` function's routes (model calls: long, streamed) are served by the streaming REST API; every
+other function's routes by the HTTP API.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
+
+ROUTES_JSON = Path(__file__).with_name("routes.json")
+STREAMING_FUNCTIONS = frozenset({"execute"})
 
 
 @dataclass(frozen=True)
@@ -14,68 +26,19 @@ class Route:
     method: str
     path: str
 
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
 
-def _routes(*keys: str) -> tuple[Route, ...]:
-    return tuple(Route(*key.split(" ", 1)) for key in keys)
+
+def load_routes(path: Path = ROUTES_JSON) -> dict[str, tuple[Route, ...]]:
+    """function -> its routes, in the order of the generated table."""
+    table: dict[str, list[Route]] = {}
+    for row in json.loads(path.read_text()):
+        table.setdefault(str(row["function"]), []).append(Route(str(row["method"]), str(row["path"])))
+    return {function: tuple(routes) for function, routes in table.items()}
 
 
-ROUTES_BY_FUNCTION: dict[str, tuple[Route, ...]] = {
-    "execute": _routes(
-        "POST /v1/chat/completions",
-        "GET /v1/models",
-        "POST /v1/cost/estimate",
-        "POST /v1/routing-rules",
-        "GET /v1/routing-rules",
-        "POST /v1/routing-rules/explain",
-        "GET /v1/routing-rules/{id}",
-        "PUT /v1/routing-rules/{id}",
-        "DELETE /v1/routing-rules/{id}",
-        "GET /v1/guardrails",
-        "PUT /v1/guardrails",
-        "GET /v1/security-events",
-    ),
-    "keys": _routes(
-        "POST /v1/workspaces",
-        "GET /v1/workspaces",
-        "POST /v1/keys",
-        "GET /v1/keys",
-        "DELETE /v1/keys/{id}",
-        "POST /v1/credentials",
-        "GET /v1/credentials",
-        "GET /v1/credentials/{id}",
-        "PATCH /v1/credentials/{id}",
-        "DELETE /v1/credentials/{id}",
-        "POST /v1/credentials/test",
-        "POST /v1/credentials/{id}/test",
-        "POST /v1/credentials/{id}/rotate",
-    ),
-    "budgets": _routes(
-        "POST /v1/budgets",
-        "GET /v1/budgets",
-        "GET /v1/budgets/status",
-        "GET /v1/budgets/{id}",
-        "PUT /v1/budgets/{id}",
-        "DELETE /v1/budgets/{id}",
-        "POST /v1/budgets/{id}/reset",
-        "GET /v1/budgets/{id}/status",
-        "GET /v1/budgets/{id}/history",
-        "POST /v1/alert-channels",
-        "GET /v1/alert-channels",
-        "DELETE /v1/alert-channels/{id}",
-        "POST /v1/alert-channels/{id}/test",
-    ),
-    "usage": _routes(
-        "GET /v1/usage",
-        "GET /v1/usage/summary",
-        "GET /v1/usage/export",
-        "GET /v1/pricing",
-        "GET /v1/pricing/status",
-        "GET /v1/pricing/{provider}/{model+}",
-        "PUT /v1/pricing/{provider}/{model+}",
-        "GET /health",
-        "GET /openapi.json",
-    ),
-    "pricing_updater": _routes(
-        "POST /v1/pricing/refresh",
-    ),
-}
+ROUTES_BY_FUNCTION: dict[str, tuple[Route, ...]] = load_routes()
+HTTP_API_ROUTES = {f: r for f, r in ROUTES_BY_FUNCTION.items() if f not in STREAMING_FUNCTIONS}
+STREAMING_ROUTES = {f: r for f, r in ROUTES_BY_FUNCTION.items() if f in STREAMING_FUNCTIONS}

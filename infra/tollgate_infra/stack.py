@@ -24,7 +24,9 @@ from tollgate_infra.constructs.network import Network
 from tollgate_infra.constructs.observability import Alarms
 from tollgate_infra.constructs.scheduling import Schedules
 from tollgate_infra.constructs.security import ProviderKeyEncryption, RootKeySecret
+from tollgate_infra.constructs.streaming_api import StreamingApi
 from tollgate_infra.nag import NagTargets, suppress_findings
+from tollgate_infra.routes import STREAMING_ROUTES
 
 
 class TollgateStack(Stack):
@@ -72,6 +74,14 @@ class TollgateStack(Stack):
                 function.node.default_child.node.add_dependency(migrations.resource)  # type: ignore[union-attr]
 
         api = HttpApi(self, "Api", config=config, functions=lambdas)
+        execute = self.functions[specs.EXECUTE.name]
+        streaming = StreamingApi(
+            self,
+            "ExecuteApi",
+            config=config,
+            target=execute.target,
+            routes=[route for routes in STREAMING_ROUTES.values() for route in routes],
+        )
         dashboard = self._dashboard(config, api) if config.dashboard else None
         Schedules(
             self, "Schedules", config=config, pricing_updater=lambdas["pricing_updater"], sweeper=lambdas["sweeper"]
@@ -79,10 +89,19 @@ class TollgateStack(Stack):
         alarms = Alarms(self, "Observability", config=config)
         alarms.watch_dead_letter_queue(alerts.dead_letter_queue)
         alarms.watch_api(api.api)
+        alarms.watch_rest_api(streaming.api)
         alarms.watch_pricing_age()
+        alarms.watch_sweeper()
         alarms.watch_functions(lambdas)
+        # Operators' events (e.g. a rejected price feed) go to the operators' topic, never the tenants' queue.
+        publisher = lambdas[specs.PRICING_UPDATER.name]
+        alarms.topic.grant_publish(publisher)
+        publisher.add_environment("TOLLGATE_OPERATOR_TOPIC_ARN", alarms.topic.topic_arn)
 
-        CfnOutput(self, "ApiUrl", value=api.url, description="Base URL: point OpenAI clients at <ApiUrl>v1")
+        CfnOutput(
+            self, "ExecuteApiUrl", value=streaming.url, description="Model calls: point OpenAI clients at <url>v1"
+        )
+        CfnOutput(self, "ApiUrl", value=api.url, description="Management API (keys, budgets, usage, pricing)")
         if dashboard:
             CfnOutput(self, "DashboardUrl", value=dashboard.url, description="Dashboard: sign in with an admin key")
         CfnOutput(self, "RootKeySecretName", value=root_key.secret_name, description="Root key secret")
@@ -95,6 +114,7 @@ class TollgateStack(Stack):
             config,
             NagTargets(
                 api=api,
+                streaming_api=streaming,
                 database_instance=database.instance,
                 database_secret=database.credentials_secret,
                 root_key_secret=root_key.secret,

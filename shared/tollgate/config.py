@@ -25,6 +25,15 @@ class Settings(BaseSettings):
     database_host: str | None = None
     database_name: str | None = None
     db_pool_size: int = 10
+    # None: twice db_pool_size. Lambda: 1 connection per container, 0 overflow (the container serves one
+    # request at a time; reserved concurrency x 1 must fit the proxy's connections, docs/deploy.md).
+    db_max_overflow: int | None = None
+    db_pool_timeout_s: float = Field(default=30.0, gt=0)
+    db_pool_recycle_s: int = 300
+    # False behind RDS Proxy: server-side prepared statements pin proxy sessions.
+    db_server_prepare: bool = True
+    # How long a secret read from Secrets Manager (database credentials, root key) is trusted.
+    secret_max_age_s: int = Field(default=300, ge=1)
 
     root_key: str | None = None
     root_key_secret_arn: str | None = None
@@ -35,6 +44,8 @@ class Settings(BaseSettings):
 
     alert_backend: Literal["inprocess", "sqs"] = "inprocess"
     alert_queue_url: str | None = None
+    # Operators' SNS topic (events about the gateway itself, e.g. a rejected price feed); unset: logged.
+    operator_topic_arn: str | None = None
     ses_from_address: str | None = None
     alert_cooldown_s: float = 3600.0
     alert_worker_interval_s: float = 2.0
@@ -69,6 +80,11 @@ class Settings(BaseSettings):
     pricing_seed_snapshot: bool = Field(default=True, description="seed the packaged price snapshot on first start")
 
     reservation_ttl_s: int = 900
+    # The longest one execute call may run (retries, failover, upstream read, stream); on Lambda the
+    # invocation's remaining time minus deadline_margin_s when that is earlier. Must stay below
+    # reservation_ttl_s so the sweeper never settles a reservation whose call is still running.
+    call_deadline_s: float = Field(default=840.0, gt=0)
+    deadline_margin_s: float = Field(default=3.0, ge=0)
     sweeper_interval_s: int = 300
     unpriced_policy: Literal["block_unpriced", "estimate"] = "block_unpriced"
 

@@ -77,16 +77,35 @@ class Services:
         return settings.resolved_database_url()
 
     @cached_property
-    def root_key(self) -> str | None:
+    def root_key(self) -> str | Callable[[bool], str | None] | None:
+        """The root key, or on AWS a reader of its secret (cached ``secret_max_age_s``; ``True``
+        re-reads it now, throttled) so a rotated root key works without recycling containers."""
         if self.settings.root_key_secret_arn and not self.settings.root_key:
-            from tollgate.aws.secrets import read_secret
+            from tollgate.aws.rotating_secret import RotatingSecret
 
-            return read_secret(self.settings.root_key_secret_arn)
+            secret = RotatingSecret(self.settings.root_key_secret_arn, max_age_s=self.settings.secret_max_age_s)
+            return lambda refresh: secret.value(refresh=refresh)
         return self.settings.root_key
 
     @cached_property
     def engine(self) -> Engine:
-        return create_db_engine(self.database_url, pool_size=self.settings.db_pool_size)
+        settings = self.settings
+        engine = create_db_engine(
+            self.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout_s=settings.db_pool_timeout_s,
+            pool_recycle_s=settings.db_pool_recycle_s,
+            server_prepare=settings.db_server_prepare,
+        )
+        if settings.database_secret_arn and not settings.database_url:
+            from tollgate.aws.db_auth import install_rotating_credentials
+            from tollgate.aws.rotating_secret import RotatingSecret
+
+            install_rotating_credentials(
+                engine, RotatingSecret(settings.database_secret_arn, max_age_s=settings.secret_max_age_s)
+            )
+        return engine
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
@@ -125,6 +144,15 @@ class Services:
 
             return SqsAlertQueue(self.settings.alert_queue_url)
         return InProcessAlertQueue()
+
+    @cached_property
+    def operator_events(self) -> AlertQueue:
+        """Where events about the gateway itself go: the operators' SNS topic on AWS, the log locally."""
+        from tollgate.alerts.routing import LoggedOperatorEvents, SnsOperatorTopic
+
+        if self.settings.operator_topic_arn:
+            return SnsOperatorTopic(self.settings.operator_topic_arn)
+        return LoggedOperatorEvents()
 
     @cached_property
     def mailer(self) -> Mailer:
@@ -266,11 +294,13 @@ class Services:
 
     @cached_property
     def pricing_refresher(self) -> PriceRefresher:
+        from tollgate.alerts.routing import RoutingAlertQueue
         from tollgate.pricing.feeds.sources import feed_loaders
         from tollgate.pricing.refresh import PriceRefresher
 
+        alerts = RoutingAlertQueue(self.alert_queue, self.operator_events)  # rejected feeds: operators only
         return PriceRefresher(
-            self.sessions, self.clock, self.alert_queue, feed_loaders(self.settings), on_applied=self.prices.invalidate
+            self.sessions, self.clock, alerts, feed_loaders(self.settings), on_applied=self.prices.invalidate
         )
 
     @cached_property

@@ -17,12 +17,13 @@ def test_runtime_architecture_and_handler(any_stage: Any, function_name: str) ->
     properties = any_stage.function(function_name)["Properties"]
     assert properties["Runtime"] == "python3.12"
     assert properties["Architectures"] == ["arm64"]
-    assert properties["Handler"] == "handler.handler"
+    # execute runs the ASGI app behind the Lambda Web Adapter (run.sh); the others are plain handlers
+    assert properties["Handler"] == ("run.sh" if function_name == "execute" else "handler.handler")
     assert properties["TracingConfig"] == {"Mode": "Active"}
 
 
 def test_every_function_has_the_runtime_and_package_layers(any_stage: Any, function_name: str) -> None:
-    layers = {ref["Ref"] for ref in any_stage.function(function_name)["Properties"]["Layers"]}
+    layers = {ref["Ref"] for ref in any_stage.function(function_name)["Properties"]["Layers"] if "Ref" in ref}
     # Ours are under the `Layers` construct; the dashboard's BucketDeployment brings aws-cdk-lib's AWS CLI layer.
     ours = {k: v for k, v in any_stage.of_type("AWS::Lambda::LayerVersion").items() if k.startswith("Layers")}
     assert len(ours) == 2
@@ -66,8 +67,8 @@ def test_api_functions_finish_within_reason_and_background_work_gets_longer(dev:
 
     for name in ("keys", "budgets", "usage"):
         assert timeout(name) <= API_GATEWAY_TIMEOUT_S
-    # execute may outlive API Gateway's 30 s so a slow provider's call is still settled and metered
-    assert API_GATEWAY_TIMEOUT_S <= timeout("execute") <= 120
+    # execute streams for up to 15 minutes (REST API response streaming); its deadline ends calls before that
+    assert timeout("execute") == 900
     assert timeout("migrate") >= 120
     assert timeout("pricing_updater") >= 60
     assert dev.function("execute")["Properties"]["MemorySize"] >= 1024
@@ -75,10 +76,10 @@ def test_api_functions_finish_within_reason_and_background_work_gets_longer(dev:
 
 def test_prod_reserves_concurrency_to_protect_the_database(prod: Any, dev: Any, function_name: str) -> None:
     expected = {
-        "execute": 200,
-        "keys": 20,
-        "budgets": 20,
-        "usage": 20,
+        "execute": 130,
+        "keys": 10,
+        "budgets": 10,
+        "usage": 10,
         "pricing_updater": 1,
         "sweeper": 1,
         "migrate": 1,

@@ -22,7 +22,7 @@ EXTRA_ACTIONS: dict[str, set[str]] = {
     "keys": ENCRYPT_DECRYPT,
     "budgets": ENCRYPT_DECRYPT | SEND_ALERT,
     "usage": set(),
-    "pricing_updater": SEND_ALERT,
+    "pricing_updater": SEND_ALERT | {"sns:Publish"},  # operators' topic: rejected price feeds
     "alert_delivery": DECRYPT | CONSUME_ALERTS,
     "sweeper": set(),
     "migrate": set(),

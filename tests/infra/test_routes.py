@@ -1,4 +1,6 @@
-"""Every documented route (docs/api.md) reaches the function that owns it, and nothing else is routed."""
+"""The deployed routes are generated from the code's routers: every route the code serves on AWS reaches
+the function that owns it (execute's on the streaming REST API, the rest on the HTTP API), and nothing else
+is routed. `routes.json` (what infra reads) must equal the table built from the routers."""
 
 from __future__ import annotations
 
@@ -6,40 +8,16 @@ from typing import Any
 
 import pytest
 
-EXPECTED_ROUTES = {
-    "execute": [
-        "POST /v1/chat/completions", "GET /v1/models", "POST /v1/cost/estimate",
-        "POST /v1/routing-rules", "GET /v1/routing-rules", "POST /v1/routing-rules/explain",
-        "GET /v1/routing-rules/{id}", "PUT /v1/routing-rules/{id}", "DELETE /v1/routing-rules/{id}",
-        "GET /v1/guardrails", "PUT /v1/guardrails", "GET /v1/security-events",
-    ],
-    "keys": [
-        "POST /v1/workspaces", "GET /v1/workspaces",
-        "POST /v1/keys", "GET /v1/keys", "DELETE /v1/keys/{id}",
-        "POST /v1/credentials", "GET /v1/credentials",
-        "GET /v1/credentials/{id}", "PATCH /v1/credentials/{id}", "DELETE /v1/credentials/{id}",
-        "POST /v1/credentials/test", "POST /v1/credentials/{id}/test", "POST /v1/credentials/{id}/rotate",
-    ],
-    "budgets": [
-        "POST /v1/budgets", "GET /v1/budgets", "GET /v1/budgets/status",
-        "GET /v1/budgets/{id}", "PUT /v1/budgets/{id}", "DELETE /v1/budgets/{id}",
-        "POST /v1/budgets/{id}/reset", "GET /v1/budgets/{id}/status", "GET /v1/budgets/{id}/history",
-        "POST /v1/alert-channels", "GET /v1/alert-channels", "DELETE /v1/alert-channels/{id}",
-        "POST /v1/alert-channels/{id}/test",
-    ],
-    "usage": [
-        "GET /v1/usage", "GET /v1/usage/summary", "GET /v1/usage/export",
-        "GET /v1/pricing", "GET /v1/pricing/status",
-        "GET /v1/pricing/{provider}/{model+}", "PUT /v1/pricing/{provider}/{model+}",
-        "GET /health", "GET /openapi.json",
-    ],
-    "pricing_updater": ["POST /v1/pricing/refresh"],
-}  # fmt: skip
-ROUTE_TO_FUNCTION = {route: name for name, routes in EXPECTED_ROUTES.items() for route in routes}
+from tollgate.api.route_table import route_table, route_table_json
+from tollgate_infra.routes import ROUTES_JSON, STREAMING_FUNCTIONS
+
+CODE_ROUTES = route_table()
+HTTP_API = {r.key: r.function for r in CODE_ROUTES if r.function not in STREAMING_FUNCTIONS}
+STREAMED = {r.key: r.function for r in CODE_ROUTES if r.function in STREAMING_FUNCTIONS}
 
 
 def routed_function_ids(stack: Any) -> dict[str, str]:
-    """route key -> logical id of the Lambda function its integration invokes."""
+    """HTTP API route key -> logical id of the Lambda function its integration invokes."""
     integrations = stack.of_type("AWS::ApiGatewayV2::Integration")
     routes = {}
     for route in stack.of_type("AWS::ApiGatewayV2::Route").values():
@@ -49,13 +27,46 @@ def routed_function_ids(stack: Any) -> dict[str, str]:
     return routes
 
 
-def test_exactly_the_contract_routes_exist(dev: Any) -> None:
-    assert sorted(routed_function_ids(dev)) == sorted(ROUTE_TO_FUNCTION)
+def rest_route_keys(stack: Any) -> set[str]:
+    """REST API method -> "METHOD /full/path" (resources resolved through their parents)."""
+    resources = stack.of_type("AWS::ApiGateway::Resource")
+
+    def path_of(ref: dict[str, Any]) -> str:
+        if "Fn::GetAtt" in ref:  # the API's root resource
+            return ""
+        resource = resources[ref["Ref"]]["Properties"]
+        return path_of(resource["ParentId"]) + "/" + resource["PathPart"]
+
+    return {
+        f"{m['Properties']['HttpMethod']} {path_of(m['Properties']['ResourceId'])}"
+        for m in stack.of_type("AWS::ApiGateway::Method").values()
+    }
 
 
-@pytest.mark.parametrize("route_key", sorted(ROUTE_TO_FUNCTION))
+def test_routes_json_is_generated_from_the_routers() -> None:
+    assert ROUTES_JSON.read_text() == route_table_json(), (
+        "infra/tollgate_infra/routes.json is stale: run "
+        "`python -m tollgate.api.route_table > infra/tollgate_infra/routes.json`"
+    )
+
+
+def test_the_known_drift_is_gone() -> None:
+    assert "GET /v1/usage/executions" in HTTP_API
+
+
+def test_every_route_the_code_serves_is_deployed_and_nothing_else(dev: Any) -> None:
+    assert sorted(routed_function_ids(dev)) == sorted(HTTP_API)
+    assert rest_route_keys(dev) == set(STREAMED)
+
+
+@pytest.mark.parametrize("route_key", sorted(HTTP_API))
 def test_route_reaches_its_function(dev: Any, route_key: str) -> None:
-    assert routed_function_ids(dev)[route_key] == dev.function_id(ROUTE_TO_FUNCTION[route_key])
+    assert routed_function_ids(dev)[route_key] == dev.function_id(HTTP_API[route_key])
+
+
+def test_model_calls_are_on_the_streaming_api_not_the_http_api(dev: Any) -> None:
+    assert "POST /v1/chat/completions" in STREAMED
+    assert "POST /v1/chat/completions" not in routed_function_ids(dev)
 
 
 def test_background_functions_have_no_routes(dev: Any) -> None:
@@ -74,6 +85,8 @@ def test_routes_have_no_gateway_authorizer_because_functions_authenticate(dev: A
     routes = dev.of_type("AWS::ApiGatewayV2::Route").values()
     assert {r["Properties"].get("AuthorizationType", "NONE") for r in routes} == {"NONE"}
     assert not dev.of_type("AWS::ApiGatewayV2::Authorizer")
+    methods = dev.of_type("AWS::ApiGateway::Method").values()
+    assert {m["Properties"]["AuthorizationType"] for m in methods} == {"NONE"}
 
 
 def test_model_ids_with_slashes_use_a_greedy_path_parameter(dev: Any) -> None:

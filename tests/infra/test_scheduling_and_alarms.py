@@ -72,7 +72,8 @@ def test_alarm_on_errors_of_every_function(any_stage: Any, function_name: str) -
 def test_every_alarm_notifies_the_alarm_topic(any_stage: Any) -> None:
     (topic_id,) = any_stage.of_type("AWS::SNS::Topic")
     alarms = any_stage.of_type("AWS::CloudWatch::Alarm").values()
-    assert len(alarms) == 3 + 8
+    # DLQ, HTTP API 5xx, pricing age, execute REST API 5xx, sweeper charged, sweeper released + one per function
+    assert len(alarms) == 6 + 8
     for found in alarms:
         assert found["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
 

@@ -2,7 +2,7 @@
 
 The gateway must fail closed with the documented error shape, never call the provider when it
 cannot account for the call, and end with consistent budget counters once the database is back:
-no usage row doubled, the reservation settled or released by the sweeper, reserved back to zero
+no usage row doubled, the reservation settled or charged by the sweeper, reserved back to zero
 and spent equal to the recorded usage."""
 
 from __future__ import annotations
@@ -123,21 +123,23 @@ def test_database_lost_after_admission_fails_closed_and_the_sweeper_restores_the
     # When the database returns
     outage.stop()
     rows, spent, reserved, held = _ledger(services)
-    # the lost call left its reservation behind (release failed too) and no usage row
+    # the lost call left its reservation behind (marked started: the provider was called) and no usage row
     assert [r.status for r in rows] == ["success"]
     assert held == 1 and reserved > 0
-    # and the sweeper, run past the reservation's expiry, releases it exactly once
+    # and the sweeper, run past the reservation's expiry, charges it (estimated) exactly once:
+    # the provider answered, so the call is never lost from spend
     later = datetime.now(UTC) + timedelta(seconds=services.settings.reservation_ttl_s + 60)
     sweeper = ReservationSweeper(services.sessions, _FixedClock(later), services.alert_outbox)
     first = sweeper.sweep()
-    assert first.released == 1 and first.released_usd == reserved
-    assert sweeper.sweep().released == 0
-    # Then the counters are consistent: nothing reserved, spent == the usage actually recorded
+    assert (first.charged, first.charged_usd, first.released) == (1, reserved, 0)
+    assert sweeper.sweep().charged == 0
+    # Then the counters are consistent: nothing reserved, spent == the usage recorded (incl. the estimate)
     rows, spent, reserved, held = _ledger(services)
-    assert len({r.request_id for r in rows}) == len(rows) == 1
+    assert [(r.status, r.estimated) for r in rows] == [("success", False), ("interrupted", True)]
+    assert len({r.request_id for r in rows}) == len(rows) == 2
     assert (reserved, held) == (Decimal(0), 0)
     assert spent == sum(r.cost_usd for r in rows)
     # And the gateway serves normally again
     assert admin.post("/v1/chat/completions", json=CHAT).status_code == 200
     rows, spent, reserved, held = _ledger(services)
-    assert len(rows) == 2 and spent == sum(r.cost_usd for r in rows) and (reserved, held) == (Decimal(0), 0)
+    assert len(rows) == 3 and spent == sum(r.cost_usd for r in rows) and (reserved, held) == (Decimal(0), 0)

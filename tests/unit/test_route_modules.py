@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from tollgate.api.routes import MODULES_BY_FUNCTION, all_routers, routers_for
+from tollgate.api.routes import all_routers, functions, routers_for
 
 
 def test_every_route_is_served_by_exactly_one_function() -> None:
     everything = {(r.method, r.path) for router in all_routers() for r in router.routes}
-    by_function = [(r.method, r.path) for f in MODULES_BY_FUNCTION for router in routers_for(f) for r in router.routes]
+    by_function = [(r.method, r.path) for f in functions() for router in routers_for(f) for r in router.routes]
     assert sorted(by_function) == sorted(everything)
     assert len(by_function) == len(set(by_function))
 

@@ -1,5 +1,6 @@
-"""API: one HTTP API (payload format 2.0) whose routes (tollgate_infra.routes) proxy to the API functions,
-with stage-level throttling and JSON access logs.
+"""API: one HTTP API (payload format 2.0) whose routes (tollgate_infra.routes, generated from the code's
+routers) proxy to the management functions, with stage-level throttling and JSON access logs. Model calls
+(the execute function) are on the streaming REST API (constructs/streaming_api.py).
 
 There is no API Gateway authorizer: the functions authenticate every request themselves with gateway keys
 (`Authorization: Bearer tg_...` or `x-api-key`), the same code the local server runs.
@@ -23,7 +24,7 @@ from constructs import Construct
 
 from tollgate_infra.config import StageConfig
 from tollgate_infra.log_groups import stage_log_group
-from tollgate_infra.routes import ROUTES_BY_FUNCTION
+from tollgate_infra.routes import HTTP_API_ROUTES
 
 ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
@@ -91,7 +92,7 @@ class HttpApi(Construct):
             ),
             access_log_settings=JsonAccessLogs(self.access_logs),
         )
-        for function_name, routes in ROUTES_BY_FUNCTION.items():
+        for function_name, routes in HTTP_API_ROUTES.items():
             integration = integrations.HttpLambdaIntegration(
                 f"{function_name}Integration",
                 functions[function_name],

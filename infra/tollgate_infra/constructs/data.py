@@ -22,6 +22,14 @@ DATABASE_USER = "tollgate"
 POSTGRES_PORT = 5432
 
 
+PROXY_MAX_CONNECTIONS_PERCENT = 90
+PROXY_IDLE_CLIENT_TIMEOUT_MINUTES = 10
+# PostgreSQL's default max_connections on RDS is LEAST(DBInstanceClassMemory / 9531392, 5000): about 190 on a
+# db.t4g.small (2 GiB less what RDS reserves); 90 % of it for the proxy leaves ~170 for Tollgate's functions.
+# docs/deploy.md has the arithmetic; tests/infra check the reserved concurrency fits.
+PROXY_CONNECTIONS_BY_INSTANCE = {"t4g.micro": 75, "t4g.small": 170, "t4g.medium": 350}
+
+
 class Database(Construct):
     def __init__(
         self,
@@ -104,8 +112,10 @@ class Database(Construct):
             secrets=[self.secret],
             security_groups=[self.proxy_security_group],
             require_tls=True,
-            max_connections_percent=90,
-            idle_client_timeout=Duration.minutes(30),
+            max_connections_percent=PROXY_MAX_CONNECTIONS_PERCENT,
+            # Containers recycle their one connection after 5 minutes (TOLLGATE_DB_POOL_RECYCLE_S); a client
+            # idle twice that long is a frozen container, so the proxy drops it instead of holding 30 minutes.
+            idle_client_timeout=Duration.minutes(PROXY_IDLE_CLIENT_TIMEOUT_MINUTES),
             debug_logging=False,
         )
         self.proxy_security_group.add_ingress_rule(

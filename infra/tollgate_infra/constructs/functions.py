@@ -22,10 +22,22 @@ from tollgate_infra.constructs.layers import ARCHITECTURE, RUNTIME, Layers
 from tollgate_infra.constructs.messaging import AlertQueue
 from tollgate_infra.constructs.network import FUNCTION_SUBNETS
 from tollgate_infra.constructs.security import ProviderKeyEncryption, RootKeySecret
-from tollgate_infra.function_specs import FunctionSpec, QueueUse
+from tollgate_infra.function_specs import (
+    DEADLINE_MARGIN_SECONDS,
+    EXECUTE,
+    RESERVATION_TTL_SECONDS,
+    FunctionSpec,
+    QueueUse,
+)
 from tollgate_infra.log_groups import stage_log_group
 
 HANDLER = "handler.handler"
+# Streaming functions: the Lambda Web Adapter (AWS-published layer, account 753240598075) wraps the runtime
+# (/opt/bootstrap) and proxies each invocation to the ASGI app that run.sh starts on 127.0.0.1:PORT.
+LWA_HANDLER = "run.sh"
+LWA_ACCOUNT = "753240598075"
+LWA_PORT = "8080"
+LIVE_ALIAS = "live"
 ALERT_BATCH_SIZE = 10
 ALERT_MAX_CONCURRENCY = 5  # at most this many alert_delivery instances drain the queue at once
 CODE_EXCLUDES = ["__pycache__", "*.pyc", "tests", ".pytest_cache"]
@@ -67,6 +79,17 @@ class FunctionPlatform:
             "POWERTOOLS_SERVICE_NAME": "tollgate",
             "POWERTOOLS_LOG_LEVEL": config.log_level,
             "POWERTOOLS_METRICS_NAMESPACE": "Tollgate",
+            # RDS Proxy pooling: one connection per container (one request at a time), no overflow, a short
+            # borrow timeout, and no server-side prepared statements (they pin the proxy session).
+            "TOLLGATE_DB_POOL_SIZE": "1",
+            "TOLLGATE_DB_MAX_OVERFLOW": "0",
+            "TOLLGATE_DB_POOL_TIMEOUT_S": "10",
+            "TOLLGATE_DB_SERVER_PREPARE": "false",
+            "TOLLGATE_SECRET_MAX_AGE_S": "300",
+            # Every call ends (deadline) before its reservation expires; the sweeper settles what is left.
+            "TOLLGATE_RESERVATION_TTL_S": str(RESERVATION_TTL_SECONDS),
+            "TOLLGATE_CALL_DEADLINE_S": str(EXECUTE.timeout_seconds - DEADLINE_MARGIN_SECONDS),
+            "TOLLGATE_DEADLINE_MARGIN_S": str(DEADLINE_MARGIN_SECONDS),
         }
         if config.ses_from_address:
             environment["TOLLGATE_SES_FROM_ADDRESS"] = config.ses_from_address
@@ -79,6 +102,13 @@ class TollgateFunction(Construct):
         config = platform.config
         self.spec = spec
         reserved = spec.reserved_concurrency if config.reserve_concurrency else None
+        environment = platform.environment()
+        layers = list(platform.layers.all)
+        handler = HANDLER
+        if spec.streams:
+            handler = LWA_HANDLER
+            layers.append(lwa_layer(self, config))
+            environment.update(lwa_environment())
         self.function = lambda_.Function(
             self,
             "Function",
@@ -86,13 +116,13 @@ class TollgateFunction(Construct):
             description=f"Tollgate {spec.name}: {spec.description}",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            handler=HANDLER,
+            handler=handler,
             code=lambda_.Code.from_asset(str(config.source_root / "functions" / spec.name), exclude=CODE_EXCLUDES),
-            layers=platform.layers.all,
+            layers=layers,
             memory_size=spec.memory_mb,
             timeout=Duration.seconds(spec.timeout_seconds),
             reserved_concurrent_executions=reserved,
-            environment=platform.environment(),
+            environment=environment,
             vpc=platform.vpc,
             vpc_subnets=FUNCTION_SUBNETS,
             security_groups=[platform.security_group],
@@ -101,6 +131,19 @@ class TollgateFunction(Construct):
         )
         self.role: iam.IRole = self.function.role  # type: ignore[assignment]  # always set: CDK creates one
         self._grant_permissions(platform)
+        # What API Gateway invokes: the published version behind the `live` alias for streaming functions
+        # (provisioned concurrency attaches to it), the unpublished function for the others.
+        self.target: lambda_.IFunction = self.function
+        if spec.streams:
+            provisioned = config.execute_provisioned_concurrency or None
+            self.alias = lambda_.Alias(
+                self,
+                "Live",
+                alias_name=LIVE_ALIAS,
+                version=self.function.current_version,
+                provisioned_concurrent_executions=provisioned,
+            )
+            self.target = self.alias
 
     def _grant_permissions(self, platform: FunctionPlatform) -> None:
         spec, fn = self.spec, self.function
@@ -122,6 +165,27 @@ class TollgateFunction(Construct):
         sender = platform.config.ses_from_address
         if spec.sends_email and sender:
             fn.add_to_role_policy(ses_send_statement(self, sender))
+
+
+def lwa_layer(scope: Construct, config: StageConfig) -> lambda_.ILayerVersion:
+    """The AWS Lambda Web Adapter layer for this region and the functions' architecture."""
+    stack = Stack.of(scope)
+    name = (
+        "LambdaAdapterLayerArm64" if ARCHITECTURE.name == lambda_.Architecture.ARM_64.name else "LambdaAdapterLayerX86"
+    )
+    arn = f"arn:{stack.partition}:lambda:{stack.region}:{LWA_ACCOUNT}:layer:{name}:{config.lwa_layer_version}"
+    return lambda_.LayerVersion.from_layer_version_arn(scope, "WebAdapter", arn)
+
+
+def lwa_environment() -> dict[str, str]:
+    """The adapter streams the app's response (chunk by chunk) instead of buffering it."""
+    return {
+        "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
+        "AWS_LWA_INVOKE_MODE": "response_stream",
+        "AWS_LWA_PORT": LWA_PORT,
+        "PORT": LWA_PORT,
+        "AWS_LWA_READINESS_CHECK_PATH": "/health",
+    }
 
 
 def ses_send_statement(scope: Construct, sender: str) -> iam.PolicyStatement:

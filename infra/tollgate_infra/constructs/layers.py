@@ -1,9 +1,13 @@
 """Layers: third-party runtime dependencies (layers/runtime/requirements.txt) and the `tollgate` package
 (shared/tollgate), both built by layers/build.py.
 
-Bundling runs `layers/build.py` on the synthesizing machine (ILocalBundling: pip downloads manylinux wheels
-for CPython 3.12 on the functions' architecture, no Docker needed). If that fails, or the stage asks for
+Bundling runs `layers/build.py` on the synthesizing machine (ILocalBundling: pip installs the hash-locked
+manylinux wheels for CPython 3.12 on the functions' architecture, no Docker needed, and a CPython 3.12 compiles
+unchecked-hash bytecode). If that fails (no network, no CPython 3.12 on the machine), or the stage asks for
 `layerBundling=docker`, CDK runs the same script in the SAM Python 3.12 build image instead.
+
+The asset hash is taken from the built output (AssetHashType.OUTPUT): a new layer version is published when
+what ships changes, and only then.
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ class Layers(Construct):
         build_script = layers_dir / BUILD_SCRIPT
         local = config.layer_bundling is not LayerBundling.DOCKER
         arch = pip_architecture(ARCHITECTURE)
+        # A deployable layer must carry bytecode; the test-only SKIP mode builds whatever this machine can.
+        bytecode = [] if config.layer_bundling is LayerBundling.SKIP else ["--require-bytecode"]
 
         if config.layer_bundling is LayerBundling.SKIP:
             runtime_code = lambda_.Code.from_asset(str(layers_dir / "runtime"), exclude=ASSET_EXCLUDES)
@@ -68,11 +74,11 @@ class Layers(Construct):
                 "layerBundling=skip: the runtime layer holds only requirements.txt. Do not deploy this synth.",
             )
         else:
-            runtime_args = ["runtime", "--arch", arch]
+            runtime_args = ["runtime", "--arch", arch, *bytecode]
             runtime_code = lambda_.Code.from_asset(
                 str(layers_dir),
                 exclude=ASSET_EXCLUDES,
-                asset_hash_type=AssetHashType.SOURCE,  # requirements + build.py + bundling options
+                asset_hash_type=AssetHashType.OUTPUT,
                 bundling=BundlingOptions(
                     image=RUNTIME.bundling_image,
                     command=["python", f"/asset-input/{BUILD_SCRIPT}", *runtime_args, "--out", "/asset-output"],
@@ -88,21 +94,23 @@ class Layers(Construct):
             description="Tollgate third-party dependencies (layers/runtime/requirements.txt)",
         )
 
-        package_args = ["package", "--source", str(shared_dir)]
+        package_args = ["package", "--source", str(shared_dir), *bytecode]
         self.package = lambda_.LayerVersion(
             self,
             "Package",
             code=lambda_.Code.from_asset(
                 str(shared_dir),
                 exclude=ASSET_EXCLUDES,
-                asset_hash_type=AssetHashType.SOURCE,
+                asset_hash_type=AssetHashType.OUTPUT,
                 bundling=BundlingOptions(
                     image=RUNTIME.bundling_image,
                     command=[
                         "bash",
                         "-c",
                         "mkdir -p /asset-output/python && cp -r /asset-input/tollgate /asset-output/python/"
-                        " && find /asset-output -name __pycache__ -prune -exec rm -rf {} +",
+                        " && find /asset-output -name __pycache__ -prune -exec rm -rf {} +"
+                        " && python -m compileall -q --invalidation-mode unchecked-hash -s /asset-output/python"
+                        " -p /opt/python /asset-output/python",
                     ],
                     local=BuildScriptBundling(build_script, package_args, enabled=local),
                 ),

@@ -1,5 +1,7 @@
-"""Observability: alarms (alert DLQ depth, API 5xx rate, pricing staleness, errors of every function) that
-notify one SNS topic, optionally subscribed to an operator email address."""
+"""Observability: alarms (alert DLQ depth, API 5xx rates, pricing staleness, reservations the sweeper had to
+settle, errors of every function) that notify the operators' SNS topic, optionally subscribed to an operator
+email address. The same topic receives operators' events from the code (a rejected price feed), never the
+tenants' alert queue."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -33,6 +36,8 @@ class AlarmRule:
     comparison: cloudwatch.ComparisonOperator = AT_LEAST
     evaluation_periods: int = 1
     datapoints_to_alarm: int | None = None
+    # No data means no traffic (or nothing published yet), not a failure, unless the metric is a heartbeat.
+    missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING
 
 
 class Alarms(Construct):
@@ -88,7 +93,43 @@ class Alarms(Construct):
         self._add(
             "PricingStale",
             pricing_age,
-            AlarmRule(f"Prices are older than {stale_after} s: refreshes fail or do not run", stale_after, ABOVE),
+            # pricing_updater publishes the age after every run: no datapoint means it is not running (or has
+            # never succeeded), which is as stale as it gets.
+            AlarmRule(
+                f"Prices are older than {stale_after} s: refreshes fail or do not run",
+                stale_after,
+                ABOVE,
+                missing=cloudwatch.TreatMissingData.BREACHING,
+            ),
+        )
+
+    def watch_sweeper(self) -> None:
+        """Any reservation the sweeper charges or releases is a call that ended without settling (a crash, a
+        kill, a timeout past the deadline): worth an operator's look every time."""
+        stage = self._config.stage
+        for name, what in (("ReservationsCharged", "charged"), ("ReservationsReleased", "released")):
+            query = f"SELECT SUM({name}) FROM {METRICS_NAMESPACE} WHERE Stage = '{stage}'"  # noqa: S608
+            self._add(
+                f"Sweeper{what.capitalize()}",
+                cloudwatch.MathExpression(expression=query, label=f"reservations {what}", period=FIVE_MINUTES),
+                AlarmRule(f"The sweeper {what} reservations of calls that never settled", 1),
+            )
+
+    def watch_rest_api(self, api: apigw.RestApi) -> None:
+        rate = self._config.server_error_rate_percent
+        server_error_rate = cloudwatch.MathExpression(
+            expression="IF(requests > 0, 100 * errors / requests, 0)",
+            using_metrics={
+                "errors": api.metric_server_error(period=FIVE_MINUTES, statistic="Sum"),
+                "requests": api.metric_count(period=FIVE_MINUTES, statistic="Sum"),
+            },
+            label="5xx rate (%)",
+            period=FIVE_MINUTES,
+        )
+        self._add(
+            "ExecuteApi5xxRate",
+            server_error_rate,
+            AlarmRule(f"More than {rate}% of model calls answered 5xx", rate, ABOVE, 3, 2),
         )
 
     def watch_functions(self, functions: Mapping[str, lambda_.IFunction]) -> None:
@@ -109,8 +150,7 @@ class Alarms(Construct):
             comparison_operator=rule.comparison,
             evaluation_periods=rule.evaluation_periods,
             datapoints_to_alarm=rule.datapoints_to_alarm,
-            # No data means no traffic (or nothing published yet), not a failure.
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            treat_missing_data=rule.missing,
         )
         alarm.add_alarm_action(self._action)
         self.alarms[alarm_id] = alarm

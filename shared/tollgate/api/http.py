@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
+from tollgate.execution.deadline import Deadline
 from tollgate.money import format_usd
 
 JSON_TYPE = "application/json"
@@ -28,6 +29,8 @@ class ApiRequest:
     body: bytes
     request_id: str
     source_ip: str | None = None
+    # The invocation's deadline when the platform gives one (the Lambda context); see api/deadlines.
+    deadline: Deadline | None = None
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

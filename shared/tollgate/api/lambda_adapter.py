@@ -18,6 +18,8 @@ from typing import Any
 from tollgate.api.app import GatewayApp
 from tollgate.api.http import ApiRequest, ApiResponse
 from tollgate.api.routes import routers_for
+from tollgate.config import get_settings
+from tollgate.execution.deadline import Deadline
 from tollgate.ids import new_request_id
 from tollgate.wiring import Services, get_services
 
@@ -73,18 +75,23 @@ def container_loop() -> asyncio.Runner:
     return runner
 
 
-async def _handle(app: GatewayApp, event: dict[str, Any]) -> dict[str, Any]:
-    response = await app.handle_async(request_from_event(event))
+async def _handle(app: GatewayApp, request: ApiRequest) -> dict[str, Any]:
+    response = await app.handle_async(request)
     return response_to_result(response, await read_body(response))
 
 
-def handle_event(app: GatewayApp, event: dict[str, Any]) -> dict[str, Any]:
+def handle_event(app: GatewayApp, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Serve one event on this thread's container loop. If the calling thread already runs an event
     loop (never in Lambda; e.g. a host that embeds the handler), one helper thread with its own
-    persistent loop serves it instead."""
+    persistent loop serves it instead.
+
+    ``context``: the Lambda context; its remaining time (minus the margin) is the request's deadline."""
+    request = request_from_event(event)
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+        request.deadline = Deadline.from_lambda_context(context, get_settings().deadline_margin_s)
     if asyncio._get_running_loop() is None:
-        return container_loop().run(_handle(app, event))
-    return _helper().submit(lambda: container_loop().run(_handle(app, event))).result()
+        return container_loop().run(_handle(app, request))
+    return _helper().submit(lambda: container_loop().run(_handle(app, request))).result()
 
 
 _helper_lock = threading.Lock()

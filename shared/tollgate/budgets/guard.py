@@ -30,6 +30,8 @@ class Admission:
     reservations: list[Any] = field(default_factory=list)
     downgrade_model: str | None = None
     remaining_usd: Decimal | None = None
+    # The worst case the call was admitted at: what a call cut by its deadline is charged.
+    worst_case_usd: Decimal | None = None
 
 
 class BudgetGuard(Protocol):
@@ -43,4 +45,9 @@ class BudgetGuard(Protocol):
 
     def release(self, admission: Admission) -> None:
         """Give the reservations back (the call failed before any cost was incurred)."""
+        ...
+
+    def mark_started(self, admission: Admission) -> None:
+        """Record durably that the upstream call is about to start (crash safety: the sweeper then
+        charges an expired reservation instead of releasing it)."""
         ...

@@ -107,7 +107,7 @@ class ReservingBudgetGuard:
         ``ServiceUnavailable`` when the database cannot be reached (fail closed)."""
         budgets = [b for b in self.active_budgets(context.workspace_id) if b.matches(context)]
         if not budgets:
-            return Admission()
+            return Admission(worst_case_usd=worst_case_usd)
         now = self._clock.now()
         try:
             with self._sessions.begin() as session:
@@ -115,7 +115,7 @@ class ReservingBudgetGuard:
                     session, budgets, context, worst_case_usd, allow_downgrade=allow_downgrade, now=now
                 )
         except _Downgrade as switch:
-            return Admission(downgrade_model=switch.model)
+            return Admission(downgrade_model=switch.model, worst_case_usd=worst_case_usd)
         except SQLAlchemyError as exc:
             logger.exception("budget reservation failed")
             raise ServiceUnavailable(UNAVAILABLE) from exc
@@ -162,11 +162,16 @@ class ReservingBudgetGuard:
                     "amount_usd": r.amount_usd,
                     "created_at": now,
                     "expires_at": now + self._ttl,
+                    "key_id": context.key_id,
+                    "provider": context.provider,
+                    "model": context.model,
+                    "workflow": context.workflow,
+                    "agent": context.agent,
                 }
                 for r in held
             ]
         )
-        return Admission(reservations=list(held), remaining_usd=remaining)
+        return Admission(reservations=list(held), remaining_usd=remaining, worst_case_usd=amount)
 
     @staticmethod
     def _ceiling(budget: BudgetView, context: SpendContext, allow_downgrade: bool) -> Decimal | None:
@@ -176,6 +181,27 @@ class ReservingBudgetGuard:
             current = (context.model, f"{context.provider}/{context.model}")
             return None if budget.downgrade_model in current else budget.downgrade_at
         return None
+
+    # -- upstream started ---------------------------------------------------------------------
+
+    def mark_started(self, admission: Admission) -> None:
+        """Durably note that the provider call is about to go out (one UPDATE, own transaction).
+
+        From here on the call may cost money: if the process dies before the settle, the sweeper
+        charges the reservation as an ``estimated`` usage row instead of releasing it. Fails
+        closed: when the mark cannot be written the reservations are released and
+        ``ServiceUnavailable`` is raised, so no call goes out that a crash could lose from spend.
+        """
+        held: list[Reserved] = admission.reservations
+        if not held:
+            return
+        try:
+            with self._sessions.begin() as session:
+                CounterRepository(session).mark_started((r.id for r in held), self._clock.now())
+        except SQLAlchemyError as exc:
+            logger.exception("could not mark a reservation started")
+            self.release(admission)
+            raise ServiceUnavailable(UNAVAILABLE) from exc
 
     # -- settle / release ---------------------------------------------------------------------
 

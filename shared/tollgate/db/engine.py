@@ -26,21 +26,37 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
+def create_db_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int | None = None,
+    pool_timeout_s: float = 30.0,
+    pool_recycle_s: int = 300,
+    server_prepare: bool = True,
+) -> Engine:
+    """``max_overflow`` defaults to twice ``pool_size``. Behind RDS Proxy (Lambda) the settings are one
+    connection per container, no overflow, a 10 s borrow timeout and ``server_prepare=False``: psycopg
+    prepares a statement server-side after 5 runs, and a prepared statement pins the proxy session
+    to the container (no multiplexing)."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _create_sqlite_engine(url, parsed.database)
+    connect_args: dict[str, Any] = {"connect_timeout": 5}
+    if not server_prepare:
+        connect_args["prepare_threshold"] = None
     return create_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size * 2,
+        max_overflow=pool_size * 2 if max_overflow is None else max_overflow,
+        pool_timeout=pool_timeout_s,
         # No pre-ping: it costs a round trip on every checkout (two per request). Connections are
         # recycled well before RDS Proxy's idle timeout instead, and a dropped connection
         # invalidates the pool so only the requests in flight fail (closed, with a 503).
         pool_pre_ping=False,
-        pool_recycle=300,
-        connect_args={"connect_timeout": 5},
+        pool_recycle=pool_recycle_s,
+        connect_args=connect_args,
     )
 
 

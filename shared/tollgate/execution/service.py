@@ -11,6 +11,7 @@ settle) run on the bounded ``BlockingPool``, which never waits on a provider.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -29,6 +30,7 @@ from tollgate.db.repositories.workspaces import WorkspaceRepository
 from tollgate.errors import InternalError
 from tollgate.execution.attribution import Attribution
 from tollgate.execution.blocking import BlockingPool
+from tollgate.execution.deadline import Deadline, DeadlineExceeded, DeadlineReached, bound
 from tollgate.execution.gate import Admitted, PolicyGate
 from tollgate.execution.recording import GroupWriter
 from tollgate.execution.resolver import Candidate, ModelResolver
@@ -45,6 +47,8 @@ from tollgate.providers.invoker import ProviderInvoker
 
 T = TypeVar("T")
 
+# A call cut by its deadline: charged at the reserved worst case, estimated.
+INTERRUPTED = "interrupted"
 # Body fields that are Tollgate's, not the provider's.
 _GATEWAY_FIELDS = ("model", "metadata")
 
@@ -58,6 +62,8 @@ class ExecuteCall:
     attribution: Attribution
     # None: the workspace's policy, read only when a model turns out to be unpriced.
     unpriced_policy: str | None = None
+    # When the invocation must have answered (retries, failover and the upstream read share it).
+    deadline: Deadline | None = None
 
     @property
     def requested_model(self) -> str:
@@ -85,6 +91,7 @@ class _Outcome:
     error_type: str | None
     upstream_ms: int | None
     fallback_from: str | None
+    estimated: bool = False
 
 
 @dataclass(frozen=True)
@@ -238,9 +245,22 @@ class ExecuteService:
 
     async def _guarded(self, call: ExecuteCall, plan: _Plan, upstream_started: float, invoke: Awaitable[T]) -> T:
         """Await the upstream call; a failure is recorded as a failed usage row (which releases the
-        reservations) and surfaces as the documented error (docs/api.md)."""
+        reservations) and surfaces as the documented error (docs/api.md). The reservations are durably marked
+        started first (crash safety; on the blocking pool), and a passed deadline charges the call
+        (estimated, worst case) and answers 504."""
+        if plan.admission.reservations:
+            try:
+                await self._blocking.run(self._budgets.mark_started, plan.admission)
+            except BaseException:
+                if inspect.iscoroutine(invoke):
+                    invoke.close()  # never started: no "never awaited" warning
+                raise
         try:
-            return await invoke
+            with bound(call.deadline):
+                return await invoke
+        except DeadlineExceeded:
+            await self._record_interrupted(call, plan, upstream_started)
+            raise DeadlineReached() from None
         except ProviderCallError as exc:
             await self._record_failure(call, plan, exc.kind.value, upstream_started)
             raise to_gateway_error(exc) from None
@@ -288,6 +308,9 @@ class ExecuteService:
         except (GeneratorExit, asyncio.CancelledError):
             await recorder.finish("cancelled", "client_disconnected")
             raise
+        except DeadlineExceeded:
+            await recorder.finish(INTERRUPTED, "deadline_exceeded")
+            yield sse_error(call.request_id, DeadlineReached())
         except ProviderCallError as exc:
             await recorder.finish("error", exc.kind.value)
             yield sse_error(call.request_id, to_gateway_error(exc))
@@ -316,12 +339,13 @@ class ExecuteService:
         await self._writer.submit(_Row(self._usage_row(call, plan, outcome), plan.admission, outcome.cost))
 
     async def _record_or_release(self, call: ExecuteCall, plan: _Plan, outcome: _Outcome) -> None:
-        """Record the call; if that fails, give the reservations back rather than hold them."""
+        """Record the call (group-committed). If that fails the reservations stay: the upstream call
+        started, so the sweeper charges them (estimated) once they expire rather than lose the call
+        from spend. (The name is kept from when a failed write released them.)"""
         try:
             await self._record(call, plan, outcome)
         except Exception:
-            logger.exception("could not record a call", extra={"stream": call.stream})
-            await self._blocking.run(self._budgets.release, plan.admission)
+            logger.exception("could not record a call; the sweeper will charge it", extra={"stream": call.stream})
 
     def _write_one(self, row: _Row) -> None:
         self._write_rows([row])
@@ -357,7 +381,7 @@ class ExecuteService:
             reasoning_tokens=usage.reasoning_tokens,
             cost_usd=outcome.cost,
             price_id=outcome.price.id,
-            estimated=plan.estimated and outcome.price is plan.price,
+            estimated=outcome.estimated or (plan.estimated and outcome.price is plan.price),
             latency_ms=_ms_since(plan.started),
             upstream_ms=outcome.upstream_ms,
             stream=call.stream,
@@ -368,6 +392,21 @@ class ExecuteService:
 
     async def _record_failure(self, call: ExecuteCall, plan: _Plan, error_type: str, upstream_started: float) -> None:
         await self._record_or_release(call, plan, self._failure(plan, error_type, upstream_started))
+
+    async def _record_interrupted(self, call: ExecuteCall, plan: _Plan, upstream_started: float) -> None:
+        """The deadline passed mid-call: charge the reserved worst case as an estimated row."""
+        outcome = _Outcome(
+            plan.candidates[0],
+            Usage(),
+            plan.admission.worst_case_usd or ZERO,
+            plan.price,
+            INTERRUPTED,
+            "deadline_exceeded",
+            _ms_since(upstream_started),
+            None,
+            estimated=True,
+        )
+        await self._record_or_release(call, plan, outcome)
 
     @staticmethod
     def _failure(plan: _Plan, error_type: str, upstream_started: float) -> _Outcome:
@@ -391,15 +430,17 @@ class ExecuteService:
             except Exception:
                 logger.exception("could not price a streamed call; the first candidate's price is used")
                 price = plan.price
+            cut = status == INTERRUPTED  # deadline: what was produced is unknown, charge the worst case
             outcome = _Outcome(
                 opened.candidate,
                 usage,
-                cost_of(usage, price),
+                (plan.admission.worst_case_usd or ZERO) if cut else cost_of(usage, price),
                 price,
                 status,
                 error_type,
                 _ms_since(upstream_started),
                 opened.fallback_from,
+                estimated=cut,
             )
             await self._record_or_release(call, plan, outcome)
 

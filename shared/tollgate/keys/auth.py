@@ -46,7 +46,7 @@ class Authenticator:
         session_factory: sessionmaker[Session],
         clock: Clock,
         *,
-        root_key: str | None = None,
+        root_key: str | Callable[[bool], str | None] | None = None,
         cache_ttl_s: float = 5.0,
         last_used_resolution_s: float = 60.0,
         monotonic: Callable[[], float] = time.monotonic,
@@ -66,18 +66,32 @@ class Authenticator:
         unknown or revoked key."""
         if not presented:
             raise AuthenticationFailed("Missing API key: send 'Authorization: Bearer tg_...'", code="missing_api_key")
-        if self._root_key and key_matches(presented, self._root_key):
+        root = self._root(refresh=False)
+        if root and key_matches(presented, root):
             return Principal(role="root", workspace_id=None, key_id=None)
         parsed = parse_key(presented)
         if parsed is None:
             raise AuthenticationFailed("Invalid API key")
         cached = self._lookup(parsed.public_id)
+        if cached is None and self._rotated_root_matches(presented, root):
+            return Principal(role="root", workspace_id=None, key_id=None)
         if cached is None or not secret_matches(parsed.secret, cached.secret_hash):
             raise AuthenticationFailed("Invalid API key")
         if cached.revoked:
             raise AuthenticationFailed("This API key has been revoked", code="revoked_api_key")
         self._maybe_touch(cached.key_id)
         return Principal(role=cached.role, workspace_id=cached.workspace_id, key_id=cached.key_id)
+
+    def _root(self, *, refresh: bool) -> str | None:
+        source = self._root_key
+        return source(refresh) if callable(source) else source
+
+    def _rotated_root_matches(self, presented: str, seen: str | None) -> bool:
+        """An unknown key may be a root key rotated since it was read: re-read it (throttled by the reader)."""
+        if not callable(self._root_key):
+            return False
+        fresh = self._root(refresh=True)
+        return bool(fresh) and fresh != seen and key_matches(presented, fresh or "")
 
     def forget(self, public_id: str | None = None) -> None:
         """Drop cached entries (this instance); other instances expire theirs within the TTL."""

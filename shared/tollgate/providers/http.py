@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import ssl
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
@@ -26,6 +27,7 @@ from typing import Any
 import httpx
 import orjson
 
+from tollgate.execution import deadline as deadlines
 from tollgate.providers.errors import FailureKind, ProviderCallError, upstream_error
 
 MAX_ERROR_BODY_BYTES = 64 * 1024
@@ -91,16 +93,32 @@ class UpstreamHttp:
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Shards] = weakref.WeakKeyDictionary()
         self._sync: httpx.Client | None = None
         self._lock = threading.Lock()
+        self._ssl: ssl.SSLContext | None = None
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        """One TLS context (system CAs via certifi) shared by every shard: building one loads the CA
+        bundle (tens of ms each), which for 16 shards made a cold first call wait seconds."""
+        with self._lock:
+            if self._ssl is None:
+                import certifi
+
+                self._ssl = ssl.create_default_context(cafile=certifi.where())
+            return self._ssl
 
     def client(self) -> httpx.AsyncClient:
         """The next client shard of the running loop's pool."""
         loop = asyncio.get_running_loop()
         shards = self._clients.get(loop)
         if shards is None:
+            verify = self._ssl_context()
             shards = _Shards(
                 [
                     httpx.AsyncClient(
-                        timeout=self._timeout, limits=self._limits, trust_env=False, follow_redirects=False
+                        timeout=self._timeout,
+                        limits=self._limits,
+                        trust_env=False,
+                        follow_redirects=False,
+                        verify=verify,
                     )
                     for _ in range(self._shard_count)
                 ]
@@ -121,8 +139,11 @@ class UpstreamHttp:
         headers = {"content-type": "application/json", "accept": "application/json", **request.headers}
         content = None if request.payload is None else dumps(request.payload)
         try:
-            response = await self.client().request(request.method, request.url, headers=headers, content=content)
+            response = await self.client().request(
+                request.method, request.url, headers=headers, content=content, timeout=self._call_timeout()
+            )
         except httpx.TimeoutException:
+            deadlines.check()
             raise upstream_error(request.provider, FailureKind.TIMEOUT) from None
         except httpx.TransportError:
             raise upstream_error(request.provider, FailureKind.NETWORK) from None
@@ -133,8 +154,11 @@ class UpstreamHttp:
         headers = {"content-type": "application/json", "accept": "application/json", **request.headers}
         content = None if request.payload is None else dumps(request.payload)
         try:
-            response = self.sync_client().request(request.method, request.url, headers=headers, content=content)
+            response = self.sync_client().request(
+                request.method, request.url, headers=headers, content=content, timeout=self._call_timeout()
+            )
         except httpx.TimeoutException:
+            deadlines.check()
             raise upstream_error(request.provider, FailureKind.TIMEOUT) from None
         except httpx.TransportError:
             raise upstream_error(request.provider, FailureKind.NETWORK) from None
@@ -144,10 +168,13 @@ class UpstreamHttp:
         """Send the request and return the open response once a 2xx status arrived (caller closes it)."""
         headers = {"content-type": "application/json", "accept": "text/event-stream", **request.headers}
         client = self.client()
-        built = client.build_request(request.method, request.url, headers=headers, content=dumps(request.payload))
+        built = client.build_request(
+            request.method, request.url, headers=headers, content=dumps(request.payload), timeout=self._call_timeout()
+        )
         try:
             response = await client.send(built, stream=True)
         except httpx.TimeoutException:
+            deadlines.check()
             raise upstream_error(request.provider, FailureKind.TIMEOUT) from None
         except httpx.TransportError:
             raise upstream_error(request.provider, FailureKind.NETWORK) from None
@@ -158,6 +185,20 @@ class UpstreamHttp:
                 await response.aclose()
             raise request.classify(response.status_code, _parse_error_body(raw), response.headers)
         return response
+
+    def _call_timeout(self) -> httpx.Timeout:
+        """The transport's timeouts, each capped by the current call's deadline (a context
+        variable; ``DeadlineExceeded`` when it has passed). A stream's read timeout is fixed when
+        it opens, so a stalled stream times out at the deadline at the latest."""
+        base = self._timeout
+        if deadlines.current() is None:
+            return base
+        return httpx.Timeout(
+            connect=_capped(base.connect),
+            read=_capped(base.read),
+            write=_capped(base.write),
+            pool=_capped(base.pool),
+        )
 
     def open_clients(self) -> int:
         """How many event loops have a pooled client (one per loop; diagnostics and tests)."""
@@ -189,6 +230,10 @@ class _Shards:
         return next(self._turn)
 
 
+def _capped(timeout_s: float | None) -> float:
+    return deadlines.capped_timeout(timeout_s if timeout_s is not None else float("inf"))
+
+
 def build_http_client(connect_timeout_s: float, read_timeout_s: float, max_connections: int) -> UpstreamHttp:
     """The transport of a process: pooled keep-alive connections, explicit timeouts, no env proxies."""
     return UpstreamHttp(connect_timeout_s, read_timeout_s, max_connections)
@@ -205,12 +250,20 @@ def read_json_reply(request: UpstreamRequest, status: int, headers: httpx.Header
     return JsonReply(status, headers, body)
 
 
-async def aiter_lines(provider: str, response: httpx.Response) -> AsyncIterator[str]:
-    """Lines of a streamed body; transport failures mid-stream become classified errors."""
+async def aiter_lines(
+    provider: str, response: httpx.Response, deadline: deadlines.Deadline | None = None
+) -> AsyncIterator[str]:
+    """Lines of a streamed body; transport failures mid-stream become classified errors.
+    ``deadline`` (the one in force when the stream opened; the relay runs outside it) ends the
+    stream with ``DeadlineExceeded`` once it passes."""
     try:
         async for line in response.aiter_lines():
+            if deadline is not None:
+                deadline.check()
             yield line
     except httpx.TimeoutException:
+        if deadline is not None:
+            deadline.check()
         raise upstream_error(provider, FailureKind.TIMEOUT) from None
     except (httpx.TransportError, httpx.StreamError):
         raise upstream_error(provider, FailureKind.NETWORK) from None

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from tollgate.execution import deadline as deadlines
 from tollgate.execution.blocking import BlockingPool
 from tollgate.execution.resolver import Candidate
 from tollgate.providers.base import ChatRequest, ChatResponse, ChatStream, Usage
@@ -172,14 +173,15 @@ class ProviderInvoker:
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, ProviderCallError) and exc.retry_after_s is not None:
-                return min(exc.retry_after_s, policy.max_wait_s)
-            return policy.backoff(state.attempt_number)
+                return deadlines.capped_timeout(min(exc.retry_after_s, policy.max_wait_s))
+            return deadlines.capped_timeout(policy.backoff(state.attempt_number))
 
         async def one_attempt() -> T:
+            deadlines.check()  # DeadlineExceeded: no attempt, retry or failover past the deadline
             if health and health.may_pace(candidate):
                 pause = await self._blocking.run(health.pace, candidate)
                 if pause > 0:
-                    await self._sleep(pause)
+                    await self._sleep(deadlines.capped_timeout(pause))
             return await attempt(candidate)
 
         retrying = AsyncRetrying(

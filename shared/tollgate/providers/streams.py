@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from tollgate.execution import deadline as deadlines
 from tollgate.providers.base import ChatRequest, Usage
 from tollgate.providers.http import SseEvent, SseParser, aiter_lines
 from tollgate.providers.mock import count_text_tokens, prompt_tokens
@@ -107,6 +108,8 @@ class MeteredStream:
         self._produced: list[str] = []
         self._finished = False
         self._prompt_estimate: int | None = None
+        # The call's deadline, captured while the stream opens (the relay iterates outside it).
+        self._deadline = deadlines.current()
 
     @property
     def usage(self) -> Usage:
@@ -129,7 +132,7 @@ class MeteredStream:
     async def _iterate(self) -> AsyncIterator[dict[str, Any]]:
         decoder = self._decoder
         try:
-            async for line in aiter_lines(self.provider, self._response):
+            async for line in aiter_lines(self.provider, self._response, self._deadline):
                 for chunk in decoder.feed(line):
                     note_produced(chunk, self._produced)
                     yield chunk

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import update
 
 from functions.budgets.handler import handler as budgets_handler
@@ -52,4 +53,43 @@ def test_sweeper_handler_releases_expired_reservations(services: Services, tenan
     with services.sessions.begin() as session:
         session.execute(update(Reservation).values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
     result = sweeper_handler(load_event("sweeper/scheduled.json"), Ctx())  # type: ignore[arg-type]
-    assert result == {"released": 1, "released_usd": "0.25", "alerts_republished": 0}
+    assert result == {
+        "released": 1,
+        "released_usd": "0.25",
+        "charged": 0,
+        "charged_usd": "0",
+        "alerts_republished": 0,
+    }
+
+
+def emf_records(output: str) -> list[dict]:  # type: ignore[type-arg]
+    """The CloudWatch embedded-metric-format objects Powertools printed."""
+    records = []
+    for line in output.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            records.append(json.loads(line))
+    return records
+
+
+def value(emf: object) -> object:
+    """One datapoint; EMF may write it as a scalar or a one-element list."""
+    if isinstance(emf, list):
+        (single,) = emf
+        return single
+    return emf
+
+
+def test_sweeper_handler_charges_a_started_call_and_publishes_the_metrics(
+    services: Services, tenant: Tenant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    services.budget_service.create(tenant.workspace_id, spec())
+    services.budget_guard.mark_started(services.budget_guard.admit(ctx(tenant), Decimal("0.40")))
+    with services.sessions.begin() as session:
+        session.execute(update(Reservation).values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+    result = sweeper_handler(load_event("sweeper/scheduled.json"), Ctx())  # type: ignore[arg-type]
+    assert (result["charged"], result["charged_usd"], result["released"]) == (1, "0.4", 0)
+    [record] = emf_records(capsys.readouterr().out)
+    assert record["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Tollgate"
+    assert (value(record["ReservationsCharged"]), value(record["ReservationsReleased"])) == (1.0, 0.0)
+    assert value(record["ReservationsChargedUsd"]) == 0.4
+    assert record["Stage"] == services.settings.stage

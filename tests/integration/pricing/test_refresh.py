@@ -61,8 +61,10 @@ def test_old_to_new_litellm_map_reports_the_real_diff(
     assert litellm.status == "rejected"
     assert any(f"drops {removed} of {data.old_models} known models" in p for p in litellm.problems)
     assert refused.rows_written == 0
-    alerts = empty_services.alert_queue.drain()  # type: ignore[attr-defined]
+    # a rejected feed is the operators' business: their topic gets it, the tenants' alert queue never does
+    alerts = empty_services.operator_events.drain()  # type: ignore[attr-defined]
     assert [a["event"] for a in alerts] == ["pricing.feed_rejected"]
+    assert empty_services.alert_queue.drain() == []  # type: ignore[attr-defined]
 
     # When an operator forces it
     forced = empty_services.pricing_refresher.refresh(force=True)
@@ -157,8 +159,9 @@ def test_guard_rejects_a_price_times_100_and_keeps_old_prices(empty_services: Se
         status = session.get(PricingStatus, 1)
     assert status is not None and status.last_error is not None and "10x" in status.last_error
     assert status.source_versions["litellm"]["status"] == "rejected"
-    alerts = empty_services.alert_queue.drain()  # type: ignore[attr-defined]
+    alerts = empty_services.operator_events.drain()  # type: ignore[attr-defined]
     assert alerts[0]["event"] == "pricing.feed_rejected" and alerts[0]["source"] == "litellm"
+    assert empty_services.alert_queue.drain() == []  # type: ignore[attr-defined]
 
 
 def test_guard_rejects_unit_mistakes_and_non_numeric_prices(empty_services: Services, feeds: FeedServer) -> None:

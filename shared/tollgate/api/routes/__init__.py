@@ -1,34 +1,62 @@
-"""Route modules per Lambda function. The local server mounts all of them; a Lambda imports only
-the modules whose routes it serves (cold-start time)."""
+"""The one route table: every router, registered explicitly with the function that serves it.
+
+The local server mounts all of them; a Lambda imports only the modules of its own function
+(cold-start time); OpenAPI is built from them; and the deployed API Gateway routes are generated
+from ``route_table()`` (``python -m tollgate.api.route_table`` writes the JSON infra reads, and a
+test fails when the two differ). A route can therefore not exist in one and not the others.
+To add routes: add the router here (a new module) or add ``@router.route`` to a registered one.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import import_module
 
 from tollgate.api.router import Router
 
-# function -> the route modules holding its routers (a module may serve several functions)
-MODULES_BY_FUNCTION: dict[str, tuple[str, ...]] = {
-    "execute": ("execute", "pricing", "rules"),
-    "keys": ("keys", "credentials"),
-    "budgets": ("budgets", "alert_channels"),
-    "usage": ("usage", "pricing", "system"),
-    "pricing_updater": ("pricing",),
-    "ui": ("ui",),
-}
-_ROUTER_NAMES = ("router", "updater", "estimator")
+
+@dataclass(frozen=True)
+class RouterRef:
+    """``tollgate.api.routes.<module>.<attribute>`` is a ``Router`` serving ``function``."""
+
+    function: str
+    module: str
+    attribute: str = "router"
 
 
-def _routers_in(module_name: str) -> list[Router]:
-    module = import_module(f"tollgate.api.routes.{module_name}")
-    return [getattr(module, name) for name in _ROUTER_NAMES if isinstance(getattr(module, name, None), Router)]
+ROUTERS: tuple[RouterRef, ...] = (
+    RouterRef("execute", "execute"),
+    RouterRef("execute", "pricing", "estimator"),
+    RouterRef("execute", "rules"),
+    RouterRef("keys", "keys"),
+    RouterRef("keys", "credentials"),
+    RouterRef("budgets", "budgets"),
+    RouterRef("budgets", "alert_channels"),
+    RouterRef("usage", "usage"),
+    RouterRef("usage", "pricing"),
+    RouterRef("usage", "system"),
+    RouterRef("pricing_updater", "pricing", "updater"),
+    RouterRef("ui", "ui"),
+)
+
+# Functions served only by the local server (the dashboard is a static site on AWS).
+LOCAL_ONLY_FUNCTIONS = frozenset({"ui"})
+
+
+def _load(ref: RouterRef) -> Router:
+    router = getattr(import_module(f"tollgate.api.routes.{ref.module}"), ref.attribute)
+    if not isinstance(router, Router) or router.function != ref.function:
+        raise RuntimeError(f"{ref} is not a Router of function {ref.function!r}")
+    return router
 
 
 def routers_for(function: str) -> list[Router]:
-    found = [r for name in MODULES_BY_FUNCTION.get(function, ()) for r in _routers_in(name)]
-    return [r for r in found if r.function == function]
+    return [_load(ref) for ref in ROUTERS if ref.function == function]
 
 
 def all_routers() -> list[Router]:
-    names = dict.fromkeys(name for modules in MODULES_BY_FUNCTION.values() for name in modules)
-    return [r for name in names for r in _routers_in(name)]
+    return [_load(ref) for ref in ROUTERS]
+
+
+def functions() -> list[str]:
+    return list(dict.fromkeys(ref.function for ref in ROUTERS))

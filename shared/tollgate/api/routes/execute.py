@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tollgate.api.context import RequestContext
+from tollgate.api.deadlines import request_deadline
 from tollgate.api.http import ApiResponse, json_response, sse_response
 from tollgate.api.router import MEMBER, Router
 from tollgate.api.schemas.execute import ChatCompletionRequest, ModelOut
@@ -30,6 +31,7 @@ async def chat_completions(ctx: RequestContext) -> ApiResponse:
         request_id=ctx.request_id,
         body=body,
         attribution=attribution_from(ctx.request.headers, request.metadata),
+        deadline=request_deadline(ctx.request, ctx.services.settings),
     )
     result = await ctx.services.execute.execute(call)
     if result.chunks is not None:

@@ -60,6 +60,15 @@ class Reservation(Base):
     amount_usd: Mapped[Decimal] = mapped_column(Money(), nullable=False)
     created_at: Mapped[datetime] = created_at_column()
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    # Set (one UPDATE) just before the provider request goes out: from then on the call may cost
+    # money, so an expired reservation is charged by the sweeper instead of released (0605).
+    upstream_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # The call's attribution, so the sweeper can write the interrupted call's usage row.
+    key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), nullable=True)
+    provider: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    model: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    workflow: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    agent: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     __table_args__ = (
         Index("ix_reservations_expires_at", "expires_at"),

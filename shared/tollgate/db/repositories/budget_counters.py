@@ -32,12 +32,26 @@ class CounterState:
 
 @dataclass(frozen=True)
 class Held:
-    """One reservation row: what settle and release need to undo it."""
+    """One expired reservation row: what the sweeper needs to release it, or to charge it when the
+    upstream call had started (``upstream_started_at`` set) and the usage row was never written."""
 
     id: uuid.UUID
     budget_id: uuid.UUID
     period_start: datetime
     amount_usd: Decimal
+    request_id: str = ""
+    workspace_id: uuid.UUID | None = None
+    upstream_started_at: datetime | None = None
+    created_at: datetime | None = None
+    key_id: uuid.UUID | None = None
+    provider: str | None = None
+    model: str | None = None
+    workflow: str | None = None
+    agent: str | None = None
+
+    @property
+    def started(self) -> bool:
+        return self.upstream_started_at is not None
 
 
 @lru_cache(maxsize=8)
@@ -86,6 +100,33 @@ def _apply_statement(dialect: str) -> Any:
             "updated_at": insert.excluded.updated_at,
         },
     ).returning(table.c.spent_usd, table.c.reserved_usd)
+
+
+@lru_cache(maxsize=1)
+def _mark_started_statement() -> Any:
+    table: Table = Reservation.__table__  # type: ignore[assignment]
+    return (
+        update(table)
+        .where(table.c.id.in_(bindparam("ids", expanding=True)))
+        .values(upstream_started_at=bindparam("now", type_=UtcDateTime()))
+    )
+
+
+_HELD_COLUMNS = (
+    Reservation.id,
+    Reservation.budget_id,
+    Reservation.period_start,
+    Reservation.amount_usd,
+    Reservation.request_id,
+    Reservation.workspace_id,
+    Reservation.upstream_started_at,
+    Reservation.created_at,
+    Reservation.key_id,
+    Reservation.provider,
+    Reservation.model,
+    Reservation.workflow,
+    Reservation.agent,
+)
 
 
 @lru_cache(maxsize=1)
@@ -164,15 +205,24 @@ class CounterRepository:
         deleted = self._session.connection().execute(_take_statement(), {"ids": wanted})
         return set(deleted.scalars().all())
 
+    def mark_started(self, ids: Iterable[uuid.UUID], now: datetime) -> None:
+        """Stamp ``upstream_started_at`` on these reservations (one UPDATE, just before the provider call)."""
+        wanted = list(ids)
+        if wanted:
+            self._session.connection().execute(_mark_started_statement(), {"ids": wanted, "now": now})
+
     def take_expired(self, now: datetime, limit: int) -> list[Held]:
-        """Delete up to ``limit`` reservations that expired before ``now`` and return them."""
-        expired = select(Reservation.id).where(Reservation.expires_at < now).order_by(Reservation.expires_at)
+        """Delete every reservation row of up to ``limit`` requests whose reservations expired before
+        ``now`` and return them (all rows of a request together, so its charge is written once)."""
+        expired = (
+            select(Reservation.request_id).where(Reservation.expires_at < now).distinct().limit(limit)
+        ).scalar_subquery()
         statement = (
             delete(Reservation)
-            .where(Reservation.id.in_(expired.limit(limit).scalar_subquery()))
-            .returning(Reservation.id, Reservation.budget_id, Reservation.period_start, Reservation.amount_usd)
+            .where(Reservation.request_id.in_(expired), Reservation.expires_at < now)
+            .returning(*_HELD_COLUMNS)
         )
-        return [Held(r[0], r[1], r[2], r[3]) for r in self._session.execute(statement).all()]
+        return [Held(*row) for row in self._session.execute(statement).all()]
 
     def state(self, budget_id: uuid.UUID, period_start: datetime) -> CounterState:
         row = self._session.execute(

@@ -148,7 +148,8 @@ class Services:
     @cached_property
     def operator_events(self) -> AlertQueue:
         """Where events about the gateway itself go: the operators' SNS topic on AWS, the log locally."""
-        from tollgate.alerts.routing import LoggedOperatorEvents, SnsOperatorTopic
+        from tollgate.alerts.routing import LoggedOperatorEvents
+        from tollgate.aws.sns_topic import SnsOperatorTopic
 
         if self.settings.operator_topic_arn:
             return SnsOperatorTopic(self.settings.operator_topic_arn)

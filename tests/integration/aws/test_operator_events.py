@@ -17,8 +17,9 @@ from sqlalchemy import update
 from functions.pricing_updater.handler import publish_pricing_age
 from tests.support import make_services
 from tollgate.alerts.queue import InProcessAlertQueue
-from tollgate.alerts.routing import RoutingAlertQueue, SnsOperatorTopic, is_operator_event
+from tollgate.alerts.routing import RoutingAlertQueue, is_operator_event
 from tollgate.aws.metrics import metrics
+from tollgate.aws.sns_topic import SnsOperatorTopic
 from tollgate.db.models import PricingStatus
 from tollgate.wiring import Services
 

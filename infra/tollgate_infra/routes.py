@@ -28,8 +28,11 @@ ROUTES_BY_FUNCTION: dict[str, tuple[Route, ...]] = {
     "keys": _routes(
         "POST /v1/workspaces",
         "GET /v1/workspaces",
+        "GET /v1/workspace",
+        "PATCH /v1/workspace",
         "POST /v1/keys",
         "GET /v1/keys",
+        "PATCH /v1/keys/{id}",
         "DELETE /v1/keys/{id}",
         "POST /v1/credentials",
         "GET /v1/credentials",

@@ -26,6 +26,7 @@ from tollgate.execution.service import ExecuteService
 from tollgate.keys.auth import Authenticator
 from tollgate.keys.credential_source import DbCredentialSource
 from tollgate.keys.credentials import CredentialService
+from tollgate.keys.limits import KeyLimiter
 from tollgate.keys.service import GatewayKeyService, WorkspaceService
 from tollgate.keys.wrapping import KeyWrapper
 from tollgate.pricing.book import PriceBook
@@ -101,7 +102,11 @@ class Services:
 
     @cached_property
     def gateway_keys(self) -> GatewayKeyService:
-        return GatewayKeyService(self.sessions, self.clock, self.authenticator)
+        return GatewayKeyService(self.sessions, self.clock, self.authenticator, on_change=self.key_limiter.forget)
+
+    @cached_property
+    def key_limiter(self) -> KeyLimiter:
+        return KeyLimiter(self.sessions, self.clock, cache_ttl_s=self.settings.key_cache_ttl_s)
 
     @cached_property
     def key_wrapper(self) -> KeyWrapper:
@@ -289,6 +294,7 @@ class Services:
             session_factory=self.sessions,
             clock=self.clock,
             alerts=self.alert_queue,
+            key_limits=self.key_limiter,
         )
 
     @cached_property

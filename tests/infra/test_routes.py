@@ -9,8 +9,8 @@ import pytest
 EXPECTED_ROUTES = {
     "execute": ["POST /v1/chat/completions", "GET /v1/models", "POST /v1/cost/estimate"],
     "keys": [
-        "POST /v1/workspaces", "GET /v1/workspaces",
-        "POST /v1/keys", "GET /v1/keys", "DELETE /v1/keys/{id}",
+        "POST /v1/workspaces", "GET /v1/workspaces", "GET /v1/workspace", "PATCH /v1/workspace",
+        "POST /v1/keys", "GET /v1/keys", "PATCH /v1/keys/{id}", "DELETE /v1/keys/{id}",
         "POST /v1/credentials", "GET /v1/credentials",
         "GET /v1/credentials/{id}", "PATCH /v1/credentials/{id}", "DELETE /v1/credentials/{id}",
         "POST /v1/credentials/test", "POST /v1/credentials/{id}/test", "POST /v1/credentials/{id}/rotate",

@@ -25,6 +25,7 @@ from tollgate.db.repositories.workspaces import WorkspaceRepository
 from tollgate.errors import InternalError, TollgateError
 from tollgate.execution.attribution import Attribution
 from tollgate.execution.resolver import Candidate, ModelResolver
+from tollgate.keys.limits import KeyLimiter
 from tollgate.money import ZERO, format_usd
 from tollgate.observability import logger
 from tollgate.pricing.book import PriceBook
@@ -101,6 +102,7 @@ class ExecuteService:
         session_factory: sessionmaker[Session],
         clock: Clock,
         alerts: AlertQueue | None = None,
+        key_limits: KeyLimiter | None = None,
     ) -> None:
         self._resolver = resolver
         self._invoker = invoker
@@ -109,6 +111,7 @@ class ExecuteService:
         self._sessions = session_factory
         self._clock = clock
         self._unpriced_alerts = UnpricedAlerts(alerts, clock) if alerts is not None else None
+        self._key_limits = key_limits or KeyLimiter(session_factory, clock)
 
     def execute(self, call: ExecuteCall) -> ExecuteResult:
         plan = self._plan(call)
@@ -122,12 +125,14 @@ class ExecuteService:
     def _plan(self, call: ExecuteCall) -> _Plan:
         started = time.perf_counter()
         candidates = self._resolver.resolve(call.workspace_id, call.requested_model)
+        candidates = self._key_limits.admit(call.key_id, candidates, lambda c: self._worst_case_usd(call, c))
         priced = self._price_for(candidates[0], call)
         admission = self._admit(call, candidates[0], priced.price, allow_downgrade=True)
         downgraded_to = None
         if admission.downgrade_model:
             downgraded_to = admission.downgrade_model
             candidates = self._resolver.resolve(call.workspace_id, downgraded_to)
+            candidates = self._key_limits.allowed(call.key_id, candidates)
             priced = self._price_for(candidates[0], call)
             admission = self._admit(call, candidates[0], priced.price, allow_downgrade=False)
         return _Plan(candidates, priced.price, admission, started, downgraded_to, estimated=priced.estimated)
@@ -147,13 +152,18 @@ class ExecuteService:
             workspace = WorkspaceRepository(session).get(workspace_id)
         return workspace.unpriced_policy if workspace is not None else BLOCK_UNPRICED
 
-    def _admit(self, call: ExecuteCall, candidate: Candidate, price: PriceRow, *, allow_downgrade: bool) -> Admission:
+    def _worst_case_usd(self, call: ExecuteCall, candidate: Candidate, price: PriceRow | None = None) -> Decimal:
+        """What budgets reserve for ``candidate``: the prompt estimate plus max_tokens (or the model's cap)."""
+        price = price or self._price_for(candidate, call).price
         messages = list(call.body.get("messages") or [])
         prompt = estimate_prompt_tokens(candidate.provider, candidate.model, messages)
         max_out = call.body.get("max_completion_tokens") or call.body.get("max_tokens")
         if not isinstance(max_out, int):
             max_out = price.max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS
-        worst = worst_case_cost(prompt, max_out, price)
+        return worst_case_cost(prompt, max_out, price)
+
+    def _admit(self, call: ExecuteCall, candidate: Candidate, price: PriceRow, *, allow_downgrade: bool) -> Admission:
+        worst = self._worst_case_usd(call, candidate, price)
         context = SpendContext(
             workspace_id=call.workspace_id,
             key_id=call.key_id,
@@ -162,6 +172,7 @@ class ExecuteService:
             workflow=call.attribution.workflow,
             agent=call.attribution.agent,
             request_id=call.request_id,
+            user=call.attribution.user,
         )
         return self._budgets.admit(context, worst, allow_downgrade=allow_downgrade)
 
@@ -283,6 +294,7 @@ class ExecuteService:
         with self._sessions.begin() as session:
             UsageRepository(session).add(record)
             self._budgets.settle(session, plan.admission, outcome.cost)
+            self._key_limits.count_tokens(session, call.key_id, usage.total_tokens)
 
     def _record_or_release(self, call: ExecuteCall, plan: _Plan, outcome_of: Callable[[], _Outcome]) -> None:
         """Record the call; if that fails, give the reservations back rather than hold them."""

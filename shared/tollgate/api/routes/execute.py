@@ -29,7 +29,7 @@ def chat_completions(ctx: RequestContext) -> ApiResponse:
         key_id=ctx.caller.key_id,
         request_id=ctx.request_id,
         body=body,
-        attribution=attribution_from(ctx.request.headers, request.metadata),
+        attribution=attribution_from(ctx.request.headers, request.metadata, body.get("user")),
     )
     result = ctx.services.execute.execute(call)
     if result.chunks is not None:

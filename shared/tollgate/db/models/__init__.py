@@ -3,7 +3,7 @@
 from tollgate.db.models.base import Base
 from tollgate.db.models.budgets import AlertChannel, AlertCooldown, AlertSent, Budget, BudgetCounter, Reservation
 from tollgate.db.models.pricing import ModelPrice, PricingStatus
-from tollgate.db.models.tenancy import CredentialHealth, GatewayKey, ProviderCredential, Workspace
+from tollgate.db.models.tenancy import CredentialHealth, GatewayKey, KeyRateWindow, ProviderCredential, Workspace
 from tollgate.db.models.usage import UsageDaily, UsageRecord
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "BudgetCounter",
     "CredentialHealth",
     "GatewayKey",
+    "KeyRateWindow",
     "ModelPrice",
     "PricingStatus",
     "ProviderCredential",

@@ -1,0 +1,53 @@
+"""workspace display currency, gateway key limits and their per-minute windows
+
+Revision ID: 0603
+Revises: 0501
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import tollgate.db.types
+
+revision = "0603"
+down_revision = "0501"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("workspaces", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("display_currency", sa.String(length=3), nullable=True))
+    with op.batch_alter_table("gateway_keys", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("allowed_models", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("rpm_limit", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("tpm_limit", sa.Integer(), nullable=True))
+        batch_op.add_column(
+            sa.Column("max_cost_per_request_usd", tollgate.db.types.ScaledDecimal(scale=12), nullable=True)
+        )
+        batch_op.add_column(sa.Column("expires_at", tollgate.db.types.UtcDateTime(), nullable=True))
+    op.create_table(
+        "key_rate_windows",
+        sa.Column("key_id", sa.Uuid(), nullable=False),
+        sa.Column("window_start", tollgate.db.types.UtcDateTime(), nullable=False),
+        sa.Column("requests", sa.Integer(), nullable=False),
+        sa.Column("tokens", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["key_id"],
+            ["gateway_keys.id"],
+            name=op.f("fk_key_rate_windows_key_id_gateway_keys"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("key_id", name=op.f("pk_key_rate_windows")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("key_rate_windows")
+    with op.batch_alter_table("gateway_keys", schema=None) as batch_op:
+        for name in ("expires_at", "max_cost_per_request_usd", "tpm_limit", "rpm_limit", "allowed_models"):
+            batch_op.drop_column(name)
+    with op.batch_alter_table("workspaces", schema=None) as batch_op:
+        batch_op.drop_column("display_currency")

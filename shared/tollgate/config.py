@@ -70,6 +70,7 @@ class Settings(BaseSettings):
 
     reservation_ttl_s: int = 900
     sweeper_interval_s: int = 300
+    credential_probe_interval_s: float = 30.0  # re-check cooled-down credentials (local timer)
     unpriced_policy: Literal["block_unpriced", "estimate"] = "block_unpriced"
 
     export_max_bytes: int | None = Field(

@@ -41,12 +41,14 @@ if TYPE_CHECKING:
 
     from tollgate.alerts.delivery import AlertDelivery, Mailer
     from tollgate.alerts.outbox import AlertOutbox
+    from tollgate.alerts.provider_events import ProviderEvents
     from tollgate.alerts.service import AlertChannelService
     from tollgate.alerts.worker import LocalAlertWorker
     from tollgate.budgets.reservations import ReservingBudgetGuard
     from tollgate.budgets.service import BudgetService
     from tollgate.budgets.sweeper import ReservationSweeper
     from tollgate.pricing.refresh import PriceRefresher
+    from tollgate.providers.probe import CredentialProber
 
 
 class Services:
@@ -216,6 +218,7 @@ class Services:
             cooldown_s=settings.cooldown_s,
             cache_ttl_s=settings.health_cache_ttl_s,
             max_pace_s=settings.retry_max_wait_s,
+            events=self.provider_events,
         )
         policy = RetryPolicy(
             max_attempts=settings.retry_max_attempts,
@@ -223,6 +226,25 @@ class Services:
             max_wait_s=settings.retry_max_wait_s,
         )
         return ProviderInvoker(self.providers, health=health, policy=policy, sleep=self.sleep)
+
+    @cached_property
+    def provider_events(self) -> ProviderEvents:
+        from tollgate.alerts.provider_events import OutboxProviderEvents
+
+        return OutboxProviderEvents(self.alert_outbox)
+
+    @cached_property
+    def credential_prober(self) -> CredentialProber:
+        from tollgate.providers.probe import CredentialProber
+
+        return CredentialProber(
+            self.sessions,
+            self.clock,
+            self.providers,
+            self.credential_service.target_for,
+            events=self.provider_events,
+            cooldown_s=self.settings.cooldown_s,
+        )
 
     @cached_property
     def credential_source(self) -> DbCredentialSource:

@@ -17,12 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tollgate.clock import Clock
 from tollgate.db.models import ProviderCredential
+from tollgate.db.repositories.credential_health import CredentialHealthRepository
 from tollgate.db.repositories.credentials import CredentialRepository
 from tollgate.errors import Conflict, InvalidRequest, NotFound
 from tollgate.keys.base_url import resolve_base_url
 from tollgate.keys.redaction import mask_key
 from tollgate.keys.wrapping import KeyWrapper, credential_context
 from tollgate.providers.base import ProviderTarget
+from tollgate.providers.health_status import HealthStatus, health_status
 
 UNSET: Any = object()
 
@@ -73,6 +75,13 @@ class CredentialService:
     def list_page(self, workspace_id: uuid.UUID, limit: int, after: uuid.UUID | None) -> Sequence[ProviderCredential]:
         with self._sessions() as session:
             return CredentialRepository(session).list_page(workspace_id, limit=limit, after=after)
+
+    def health(self, workspace_id: uuid.UUID, credential_id: uuid.UUID) -> HealthStatus:
+        """The credential's shared health (see tollgate.providers.health_status); 404 for other workspaces'."""
+        self.get(workspace_id, credential_id)
+        with self._sessions() as session:
+            row = CredentialHealthRepository(session).get(credential_id)
+        return health_status(row, self._clock.now())
 
     def target_for(self, workspace_id: uuid.UUID, credential_id: uuid.UUID) -> ProviderTarget:
         """The decrypted target of one stored credential (for ``test``), whether active or not."""

@@ -124,6 +124,7 @@ class ProviderInvoker:
     def _failover(self, candidates: list[Candidate], attempt: Callable[[Candidate], T]) -> tuple[Candidate, T, float]:
         ordered = self._health.order(candidates) if self._health else list(candidates)
         last_error: ProviderCallError | None = None
+        announce: list[tuple[Candidate, ProviderCallError]] = []  # failovers this caller claimed
         for candidate in ordered:
             started = time.perf_counter()
             try:
@@ -132,13 +133,16 @@ class ProviderInvoker:
                 last_error = exc
                 if exc.kind not in FAILOVER:
                     raise
-                if self._health:
-                    self._health.failed(candidate, exc)
+                if self._health and self._health.failed(candidate, exc):
+                    announce.append((candidate, exc))
                 continue
             if self._health:
                 self._health.succeeded(candidate)
+                self._health.announce_failover(announce, candidate)
             return candidate, result, started
         assert last_error is not None
+        if self._health:
+            self._health.announce_failover(announce, None)
         raise last_error
 
     def _with_retries(self, candidate: Candidate, attempt: Callable[[Candidate], T]) -> T:

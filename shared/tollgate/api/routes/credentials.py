@@ -9,7 +9,14 @@ from tollgate.api.http import ApiResponse, json_response
 from tollgate.api.router import ADMIN, Router
 from tollgate.api.routes.keys import cursor_uuid
 from tollgate.api.schemas.common import PageQuery, page
-from tollgate.api.schemas.credentials import CheckOut, CredentialIn, CredentialOut, CredentialPatch, RotateIn
+from tollgate.api.schemas.credentials import (
+    CheckOut,
+    CredentialHealthOut,
+    CredentialIn,
+    CredentialOut,
+    CredentialPatch,
+    RotateIn,
+)
 from tollgate.db.models import ProviderCredential
 from tollgate.keys.credential_check import CheckResult, check_target
 
@@ -100,3 +107,15 @@ def test_credential(ctx: RequestContext) -> ApiResponse:
 def rotate_credential(ctx: RequestContext) -> ApiResponse:
     row = ctx.services.credential_service.rotate(ctx.workspace_id, ctx.path_id(), ctx.body(RotateIn).api_key)
     return json_response(credential_out(row))
+
+
+@router.route(
+    "GET",
+    "/v1/credentials/{id}/health",
+    roles=ADMIN,
+    summary="Cooldown, failures and request rate of a credential, as every gateway instance sees them",
+    response=CredentialHealthOut,
+)
+def credential_health(ctx: RequestContext) -> ApiResponse:
+    status = ctx.services.credential_service.health(ctx.workspace_id, ctx.path_id())
+    return json_response(CredentialHealthOut.model_validate(asdict(status)))

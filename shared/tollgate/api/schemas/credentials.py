@@ -90,3 +90,12 @@ class CheckOut(BaseModel):
     ok: bool
     latency_ms: int
     error: CheckErrorOut | None = None
+
+
+class CredentialHealthOut(BaseModel):
+    state: Literal["healthy", "cooling_down", "failing"]
+    cooldown_until: datetime | None = Field(description="until when other credentials are tried first")
+    consecutive_failures: int
+    last_error_type: str | None
+    last_success_at: datetime | None = Field(description="recorded at most once a minute per gateway process")
+    rpm_used: int = Field(description="requests counted in the current one-minute window")

@@ -125,3 +125,7 @@ class CredentialHealth(Base):
     last_failure_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     rpm_window_start: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     rpm_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Written at most once a minute per process, and at once on recovery.
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # Claim marker of the provider.failover alert: one per cooldown window across instances.
+    failover_alerted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -1,4 +1,4 @@
-"""workspace display currency, gateway key limits and their per-minute windows
+"""workspace display currency, gateway key limits and their per-minute windows, credential health fields
 
 Revision ID: 0603
 Revises: 0501
@@ -28,6 +28,9 @@ def upgrade() -> None:
             sa.Column("max_cost_per_request_usd", tollgate.db.types.ScaledDecimal(scale=12), nullable=True)
         )
         batch_op.add_column(sa.Column("expires_at", tollgate.db.types.UtcDateTime(), nullable=True))
+    with op.batch_alter_table("credential_health", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("last_success_at", tollgate.db.types.UtcDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("failover_alerted_at", tollgate.db.types.UtcDateTime(), nullable=True))
     op.create_table(
         "key_rate_windows",
         sa.Column("key_id", sa.Uuid(), nullable=False),
@@ -46,6 +49,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("key_rate_windows")
+    with op.batch_alter_table("credential_health", schema=None) as batch_op:
+        batch_op.drop_column("failover_alerted_at")
+        batch_op.drop_column("last_success_at")
     with op.batch_alter_table("gateway_keys", schema=None) as batch_op:
         for name in ("expires_at", "max_cost_per_request_usd", "tpm_limit", "rpm_limit", "allowed_models"):
             batch_op.drop_column(name)

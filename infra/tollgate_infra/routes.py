@@ -65,6 +65,8 @@ ROUTES_BY_FUNCTION: dict[str, tuple[Route, ...]] = {
         "GET /v1/usage/export",
         "GET /v1/pricing",
         "GET /v1/pricing/status",
+        "GET /v1/fx-rates",
+        "PUT /v1/fx-rates/{currency}",
         "GET /v1/pricing/{provider}/{model+}",
         "PUT /v1/pricing/{provider}/{model+}",
         "GET /health",

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from tollgate.budgets.reservations import ReservingBudgetGuard
     from tollgate.budgets.service import BudgetService
     from tollgate.budgets.sweeper import ReservationSweeper
+    from tollgate.pricing.fx import FxRefresher, FxService
     from tollgate.pricing.refresh import PriceRefresher
     from tollgate.providers.probe import CredentialProber
 
@@ -288,6 +289,21 @@ class Services:
         return PriceRefresher(
             self.sessions, self.clock, self.alert_queue, feed_loaders(self.settings), on_applied=self.prices.invalidate
         )
+
+    @cached_property
+    def fx(self) -> FxService:
+        from tollgate.pricing.fx import FxService
+
+        return FxService(self.sessions, self.clock, self.settings.fx_stale_after_s)
+
+    @cached_property
+    def fx_refresher(self) -> FxRefresher:
+        from functools import partial
+
+        from tollgate.pricing.fx import FxRefresher, fetch_bytes
+
+        url = self.settings.fx_url
+        return FxRefresher(self.sessions, self.clock, self.alert_queue, partial(fetch_bytes, url) if url else None)
 
     @cached_property
     def budgets(self) -> BudgetGuard:

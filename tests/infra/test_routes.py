@@ -25,7 +25,7 @@ EXPECTED_ROUTES = {
     ],
     "usage": [
         "GET /v1/usage", "GET /v1/usage/summary", "GET /v1/usage/export",
-        "GET /v1/pricing", "GET /v1/pricing/status",
+        "GET /v1/pricing", "GET /v1/pricing/status", "GET /v1/fx-rates", "PUT /v1/fx-rates/{currency}",
         "GET /v1/pricing/{provider}/{model+}", "PUT /v1/pricing/{provider}/{model+}",
         "GET /health", "GET /openapi.json",
     ],

@@ -1,4 +1,4 @@
-"""workspace display currency, gateway key limits and their per-minute windows, credential health fields
+"""workspace display currency, fx rates, gateway key limits and their per-minute windows, credential health
 
 Revision ID: 0603
 Revises: 0501
@@ -32,6 +32,19 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("last_success_at", tollgate.db.types.UtcDateTime(), nullable=True))
         batch_op.add_column(sa.Column("failover_alerted_at", tollgate.db.types.UtcDateTime(), nullable=True))
     op.create_table(
+        "fx_rates",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("rate_per_usd", tollgate.db.types.ScaledDecimal(scale=9, precision=24), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("effective_from", tollgate.db.types.UtcDateTime(), nullable=False),
+        sa.Column("effective_to", tollgate.db.types.UtcDateTime(), nullable=True),
+        sa.Column("created_at", tollgate.db.types.UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_fx_rates")),
+        sa.UniqueConstraint("currency", "effective_from", name=op.f("uq_fx_rates_currency_effective_from")),
+    )
+    op.create_index("ix_fx_rates_currency_current", "fx_rates", ["currency", "effective_to"], unique=False)
+    op.create_table(
         "key_rate_windows",
         sa.Column("key_id", sa.Uuid(), nullable=False),
         sa.Column("window_start", tollgate.db.types.UtcDateTime(), nullable=False),
@@ -49,6 +62,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("key_rate_windows")
+    op.drop_index("ix_fx_rates_currency_current", table_name="fx_rates")
+    op.drop_table("fx_rates")
     with op.batch_alter_table("credential_health", schema=None) as batch_op:
         batch_op.drop_column("failover_alerted_at")
         batch_op.drop_column("last_success_at")

@@ -163,7 +163,7 @@ class KeyLimiter:
         """Add a recorded call's tokens to the key's current window (inside the usage-row transaction)."""
         if tokens <= 0:
             return
-        limits = self.limits(key_id)
+        limits = self.limits(key_id, session)
         if limits is None or limits.tpm_limit is None:
             return
         start = window_start(self._clock.now())
@@ -185,16 +185,22 @@ class KeyLimiter:
 
     # -- cache -----------------------------------------------------------------------------------
 
-    def limits(self, key_id: uuid.UUID | None) -> KeyLimits | None:
+    def limits(self, key_id: uuid.UUID | None, session: Session | None = None) -> KeyLimits | None:
+        """The key's limits (cached ≤ 5 s). Inside a transaction pass its ``session``: a second pooled
+        connection per request could exhaust the pool under load (each request holding one, waiting for one)."""
         if key_id is None:
             return None
         now = self._monotonic()
         hit = self._cache.get(key_id)
         if hit is not None and hit[1] > now:
             return hit[0]
-        with self._sessions() as session:
+        if session is not None:
             row = session.get(GatewayKey, key_id)
             limits = limits_of(row) if row is not None else None
+        else:
+            with self._sessions() as own:
+                row = own.get(GatewayKey, key_id)
+                limits = limits_of(row) if row is not None else None
         with self._lock:
             self._cache[key_id] = (limits, now + self._ttl)
         return limits

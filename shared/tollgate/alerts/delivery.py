@@ -28,6 +28,7 @@ from tollgate.db.models import AlertCooldown
 from tollgate.db.repositories.alerts import AlertChannelRepository
 from tollgate.keys.wrapping import KeyWrapper
 from tollgate.observability import logger
+from tollgate.pricing.display import alert_display
 
 CHANNEL_SECRET_PURPOSE = "alert_channel_secret"  # noqa: S105 - an encryption-context label, not a secret
 _RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -104,6 +105,8 @@ class AlertDelivery:
         threshold = str(message.get("threshold_key") or message["payload"]["threshold"])
         failures: list[str] = []
         sent = 0
+        with self._sessions() as session:  # the workspace's display currency, at the rate now
+            shown = alert_display(session, workspace_id, message["payload"], self._clock.now())
         for raw in message.get("channel_ids") or []:
             channel_id = uuid.UUID(str(raw))
             target = self.load(workspace_id, channel_id)
@@ -111,7 +114,7 @@ class AlertDelivery:
                 continue  # the channel did not subscribe to budget alerts
             if target is None or self._cooling_down(channel_id, budget_id, threshold, alert_id):
                 continue
-            payload = {**message["payload"], "sent_at": self._clock.now().isoformat()}
+            payload = {**message["payload"], **shown, "sent_at": self._clock.now().isoformat()}
             try:
                 self.send(target, payload, delivery_id=str(alert_id))
             except DeliveryFailed as exc:

@@ -17,6 +17,7 @@ Rules:
 
 from __future__ import annotations
 
+import uuid
 import xml.etree.ElementTree as ET  # noqa: S405 - input is size-capped and DOCTYPE-free before parsing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from tollgate.currencies import ISO_4217
 from tollgate.db.models import FxRate, PricingStatus
 from tollgate.money import PRICE_QUANTUM
 from tollgate.observability import logger
+from tollgate.pricing.display import DisplayCurrency, load_display
 from tollgate.pricing.feeds.fetch import TIMEOUT, FeedError
 from tollgate.pricing.status import STATUS_ID, lock_status
 
@@ -249,3 +251,11 @@ class FxService:
     def rate_now(self, currency: str) -> Decimal | None:
         with self._sessions() as session:
             return rate_at(session, currency, self._clock.now())
+
+    def display_for(self, workspace_id: uuid.UUID) -> DisplayCurrency | None:
+        """The workspace's display currency with its rate history (None: it shows USD only)."""
+        with self._sessions() as session:
+            return load_display(session, workspace_id)
+
+    def now(self) -> datetime:
+        return self._clock.now()

@@ -96,6 +96,10 @@ class BudgetStatusOut(BaseModel):
     period_start: datetime
     period_end: datetime | None
     thresholds_crossed: list[Fraction]
+    display_currency: str | None = Field(default=None, description="the workspace's display currency, if any")
+    limit_display: str | None = None
+    spent_display: str | None = None
+    remaining_display: str | None = None
 
 
 class StatusList(BaseModel):

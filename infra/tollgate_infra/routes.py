@@ -43,6 +43,7 @@ ROUTES_BY_FUNCTION: dict[str, tuple[Route, ...]] = {
         "POST /v1/credentials/{id}/test",
         "POST /v1/credentials/{id}/rotate",
         "GET /v1/credentials/{id}/health",
+        "POST /v1/credentials/{id}/discover",
     ),
     "budgets": _routes(
         "POST /v1/budgets",

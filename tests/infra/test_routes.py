@@ -14,7 +14,7 @@ EXPECTED_ROUTES = {
         "POST /v1/credentials", "GET /v1/credentials",
         "GET /v1/credentials/{id}", "PATCH /v1/credentials/{id}", "DELETE /v1/credentials/{id}",
         "POST /v1/credentials/test", "POST /v1/credentials/{id}/test", "POST /v1/credentials/{id}/rotate",
-        "GET /v1/credentials/{id}/health",
+        "GET /v1/credentials/{id}/health", "POST /v1/credentials/{id}/discover",
     ],
     "budgets": [
         "POST /v1/budgets", "GET /v1/budgets", "GET /v1/budgets/status",

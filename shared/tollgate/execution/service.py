@@ -31,7 +31,7 @@ from tollgate.observability import logger
 from tollgate.pricing.book import PriceBook
 from tollgate.pricing.calculator import PriceRow, cost_of, worst_case_cost
 from tollgate.pricing.tokens import DEFAULT_MAX_OUTPUT_TOKENS, estimate_prompt_tokens
-from tollgate.pricing.unpriced import BLOCK_UNPRICED, PricedAs, UnpricedAlerts, resolve_price
+from tollgate.pricing.unpriced import BLOCK_UNPRICED, PricedAs, UnpricedAlerts, free_price, resolve_price
 from tollgate.providers.base import Usage
 from tollgate.providers.errors import ProviderCallError, to_gateway_error
 from tollgate.providers.invoker import ProviderInvoker
@@ -139,6 +139,8 @@ class ExecuteService:
 
     def _price_for(self, candidate: Candidate, call: ExecuteCall) -> PricedAs:
         provider, model = candidate.provider, candidate.model
+        if candidate.target.free:  # a free custom credential: an explicit zero, source "free"
+            return PricedAs(free_price(provider, model), estimated=False)
         policy = call.unpriced_policy
         if policy is None and self._prices.current(provider, model) is None:
             policy = self._workspace_policy(call.workspace_id)

@@ -15,6 +15,7 @@ from tollgate.api.schemas.credentials import (
     CredentialIn,
     CredentialOut,
     CredentialPatch,
+    DiscoverOut,
     RotateIn,
 )
 from tollgate.db.models import ProviderCredential
@@ -36,6 +37,8 @@ def credential_out(row: ProviderCredential) -> CredentialOut:
         is_active=row.is_active,
         key_hint=row.key_hint,
         has_key=row.key_ciphertext is not None,
+        free=row.free,
+        models=list(row.models) if row.models is not None else None,
         created_at=row.created_at,
         updated_at=row.updated_at,
         rotated_at=row.rotated_at,
@@ -119,3 +122,21 @@ def rotate_credential(ctx: RequestContext) -> ApiResponse:
 def credential_health(ctx: RequestContext) -> ApiResponse:
     status = ctx.services.credential_service.health(ctx.workspace_id, ctx.path_id())
     return json_response(CredentialHealthOut.model_validate(asdict(status)))
+
+
+@router.route(
+    "POST",
+    "/v1/credentials/{id}/discover",
+    roles=ADMIN,
+    summary="Read a custom server's model list (GET {base_url}/models) and add its models to GET /v1/models",
+    response=DiscoverOut,
+)
+def discover_models(ctx: RequestContext) -> ApiResponse:
+    from tollgate.keys.discovery import list_models
+
+    http = ctx.services.http_client
+    row = ctx.services.credential_service.discover(
+        ctx.workspace_id, ctx.path_id(), lambda target: list_models(http, target)
+    )
+    models = list(row.models or [])
+    return json_response(DiscoverOut(credential_id=row.id, models=models, count=len(models), free=row.free))

@@ -51,6 +51,7 @@ def list_models(ctx: RequestContext) -> ApiResponse:
             owned_by=entry.owned_by,
             input_per_1m=price(entry.input_per_1m),
             output_per_1m=price(entry.output_per_1m),
+            price_source=entry.price_source,
         ).model_dump(mode="json")
         for entry in entries
     ]

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     Uuid,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -92,6 +93,10 @@ class ProviderCredential(Base):
     is_primary: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     rpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # custom only: models are priced at an explicit zero (source "free"), e.g. a local Ollama
+    free: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    # custom only: the model ids POST /v1/credentials/{id}/discover read from the server
+    models: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     key_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     key_hint: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = created_at_column()

@@ -28,6 +28,9 @@ def upgrade() -> None:
             sa.Column("max_cost_per_request_usd", tollgate.db.types.ScaledDecimal(scale=12), nullable=True)
         )
         batch_op.add_column(sa.Column("expires_at", tollgate.db.types.UtcDateTime(), nullable=True))
+    with op.batch_alter_table("provider_credentials", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("free", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column("models", sa.JSON(), nullable=True))
     with op.batch_alter_table("credential_health", schema=None) as batch_op:
         batch_op.add_column(sa.Column("last_success_at", tollgate.db.types.UtcDateTime(), nullable=True))
         batch_op.add_column(sa.Column("failover_alerted_at", tollgate.db.types.UtcDateTime(), nullable=True))
@@ -64,6 +67,9 @@ def downgrade() -> None:
     op.drop_table("key_rate_windows")
     op.drop_index("ix_fx_rates_currency_current", table_name="fx_rates")
     op.drop_table("fx_rates")
+    with op.batch_alter_table("provider_credentials", schema=None) as batch_op:
+        batch_op.drop_column("models")
+        batch_op.drop_column("free")
     with op.batch_alter_table("credential_health", schema=None) as batch_op:
         batch_op.drop_column("failover_alerted_at")
         batch_op.drop_column("last_success_at")

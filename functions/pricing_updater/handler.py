@@ -26,5 +26,8 @@ def is_api_event(event: dict[str, Any]) -> bool:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if is_api_event(event):
         return handle_event(app, event)
-    report = get_services().pricing_refresher.refresh(force=False)
-    return refresh_out(report).model_dump(mode="json")
+    services = get_services()
+    result: dict[str, Any] = refresh_out(services.pricing_refresher.refresh(force=False)).model_dump(mode="json")
+    fx = services.fx_refresher.refresh()
+    result["fx"] = {"status": fx.status, "date": fx.date, "changed": fx.changed, "problems": fx.problems}
+    return result

@@ -1,4 +1,5 @@
-"""Lambda entry point of `sweeper` (EventBridge, every 5 minutes): release stale reservations."""
+"""Lambda entry point of `sweeper` (EventBridge, every 5 minutes): release stale reservations, then
+re-check credentials whose cooldown ended (a cheap verify call; recovery alerts)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from tollgate.wiring import get_services
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = get_services().sweeper.sweep().as_dict()
+    services = get_services()
+    result: dict[str, Any] = services.sweeper.sweep().as_dict()
+    result["probe"] = services.credential_prober.run().as_dict()
     logger.info("sweep done", extra=result)
     return result

@@ -27,6 +27,7 @@ from tollgate.execution.service import ExecuteService
 from tollgate.keys.auth import Authenticator
 from tollgate.keys.credential_source import DbCredentialSource
 from tollgate.keys.credentials import CredentialService
+from tollgate.keys.limits import KeyLimiter
 from tollgate.keys.service import GatewayKeyService, WorkspaceService
 from tollgate.keys.wrapping import KeyWrapper
 from tollgate.pricing.book import PriceBook
@@ -41,13 +42,16 @@ if TYPE_CHECKING:
 
     from tollgate.alerts.delivery import AlertDelivery, Mailer
     from tollgate.alerts.outbox import AlertOutbox
+    from tollgate.alerts.provider_events import ProviderEvents
     from tollgate.alerts.service import AlertChannelService
     from tollgate.alerts.worker import LocalAlertWorker
     from tollgate.budgets.reservations import ReservingBudgetGuard
     from tollgate.budgets.service import BudgetService
     from tollgate.budgets.sweeper import ReservationSweeper
+    from tollgate.pricing.fx import FxRefresher, FxService
     from tollgate.pricing.refresh import PriceRefresher
     from tollgate.providers.http import UpstreamHttp
+    from tollgate.providers.probe import CredentialProber
 
 
 class Services:
@@ -103,7 +107,11 @@ class Services:
 
     @cached_property
     def gateway_keys(self) -> GatewayKeyService:
-        return GatewayKeyService(self.sessions, self.clock, self.authenticator)
+        return GatewayKeyService(self.sessions, self.clock, self.authenticator, on_change=self.key_limiter.forget)
+
+    @cached_property
+    def key_limiter(self) -> KeyLimiter:
+        return KeyLimiter(self.sessions, self.clock, cache_ttl_s=self.settings.key_cache_ttl_s)
 
     @cached_property
     def key_wrapper(self) -> KeyWrapper:
@@ -217,6 +225,7 @@ class Services:
             cooldown_s=settings.cooldown_s,
             cache_ttl_s=settings.health_cache_ttl_s,
             max_pace_s=settings.retry_max_wait_s,
+            events=self.provider_events,
         )
         policy = RetryPolicy(
             max_attempts=settings.retry_max_attempts,
@@ -224,6 +233,25 @@ class Services:
             max_wait_s=settings.retry_max_wait_s,
         )
         return ProviderInvoker(self.providers, health=health, policy=policy, sleep=self.sleep, blocking=self.blocking)
+
+    @cached_property
+    def provider_events(self) -> ProviderEvents:
+        from tollgate.alerts.provider_events import OutboxProviderEvents
+
+        return OutboxProviderEvents(self.alert_outbox)
+
+    @cached_property
+    def credential_prober(self) -> CredentialProber:
+        from tollgate.providers.probe import CredentialProber
+
+        return CredentialProber(
+            self.sessions,
+            self.clock,
+            self.providers,
+            self.credential_service.target_for,
+            events=self.provider_events,
+            cooldown_s=self.settings.cooldown_s,
+        )
 
     @cached_property
     def credential_source(self) -> DbCredentialSource:
@@ -269,6 +297,21 @@ class Services:
         )
 
     @cached_property
+    def fx(self) -> FxService:
+        from tollgate.pricing.fx import FxService
+
+        return FxService(self.sessions, self.clock, self.settings.fx_stale_after_s)
+
+    @cached_property
+    def fx_refresher(self) -> FxRefresher:
+        from functools import partial
+
+        from tollgate.pricing.fx import FxRefresher, fetch_bytes
+
+        url = self.settings.fx_url
+        return FxRefresher(self.sessions, self.clock, self.alert_queue, partial(fetch_bytes, url) if url else None)
+
+    @cached_property
     def budgets(self) -> BudgetGuard:
         return self.budget_guard
 
@@ -296,6 +339,7 @@ class Services:
             clock=self.clock,
             alerts=self.alert_queue,
             blocking=self.blocking,
+            key_limits=self.key_limiter,
         )
 
     @cached_property

@@ -9,11 +9,12 @@ import pytest
 EXPECTED_ROUTES = {
     "execute": ["POST /v1/chat/completions", "GET /v1/models", "POST /v1/cost/estimate"],
     "keys": [
-        "POST /v1/workspaces", "GET /v1/workspaces",
-        "POST /v1/keys", "GET /v1/keys", "DELETE /v1/keys/{id}",
+        "POST /v1/workspaces", "GET /v1/workspaces", "GET /v1/workspace", "PATCH /v1/workspace",
+        "POST /v1/keys", "GET /v1/keys", "PATCH /v1/keys/{id}", "DELETE /v1/keys/{id}",
         "POST /v1/credentials", "GET /v1/credentials",
         "GET /v1/credentials/{id}", "PATCH /v1/credentials/{id}", "DELETE /v1/credentials/{id}",
         "POST /v1/credentials/test", "POST /v1/credentials/{id}/test", "POST /v1/credentials/{id}/rotate",
+        "GET /v1/credentials/{id}/health", "POST /v1/credentials/{id}/discover",
     ],
     "budgets": [
         "POST /v1/budgets", "GET /v1/budgets", "GET /v1/budgets/status",
@@ -24,7 +25,7 @@ EXPECTED_ROUTES = {
     ],
     "usage": [
         "GET /v1/usage", "GET /v1/usage/summary", "GET /v1/usage/export",
-        "GET /v1/pricing", "GET /v1/pricing/status",
+        "GET /v1/pricing", "GET /v1/pricing/status", "GET /v1/fx-rates", "PUT /v1/fx-rates/{currency}",
         "GET /v1/pricing/{provider}/{model+}", "PUT /v1/pricing/{provider}/{model+}",
         "GET /health", "GET /openapi.json",
     ],

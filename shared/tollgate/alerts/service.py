@@ -63,7 +63,16 @@ class AlertChannelService:
         self._allow_local = allow_local
         self._resolve = resolve
 
-    def create(self, workspace_id: uuid.UUID, kind: str, target: str, secret: str | None) -> CreatedChannel:
+    def create(
+        self,
+        workspace_id: uuid.UUID,
+        kind: str,
+        target: str,
+        secret: str | None,
+        *,
+        events: tuple[str, ...] = ("budget",),
+    ) -> CreatedChannel:
+        """A new channel; ``events`` are the groups it gets (tollgate.alerts.provider_events.EVENT_GROUPS)."""
         generated = None
         if kind == "email":
             if not _EMAIL.match(target):
@@ -86,7 +95,7 @@ class AlertChannelService:
             secret_ciphertext=None
             if sealed is None
             else self._wrapper.encrypt(sealed, secret_context(workspace_id, channel_id)),
-            options={},
+            options={"events": list(events)},
             created_at=self._clock.now(),
         )
         with self._sessions.begin() as session:

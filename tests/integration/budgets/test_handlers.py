@@ -52,4 +52,9 @@ def test_sweeper_handler_releases_expired_reservations(services: Services, tenan
     with services.sessions.begin() as session:
         session.execute(update(Reservation).values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
     result = sweeper_handler(load_event("sweeper/scheduled.json"), Ctx())  # type: ignore[arg-type]
-    assert result == {"released": 1, "released_usd": "0.25", "alerts_republished": 0}
+    assert result == {
+        "released": 1,
+        "released_usd": "0.25",
+        "alerts_republished": 0,
+        "probe": {"probed": 0, "recovered": 0},  # no credential is cooling down
+    }

@@ -12,7 +12,7 @@ MODULES_BY_FUNCTION: dict[str, tuple[str, ...]] = {
     "execute": ("execute", "pricing"),
     "keys": ("keys", "credentials"),
     "budgets": ("budgets", "alert_channels"),
-    "usage": ("usage", "pricing", "system"),
+    "usage": ("usage", "pricing", "fx", "system"),
     "pricing_updater": ("pricing",),
     "ui": ("ui",),
 }

@@ -107,6 +107,8 @@ class UsageRecordOut(BaseModel):
     fallback_from: str | None
     latency_ms: int
     created_at: datetime
+    display_currency: str | None = None
+    cost_display: str | None = Field(default=None, description="cost_usd at the rate effective at created_at")
 
 
 class UsagePage(BaseModel):

@@ -2,8 +2,8 @@
 
 from tollgate.db.models.base import Base
 from tollgate.db.models.budgets import AlertChannel, AlertCooldown, AlertSent, Budget, BudgetCounter, Reservation
-from tollgate.db.models.pricing import ModelPrice, PricingStatus
-from tollgate.db.models.tenancy import CredentialHealth, GatewayKey, ProviderCredential, Workspace
+from tollgate.db.models.pricing import FxRate, ModelPrice, PricingStatus
+from tollgate.db.models.tenancy import CredentialHealth, GatewayKey, KeyRateWindow, ProviderCredential, Workspace
 from tollgate.db.models.usage import UsageDaily, UsageRecord
 
 __all__ = [
@@ -14,7 +14,9 @@ __all__ = [
     "Budget",
     "BudgetCounter",
     "CredentialHealth",
+    "FxRate",
     "GatewayKey",
+    "KeyRateWindow",
     "ModelPrice",
     "PricingStatus",
     "ProviderCredential",

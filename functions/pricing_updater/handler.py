@@ -31,11 +31,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if is_api_event(event):
         result = handle_event(app, event)
     else:
-        report = get_services().pricing_refresher.refresh(force=False)
+        services = get_services()
+        report = services.pricing_refresher.refresh(force=False)
         metrics.add_metric(
             "PriceFeedsRejected", MetricUnit.Count, sum(1 for s in report.sources if s.status != "applied")
         )
         result = refresh_out(report).model_dump(mode="json")
+        fx = services.fx_refresher.refresh()
+        result["fx"] = {"status": fx.status, "date": fx.date, "changed": fx.changed, "problems": fx.problems}
     publish_pricing_age(get_services())
     return result
 

@@ -41,5 +41,7 @@ def local_jobs(services: Services) -> list[PeriodicJob]:
     worker = services.alert_worker
     if worker is not None:
         jobs.append(PeriodicJob("alert-delivery", settings.alert_worker_interval_s, worker.run_once))
+    jobs.append(PeriodicJob("credential-probe", settings.credential_probe_interval_s, services.credential_prober.run))
     jobs.append(PeriodicJob("pricing_refresh", settings.pricing_refresh_interval_s, services.pricing_refresher.refresh))
+    jobs.append(PeriodicJob("fx_refresh", settings.pricing_refresh_interval_s, services.fx_refresher.refresh))
     return jobs

@@ -14,7 +14,7 @@ import typer
 
 from tollgate.cli_services import DbOption
 from tollgate.cli_services import services_for as _services
-from tollgate.money import format_usd
+from tollgate.money import usd_text
 
 usage_app = typer.Typer(help="Usage: exports and spend reports.", no_args_is_help=True)
 
@@ -105,7 +105,7 @@ def report(
     summary = services.usage.summary(SummaryRequest(usage_filter, "model"))
     total = summary.totals.cost_usd
     table = Table(title=f"Spend {first:%Y-%m-%d %H:%M} → {last:%Y-%m-%d %H:%M} UTC")
-    for name in ("provider", "model", "requests", "success", "input tok", "output tok", "cost USD", "share"):
+    for name in ("provider", "model", "requests", "success", "input tok", "output tok", "cost", "share"):
         table.add_column(name, justify="left" if name in ("provider", "model") else "right")
     for row in summary.rows():
         share = f"{row['cost_usd'] / total * 100:.1f}%" if total else "-"
@@ -117,11 +117,11 @@ def report(
             rate,
             f"{row['input_tokens']:,}",
             f"{row['output_tokens']:,}",
-            format_usd(row["cost_usd"]),
+            usd_text(row["cost_usd"]),
             share,
         )
     table.add_section()
-    table.add_row("total", "", str(summary.totals.requests), "", "", "", format_usd(total), "")
+    table.add_row("total", "", str(summary.totals.requests), "", "", "", usd_text(total), "")
     Console(width=140).print(table)
     if chart is not None:
         _write_chart(services, usage_filter, summary, chart)

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     )
     pricing_openrouter_url: str = "https://openrouter.ai/api/v1/models"
     pricing_stale_after_s: int = 4 * 3600
+    # Exchange rates for display currencies: the ECB's daily reference rates (EUR based, business days).
+    fx_url: str = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+    fx_stale_after_s: int = 4 * 86400  # a long weekend without a new ECB publication is not stale
     pricing_refresh_interval_s: int = 4 * 3600
     pricing_max_feed_bytes: int = 32 * 1024 * 1024
     pricing_seed_snapshot: bool = Field(default=True, description="seed the packaged price snapshot on first start")
@@ -86,6 +89,7 @@ class Settings(BaseSettings):
     call_deadline_s: float = Field(default=840.0, gt=0)
     deadline_margin_s: float = Field(default=3.0, ge=0)
     sweeper_interval_s: int = 300
+    credential_probe_interval_s: float = 30.0  # re-check cooled-down credentials (local timer)
     unpriced_policy: Literal["block_unpriced", "estimate"] = "block_unpriced"
 
     export_max_bytes: int | None = Field(

@@ -24,6 +24,16 @@ def format_usd(amount: Decimal) -> str:
     return text if text != "-0" else "0"
 
 
+def usd_text(amount: Decimal) -> str:
+    """The one money format people read (dashboard ``money.js`` ``usd()``, CLI): every digit of the
+    stored amount, trailing zeros trimmed, at least 2 decimals — ``$0.01061365``, ``$1.00``, ``$0.10``.
+    Exports carry the same digits without the ``$`` (``format_usd``)."""
+    text = format_usd(amount)
+    whole, _, fraction = text.partition(".")
+    text = f"{whole}.{fraction.ljust(2, '0')}"
+    return f"-${text[1:]}" if text.startswith("-") else f"${text}"
+
+
 def per_token_to_per_1m(value: Decimal) -> Decimal:
     with localcontext() as ctx:
         ctx.prec = 40

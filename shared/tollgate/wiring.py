@@ -27,6 +27,7 @@ from tollgate.execution.service import ExecuteService
 from tollgate.keys.auth import Authenticator
 from tollgate.keys.credential_source import DbCredentialSource
 from tollgate.keys.credentials import CredentialService
+from tollgate.keys.limits import KeyLimiter
 from tollgate.keys.service import GatewayKeyService, WorkspaceService
 from tollgate.keys.wrapping import KeyWrapper
 from tollgate.pricing.book import PriceBook
@@ -48,8 +49,11 @@ if TYPE_CHECKING:
     from tollgate.budgets.sweeper import ReservationSweeper
     from tollgate.execution.gate import PolicyGate
     from tollgate.guardrails.service import GuardrailService
+    from tollgate.pricing.fx import FxRefresher, FxService
     from tollgate.pricing.refresh import PriceRefresher
+    from tollgate.providers.events import ProviderEvents
     from tollgate.providers.http import UpstreamHttp
+    from tollgate.providers.probe import CredentialProber
     from tollgate.routing.cache import CachedRules
     from tollgate.routing.planner import RoutingPlanner
     from tollgate.routing.service import RoutingRuleService
@@ -127,7 +131,11 @@ class Services:
 
     @cached_property
     def gateway_keys(self) -> GatewayKeyService:
-        return GatewayKeyService(self.sessions, self.clock, self.authenticator)
+        return GatewayKeyService(self.sessions, self.clock, self.authenticator, on_change=self.key_limiter.forget)
+
+    @cached_property
+    def key_limiter(self) -> KeyLimiter:
+        return KeyLimiter(self.sessions, self.clock, cache_ttl_s=self.settings.key_cache_ttl_s)
 
     @cached_property
     def key_wrapper(self) -> KeyWrapper:
@@ -251,6 +259,7 @@ class Services:
             cooldown_s=settings.cooldown_s,
             cache_ttl_s=settings.health_cache_ttl_s,
             max_pace_s=settings.retry_max_wait_s,
+            events=self.provider_events,
         )
         policy = RetryPolicy(
             max_attempts=settings.retry_max_attempts,
@@ -258,6 +267,25 @@ class Services:
             max_wait_s=settings.retry_max_wait_s,
         )
         return ProviderInvoker(self.providers, health=health, policy=policy, sleep=self.sleep, blocking=self.blocking)
+
+    @cached_property
+    def provider_events(self) -> ProviderEvents:
+        from tollgate.providers.events import OutboxProviderEvents
+
+        return OutboxProviderEvents(self.alert_outbox)
+
+    @cached_property
+    def credential_prober(self) -> CredentialProber:
+        from tollgate.providers.probe import CredentialProber
+
+        return CredentialProber(
+            self.sessions,
+            self.clock,
+            self.providers,
+            self.credential_service.target_for,
+            events=self.provider_events,
+            cooldown_s=self.settings.cooldown_s,
+        )
 
     @cached_property
     def credential_source(self) -> DbCredentialSource:
@@ -303,6 +331,21 @@ class Services:
         return PriceRefresher(
             self.sessions, self.clock, alerts, feed_loaders(self.settings), on_applied=self.prices.invalidate
         )
+
+    @cached_property
+    def fx(self) -> FxService:
+        from tollgate.pricing.fx import FxService
+
+        return FxService(self.sessions, self.clock, self.settings.fx_stale_after_s)
+
+    @cached_property
+    def fx_refresher(self) -> FxRefresher:
+        from functools import partial
+
+        from tollgate.pricing.fx import FxRefresher, fetch_bytes
+
+        url = self.settings.fx_url
+        return FxRefresher(self.sessions, self.clock, self.alert_queue, partial(fetch_bytes, url) if url else None)
 
     @cached_property
     def budgets(self) -> BudgetGuard:
@@ -368,6 +411,7 @@ class Services:
             alerts=self.alert_queue,
             blocking=self.blocking,
             gate=self.policy_gate,
+            key_limits=self.key_limiter,
         )
 
     @cached_property

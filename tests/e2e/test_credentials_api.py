@@ -19,7 +19,7 @@ from tollgate.wiring import Services
 
 FIELDS = {
     "id", "provider", "name", "base_url", "default_model", "options", "priority", "is_primary", "is_active",
-    "key_hint", "has_key", "created_at", "updated_at", "rotated_at",
+    "key_hint", "has_key", "free", "models", "created_at", "updated_at", "rotated_at",
 }  # fmt: skip
 
 

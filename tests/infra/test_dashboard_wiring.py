@@ -92,7 +92,7 @@ def response_headers_set_by_the_api() -> set[str]:
     for folder in ("api", "execution"):
         for path in (REPO_ROOT / "shared" / "tollgate" / folder).rglob("*.py"):
             found |= set(re.findall(r"x-tollgate-[a-z0-9-]+", path.read_text().lower()))
-    request_headers = {"x-tollgate-workflow", "x-tollgate-agent", "x-tollgate-tags"}
+    request_headers = {"x-tollgate-workflow", "x-tollgate-agent", "x-tollgate-tags", "x-tollgate-user"}
     return found - request_headers
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from tollgate.money import format_usd, quantize_usd
 from tollgate.pricing.calculator import PriceRow, cost_of, worst_case_cost
 from tollgate.providers.base import Usage
@@ -31,3 +33,21 @@ def test_cost_of_plain_call() -> None:
 def test_worst_case_covers_actual() -> None:
     usage = Usage(input_tokens=100, output_tokens=50)
     assert worst_case_cost(100, 50, PRICE) >= cost_of(usage, PRICE)
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [
+        ("0.01061365", "$0.01061365"),
+        ("1", "$1.00"),
+        ("0.1", "$0.10"),
+        ("0.000013650000", "$0.00001365"),
+        ("12.5", "$12.50"),
+        ("0", "$0.00"),
+        ("-0.5", "-$0.50"),
+    ],
+)
+def test_usd_text_is_exact_with_at_least_two_decimals(amount: str, text: str) -> None:
+    from tollgate.money import usd_text
+
+    assert usd_text(Decimal(amount)) == text

@@ -19,12 +19,14 @@ from typing import Any, Protocol
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from tollgate.alerts.events import channel_events, group_of
 from tollgate.alerts.formats import discord_body, email_text, slack_body
 from tollgate.alerts.signing import SIGNATURE_HEADER, sign
 from tollgate.alerts.ssrf import Resolver, UnsafeTarget, check_target, system_resolver
 from tollgate.clock import Clock
 from tollgate.db.models import AlertCooldown
 from tollgate.db.repositories.alerts import AlertChannelRepository
+from tollgate.fx_display import alert_display
 from tollgate.keys.wrapping import KeyWrapper
 from tollgate.observability import logger
 
@@ -63,6 +65,7 @@ class Target:
     type: str
     address: str  # URL or email address, decrypted when it is a secret (Slack/Discord URLs)
     secret: bytes | None
+    events: tuple[str, ...] = ("budget",)
 
 
 class AlertDelivery:
@@ -95,18 +98,24 @@ class AlertDelivery:
 
     def deliver(self, message: Mapping[str, Any]) -> int:
         """Send the alert to each of its channels; returns how many got it now. Raises DeliveryFailed."""
+        if group_of(str(message.get("kind", ""))) != "budget":
+            return self.deliver_to_subscribers(message)
         workspace_id = uuid.UUID(str(message["workspace_id"]))
         alert_id = uuid.UUID(str(message["alert_id"]))
         budget_id = uuid.UUID(str(message["payload"]["budget_id"]))
         threshold = str(message.get("threshold_key") or message["payload"]["threshold"])
         failures: list[str] = []
         sent = 0
+        with self._sessions() as session:  # the workspace's display currency, at the rate now
+            shown = alert_display(session, workspace_id, message["payload"], self._clock.now())
         for raw in message.get("channel_ids") or []:
             channel_id = uuid.UUID(str(raw))
             target = self.load(workspace_id, channel_id)
+            if target is not None and "budget" not in target.events:
+                continue  # the channel did not subscribe to budget alerts
             if target is None or self._cooling_down(channel_id, budget_id, threshold, alert_id):
                 continue
-            payload = {**message["payload"], "sent_at": self._clock.now().isoformat()}
+            payload = {**message["payload"], **shown, "sent_at": self._clock.now().isoformat()}
             try:
                 self.send(target, payload, delivery_id=str(alert_id))
             except DeliveryFailed as exc:
@@ -117,6 +126,27 @@ class AlertDelivery:
         if failures:
             raise DeliveryFailed("; ".join(failures))
         return sent
+
+    def deliver_to_subscribers(self, message: Mapping[str, Any]) -> int:
+        """An event that names no channels (``provider.*``, ...): every channel of the workspace whose
+        ``events`` include the event's group gets it. A failed channel fails the message (the queue retries)."""
+        workspace_id = uuid.UUID(str(message["workspace_id"]))
+        group = group_of(str(message["kind"]))
+        with self._sessions() as session:
+            rows = [r for r in AlertChannelRepository(session).active(workspace_id) if group in channel_events(r)]
+        failures: list[str] = []
+        for row in rows:
+            target = self.load(workspace_id, row.id)
+            if target is None:
+                continue
+            payload = {**message["payload"], "sent_at": self._clock.now().isoformat()}
+            try:
+                self.send(target, payload, delivery_id=str(message["alert_id"]))
+            except DeliveryFailed as exc:
+                failures.append(f"{row.id}: {exc.reason}")
+        if failures:
+            raise DeliveryFailed("; ".join(failures))
+        return len(rows) - len(failures)
 
     def load(self, workspace_id: uuid.UUID, channel_id: uuid.UUID) -> Target | None:
         with self._sessions() as session:
@@ -129,7 +159,7 @@ class AlertDelivery:
         address = row.target
         if row.type in ("slack", "discord") and secret is not None:
             address, secret = secret.decode(), None
-        return Target(row.id, row.type, address, secret)
+        return Target(row.id, row.type, address, secret, tuple(channel_events(row)))
 
     def send(self, target: Target, payload: dict[str, Any], *, delivery_id: str) -> None:
         """Deliver one alert to one target. Raises ``DeliveryFailed`` (``retryable`` says whether to try again)."""

@@ -12,6 +12,8 @@ def _percent(payload: dict[str, Any]) -> str:
 
 
 def summary(payload: dict[str, Any]) -> str:
+    if "summary" in payload:  # provider (and later) events carry their own sentence
+        return str(payload["summary"])
     if payload.get("event") == "alert_channel.test":
         return "Tollgate test alert: this channel is wired up correctly."
     return (
@@ -21,6 +23,14 @@ def summary(payload: dict[str, Any]) -> str:
 
 
 def _facts(payload: dict[str, Any]) -> list[tuple[str, str]]:
+    if str(payload.get("event", "")).startswith("provider."):
+        serving = payload.get("serving") or {}
+        facts = [("Credential", f"{payload.get('provider')} / {payload.get('credential_name')}")]
+        if payload.get("error_type"):
+            facts.append(("Error", str(payload["error_type"])))
+        if serving:
+            facts.append(("Now serving", f"{serving.get('provider')} / {serving.get('credential_name')}"))
+        return facts
     if payload.get("event") == "alert_channel.test":
         return [("Workspace", str(payload.get("workspace_id")))]
     return [
@@ -31,12 +41,17 @@ def _facts(payload: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def _title(payload: dict[str, Any]) -> str:
+    provider = str(payload.get("event", "")).startswith("provider.")
+    return "Tollgate provider alert" if provider else "Tollgate budget alert"
+
+
 def slack_body(payload: dict[str, Any]) -> dict[str, Any]:
     fields = [{"type": "mrkdwn", "text": f"*{name}*\n{value}"} for name, value in _facts(payload)]
     return {
         "text": summary(payload),
         "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": "Tollgate budget alert"}},
+            {"type": "header", "text": {"type": "plain_text", "text": _title(payload)}},
             {"type": "section", "text": {"type": "mrkdwn", "text": summary(payload)}},
             {"type": "section", "fields": fields},
         ],
@@ -49,7 +64,7 @@ def discord_body(payload: dict[str, Any]) -> dict[str, Any]:
     return {
         "embeds": [
             {
-                "title": "Tollgate budget alert",
+                "title": _title(payload),
                 "description": summary(payload),
                 "color": color,
                 "fields": [{"name": name, "value": value, "inline": True} for name, value in _facts(payload)],

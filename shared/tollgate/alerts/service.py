@@ -63,9 +63,17 @@ class AlertChannelService:
         self._allow_local = allow_local
         self._resolve = resolve
 
-    def create(self, workspace_id: uuid.UUID, kind: str, target: str, secret: str | None) -> CreatedChannel:
-        """Add a channel. Raises ``InvalidRequest`` for an unsafe or malformed target, or a secret on a
-        non-webhook channel."""
+    def create(
+        self,
+        workspace_id: uuid.UUID,
+        kind: str,
+        target: str,
+        secret: str | None,
+        *,
+        events: tuple[str, ...] = ("budget",),
+    ) -> CreatedChannel:
+        """Add a channel; ``events`` are the groups it gets (tollgate.alerts.events.EVENT_GROUPS).
+        Raises ``InvalidRequest`` for an unsafe or malformed target, or a secret on a non-webhook channel."""
         generated = None
         if kind == "email":
             if not _EMAIL.match(target):
@@ -88,7 +96,7 @@ class AlertChannelService:
             secret_ciphertext=None
             if sealed is None
             else self._wrapper.encrypt(sealed, secret_context(workspace_id, channel_id)),
-            options={},
+            options={"events": list(events)},
             created_at=self._clock.now(),
         )
         with self._sessions.begin() as session:

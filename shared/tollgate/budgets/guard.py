@@ -21,6 +21,7 @@ class SpendContext:
     workflow: str | None
     agent: str | None
     request_id: str
+    user: str | None = None
 
 
 @dataclass

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tollgate.budgets.reservations import ReservingBudgetGuard
@@ -157,4 +157,6 @@ def _scope_filter(query: Any, view: BudgetView) -> Any:
         return query.where(UsageDaily.workflow == value)
     if view.scope is Scope.AGENT:
         return query.where(UsageDaily.agent == value)
+    if view.scope is Scope.USER:
+        return query.where(false())  # the daily rollup does not keep end users: history comes from counters only
     return query

@@ -21,6 +21,7 @@ class Scope(StrEnum):
     MODEL = "model"
     WORKFLOW = "workflow"
     AGENT = "agent"
+    USER = "user"  # the caller's end user: OpenAI body field `user` or header X-Tollgate-User
 
 
 class Action(StrEnum):
@@ -74,6 +75,8 @@ class BudgetView:
             return value in (context.model, f"{context.provider}/{context.model}")
         if self.scope is Scope.WORKFLOW:
             return value == context.workflow
+        if self.scope is Scope.USER:
+            return value == context.user
         return value == context.agent
 
     def bounds(self, now: datetime) -> tuple[datetime, datetime | None]:

@@ -2,7 +2,9 @@
 
 Rule: the built-in mock models; for every active credential its ``default_model``; and for every
 provider the workspace has an active credential for (except ``custom``, whose models are whatever the
-endpoint serves), every model with a current price. Ids are what ``model`` accepts:
+endpoint serves), every model with a current price; for ``custom`` credentials, the models their last
+``POST /v1/credentials/{id}/discover`` found. A ``free`` custom credential's models are priced at an
+explicit zero with ``price_source: "free"``. Ids are what ``model`` accepts:
 ``provider/model``, and ``custom:<credential name>/<model>`` for custom endpoints. Prices are the
 current ones (manual override > LiteLLM > OpenRouter), ``null`` when unpriced.
 """
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tollgate.db.models import ModelPrice, ProviderCredential
 from tollgate.pricing.book import SOURCE_PRECEDENCE
+from tollgate.pricing.unpriced import FREE_SOURCE
 from tollgate.providers.mock import MOCK_MODELS
 
 
@@ -27,6 +30,7 @@ class CatalogEntry:
     owned_by: str
     input_per_1m: Decimal | None
     output_per_1m: Decimal | None
+    price_source: str | None = None
 
 
 class ModelCatalog:
@@ -36,9 +40,13 @@ class ModelCatalog:
     def list(self, workspace_id: uuid.UUID) -> list[CatalogEntry]:
         with self._sessions() as session:
             credentials = session.execute(
-                select(ProviderCredential.provider, ProviderCredential.name, ProviderCredential.default_model).where(
-                    ProviderCredential.workspace_id == workspace_id, ProviderCredential.is_active.is_(True)
-                )
+                select(
+                    ProviderCredential.provider,
+                    ProviderCredential.name,
+                    ProviderCredential.default_model,
+                    ProviderCredential.free,
+                    ProviderCredential.models,
+                ).where(ProviderCredential.workspace_id == workspace_id, ProviderCredential.is_active.is_(True))
             ).all()
             providers = {"mock"} | {row.provider for row in credentials}
             price_rows = session.scalars(
@@ -53,7 +61,10 @@ class ModelCatalog:
                 prices[key] = price_row
         entries: dict[str, CatalogEntry] = {}
 
-        def add(model_id: str, provider: str, model: str) -> None:
+        def add(model_id: str, provider: str, model: str, free: bool = False) -> None:
+            if free:
+                entries.setdefault(model_id, CatalogEntry(model_id, provider, Decimal(0), Decimal(0), FREE_SOURCE))
+                return
             price = prices.get((provider, model))
             entries.setdefault(
                 model_id,
@@ -62,15 +73,20 @@ class ModelCatalog:
                     provider,
                     price.input_per_1m if price else None,
                     price.output_per_1m if price else None,
+                    price.source if price else None,
                 ),
             )
 
         for model in MOCK_MODELS:
             add(f"mock/{model}", "mock", model)
         for credential in credentials:
+            prefix = f"custom:{credential.name}" if credential.provider == "custom" else credential.provider
+            free = credential.provider == "custom" and bool(credential.free)
             if credential.default_model:
-                prefix = f"custom:{credential.name}" if credential.provider == "custom" else credential.provider
-                add(f"{prefix}/{credential.default_model}", credential.provider, credential.default_model)
+                add(f"{prefix}/{credential.default_model}", credential.provider, credential.default_model, free)
+            if credential.provider == "custom":
+                for model in credential.models or ():
+                    add(f"{prefix}/{model}", "custom", model, free)
         for provider, model in sorted(prices):
             if provider != "custom":
                 add(f"{provider}/{model}", provider, model)

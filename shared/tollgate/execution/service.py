@@ -4,7 +4,7 @@ The usage row and the budget settlement are written in one transaction, so a cal
 fully accounted or not at all.
 
 ``execute`` is a coroutine. The provider call (and a stream's whole life) runs on the event loop;
-the short synchronous database steps (``_plan``: resolve, price, reserve; ``_record``: usage row +
+the short synchronous database steps (``_plan``: resolve, key limits, price, reserve; ``_record``: usage row, key TPM +
 settle) run on the bounded ``BlockingPool``, which never waits on a provider.
 """
 
@@ -35,12 +35,13 @@ from tollgate.execution.gate import Admitted, PolicyGate
 from tollgate.execution.recording import GroupWriter
 from tollgate.execution.resolver import Candidate, ModelResolver
 from tollgate.execution.sse import StreamRecorder, sse, sse_error
+from tollgate.keys.limits import KeyLimiter
 from tollgate.money import ZERO, format_usd
 from tollgate.observability import logger
 from tollgate.pricing.book import PriceBook
 from tollgate.pricing.calculator import PriceRow, cost_of, worst_case_cost
 from tollgate.pricing.tokens import DEFAULT_MAX_OUTPUT_TOKENS, estimate_prompt_tokens
-from tollgate.pricing.unpriced import BLOCK_UNPRICED, PricedAs, UnpricedAlerts, resolve_price
+from tollgate.pricing.unpriced import BLOCK_UNPRICED, PricedAs, UnpricedAlerts, free_price, resolve_price
 from tollgate.providers.base import Usage
 from tollgate.providers.errors import ProviderCallError, to_gateway_error
 from tollgate.providers.invoker import ProviderInvoker
@@ -99,6 +100,7 @@ class _Row:
     record: UsageRecord
     admission: Admission
     cost: Decimal
+    tokens: int = 0  # every token class of the call, added to its key's TPM window
 
 
 @dataclass
@@ -126,6 +128,7 @@ class ExecuteService:
         alerts: AlertQueue | None = None,
         blocking: BlockingPool | None = None,
         gate: PolicyGate | None = None,
+        key_limits: KeyLimiter | None = None,
     ) -> None:
         self._resolver = resolver
         self._invoker = invoker
@@ -137,6 +140,7 @@ class ExecuteService:
         self._blocking = blocking or BlockingPool(8)
         self._writer: GroupWriter[_Row] = GroupWriter(self._blocking, self._write_rows, self._write_one)
         self._gate = gate
+        self._key_limits = key_limits or KeyLimiter(session_factory, clock)
 
     async def execute(self, call: ExecuteCall) -> ExecuteResult:
         """Gate and plan (one hop to the blocking pool), call the provider (on the loop), record; a
@@ -168,6 +172,7 @@ class ExecuteService:
             candidates = routing.candidates
         else:
             candidates = self._resolver.resolve(call.workspace_id, call.requested_model)
+        candidates = self._key_limits.admit(call.key_id, candidates, lambda c: self._worst_case_usd(call, c))
         priced = self._price_for(candidates[0], call)
         # the reservation covers the dearest candidate a rule may fail over to
         reserve = routing.reserve_price if routing is not None and routing.reserve_price else priced.price
@@ -176,6 +181,7 @@ class ExecuteService:
         if admission.downgrade_model:
             downgraded_to = admission.downgrade_model
             candidates = self._resolver.resolve(call.workspace_id, downgraded_to)
+            candidates = self._key_limits.allowed(call.key_id, candidates)
             priced = self._price_for(candidates[0], call)
             admission = self._admit(call, candidates[0], priced.price, allow_downgrade=False)
         return _Plan(
@@ -191,6 +197,8 @@ class ExecuteService:
 
     def _price_for(self, candidate: Candidate, call: ExecuteCall) -> PricedAs:
         provider, model = candidate.provider, candidate.model
+        if candidate.target.free:  # a free custom credential: an explicit zero, source "free"
+            return PricedAs(free_price(provider, model), estimated=False)
         policy = call.unpriced_policy
         if policy is None and self._prices.current(provider, model) is None:
             policy = self._workspace_policy(call.workspace_id)
@@ -204,13 +212,18 @@ class ExecuteService:
             workspace = WorkspaceRepository(session).get(workspace_id)
         return workspace.unpriced_policy if workspace is not None else BLOCK_UNPRICED
 
-    def _admit(self, call: ExecuteCall, candidate: Candidate, price: PriceRow, *, allow_downgrade: bool) -> Admission:
+    def _worst_case_usd(self, call: ExecuteCall, candidate: Candidate, price: PriceRow | None = None) -> Decimal:
+        """What budgets reserve for ``candidate``: the prompt estimate plus max_tokens (or the model's cap)."""
+        price = price or self._price_for(candidate, call).price
         messages = list(call.body.get("messages") or [])
         prompt = estimate_prompt_tokens(candidate.provider, candidate.model, messages)
         max_out = call.body.get("max_completion_tokens") or call.body.get("max_tokens")
         if not isinstance(max_out, int):
             max_out = price.max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS
-        worst = worst_case_cost(prompt, max_out, price)
+        return worst_case_cost(prompt, max_out, price)
+
+    def _admit(self, call: ExecuteCall, candidate: Candidate, price: PriceRow, *, allow_downgrade: bool) -> Admission:
+        worst = self._worst_case_usd(call, candidate, price)
         context = SpendContext(
             workspace_id=call.workspace_id,
             key_id=call.key_id,
@@ -219,6 +232,7 @@ class ExecuteService:
             workflow=call.attribution.workflow,
             agent=call.attribution.agent,
             request_id=call.request_id,
+            user=call.attribution.user,
         )
         return self._budgets.admit(context, worst, allow_downgrade=allow_downgrade)
 
@@ -326,6 +340,8 @@ class ExecuteService:
     def _price_for_served(self, candidate: Candidate, plan: _Plan, call: ExecuteCall) -> PriceRow:
         if candidate is plan.candidates[0]:
             return plan.price
+        if candidate.target.free:
+            return free_price(candidate.provider, candidate.model)
         return self._prices.current(candidate.provider, candidate.model) or plan.price
 
     async def _served_price(self, candidate: Candidate, plan: _Plan, call: ExecuteCall) -> PriceRow:
@@ -336,7 +352,8 @@ class ExecuteService:
     async def _record(self, call: ExecuteCall, plan: _Plan, outcome: _Outcome) -> None:
         """Write the usage row and settle the reservations, grouped into one transaction with
         other calls finishing at the same time (``GroupWriter``); raises what writing it raised."""
-        await self._writer.submit(_Row(self._usage_row(call, plan, outcome), plan.admission, outcome.cost))
+        row = _Row(self._usage_row(call, plan, outcome), plan.admission, outcome.cost, outcome.usage.total_tokens)
+        await self._writer.submit(row)
 
     async def _record_or_release(self, call: ExecuteCall, plan: _Plan, outcome: _Outcome) -> None:
         """Record the call (group-committed). If that fails the reservations stay: the upstream call
@@ -357,6 +374,7 @@ class ExecuteService:
             for row in rows:
                 usage.add(row.record)
                 self._budgets.settle(session, row.admission, row.cost)
+                self._key_limits.count_tokens(session, row.record.key_id, row.tokens)
 
     def _usage_row(self, call: ExecuteCall, plan: _Plan, outcome: _Outcome) -> UsageRecord:
         candidate, usage = outcome.candidate, outcome.usage

@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,7 +38,8 @@ class _CachedKey:
     role: Role
     secret_hash: str
     revoked: bool
-    expires: float
+    expires_at: datetime | None  # the key's own expiry (UTC)
+    expires: float  # this cache entry's
 
 
 class Authenticator:
@@ -79,6 +81,8 @@ class Authenticator:
             raise AuthenticationFailed("Invalid API key")
         if cached.revoked:
             raise AuthenticationFailed("This API key has been revoked", code="revoked_api_key")
+        if cached.expires_at is not None and cached.expires_at <= self._clock.now():
+            raise AuthenticationFailed("This API key has expired", code="expired_api_key")
         self._maybe_touch(cached.key_id)
         return Principal(role=cached.role, workspace_id=cached.workspace_id, key_id=cached.key_id)
 
@@ -116,6 +120,7 @@ class Authenticator:
                 role=row.role,  # type: ignore[arg-type]
                 secret_hash=row.secret_hash,
                 revoked=row.revoked_at is not None,
+                expires_at=row.expires_at,
                 expires=now + self._ttl,
             )
         with self._lock:

@@ -17,12 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tollgate.clock import Clock
 from tollgate.db.models import ProviderCredential
+from tollgate.db.repositories.credential_health import CredentialHealthRepository
 from tollgate.db.repositories.credentials import CredentialRepository
 from tollgate.errors import Conflict, InvalidRequest, NotFound
 from tollgate.keys.base_url import resolve_base_url
 from tollgate.keys.redaction import mask_key
 from tollgate.keys.wrapping import KeyWrapper, credential_context
 from tollgate.providers.base import ProviderTarget
+from tollgate.providers.health_status import HealthStatus, health_status
 
 UNSET: Any = object()
 
@@ -38,6 +40,12 @@ class CredentialSpec:
     priority: int = 100
     is_primary: bool = False
     is_active: bool = True
+    free: bool = False
+
+
+def check_free(provider: str, free: bool | None) -> None:
+    if free and provider != "custom":
+        raise InvalidRequest("body.free: only custom credentials (local servers) can be free", code="validation_error")
 
 
 def check_options(provider: str, options: Mapping[str, Any]) -> None:
@@ -76,6 +84,36 @@ class CredentialService:
         with self._sessions() as session:
             return CredentialRepository(session).list_page(workspace_id, limit=limit, after=after)
 
+    def health(self, workspace_id: uuid.UUID, credential_id: uuid.UUID) -> HealthStatus:
+        """The credential's shared health (see tollgate.providers.health_status); 404 for other workspaces'."""
+        self.get(workspace_id, credential_id)
+        with self._sessions() as session:
+            row = CredentialHealthRepository(session).get(credential_id)
+        return health_status(row, self._clock.now())
+
+    def discover(
+        self, workspace_id: uuid.UUID, credential_id: uuid.UUID, list_models: Callable[[ProviderTarget], list[str]]
+    ) -> ProviderCredential:
+        """Read a custom server's model list (``list_models``) and store it on the credential.
+
+        Raises InvalidRequest (``discover_unsupported``) for other providers; upstream failures propagate.
+        """
+        row = self.get(workspace_id, credential_id)
+        if row.provider != "custom":
+            raise InvalidRequest(
+                "Only custom credentials (Ollama, vLLM, LM Studio, ...) can discover models; "
+                f"{row.provider} models are listed from the price feeds",
+                code="discover_unsupported",
+            )
+        models = list_models(self.target_for(workspace_id, credential_id))
+        with self._write(workspace_id) as session:
+            repo = CredentialRepository(session)
+            fresh = repo.get(workspace_id, credential_id, for_update=True)
+            if fresh is None:
+                raise NotFound("No such credential")
+            repo.set_fields(fresh, {"models": models, "updated_at": self._clock.now()})
+        return fresh
+
     def target_for(self, workspace_id: uuid.UUID, credential_id: uuid.UUID) -> ProviderTarget:
         """The decrypted target of one stored credential (for ``test``), whether active or not.
 
@@ -98,6 +136,7 @@ class CredentialService:
         another change won the race) and ``InvalidRequest`` for bad options or base URL."""
         base_url = resolve_base_url(spec.provider, spec.base_url, allow_local_network=self._allow_local)
         check_options(spec.provider, spec.options)
+        check_free(spec.provider, spec.free)
         credential_id = uuid.uuid4()
         now = self._clock.now()
         row = ProviderCredential(
@@ -111,6 +150,7 @@ class CredentialService:
             priority=spec.priority,
             is_primary=spec.is_primary,
             is_active=spec.is_active,
+            free=spec.free,
             key_ciphertext=self._wrap(workspace_id, credential_id, spec.api_key),
             key_hint=mask_key(spec.api_key),
             created_at=now,
@@ -134,7 +174,7 @@ class CredentialService:
         and ``Conflict`` (name taken)."""
         changes = dict(changes)
         new_key: str | None = changes.pop("api_key", None)
-        for required in ("name", "priority", "is_primary", "is_active"):
+        for required in ("name", "priority", "is_primary", "is_active", "free"):
             if required in changes and changes[required] is None:
                 raise InvalidRequest(f"body.{required}: must not be null", code="validation_error")
         with self._write(workspace_id) as session:
@@ -151,6 +191,7 @@ class CredentialService:
             if "options" in changes:
                 changes["options"] = dict(changes["options"] or {})
                 check_options(row.provider, changes["options"])
+            check_free(row.provider, changes.get("free"))
             if changes.get("is_primary"):
                 repo.clear_primary(workspace_id, except_id=row.id)
             now = self._clock.now()
@@ -239,4 +280,5 @@ def decrypt_target(wrapper: KeyWrapper, row: ProviderCredential) -> ProviderTarg
         options=dict(row.options or {}),
         credential_id=row.id,
         credential_name=row.name,
+        free=row.free,
     )

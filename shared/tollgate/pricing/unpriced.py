@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Protocol
 
 from tollgate.alerts.queue import AlertQueue
@@ -16,6 +17,18 @@ from tollgate.pricing.calculator import PriceRow
 
 BLOCK_UNPRICED = "block_unpriced"
 ESTIMATE = "estimate"
+
+
+FREE_SOURCE = "free"
+ZERO_RATE = Decimal(0)
+
+
+def free_price(provider: str, model: str) -> PriceRow:
+    """An explicit zero price for a model of a ``free`` credential (a local server): shown as source
+    ``free``, never confused with a missing price."""
+    return PriceRow(
+        id=None, provider=provider, model=model, source=FREE_SOURCE, input_per_1m=ZERO_RATE, output_per_1m=ZERO_RATE
+    )
 
 
 @dataclass(frozen=True)

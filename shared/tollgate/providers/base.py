@@ -54,6 +54,7 @@ class ProviderTarget:
     options: Mapping[str, Any] = field(default_factory=dict)
     credential_id: uuid.UUID | None = None
     credential_name: str | None = None
+    free: bool = False  # a custom credential whose models cost nothing (priced at an explicit zero)
 
 
 @dataclass(frozen=True)

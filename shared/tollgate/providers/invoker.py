@@ -143,6 +143,7 @@ class ProviderInvoker:
         if ordered is None and health is not None:
             ordered = await self._blocking.run(health.order, candidates)
         last_error: ProviderCallError | None = None
+        announce: list[tuple[Candidate, ProviderCallError]] = []  # failovers whose alert this caller claimed
         for candidate in ordered or ():
             started = time.perf_counter()
             try:
@@ -150,15 +151,23 @@ class ProviderInvoker:
             except ProviderCallError as exc:
                 last_error = exc
                 if exc.kind not in FAILOVER:
+                    if health and announce:
+                        await self._blocking.run(health.announce_failover, announce, None)
                     raise
-                if health:
-                    await self._blocking.run(health.failed, candidate, exc)
+                if health is not None:
+                    claimed: bool = await self._blocking.run(health.failed, candidate, exc)
+                    if claimed:
+                        announce.append((candidate, exc))
                 continue
-            if health and health.may_need_write(candidate):
+            if health and announce:
+                await self._blocking.run(_served_after_failover, health, candidate, announce)
+            elif health and health.may_need_write(candidate):
                 await self._blocking.run(health.succeeded, candidate)
             return candidate, result, started
         if last_error is None:
             raise ValueError("no candidate to call")  # the resolver never plans an empty list
+        if health and announce:
+            await self._blocking.run(health.announce_failover, announce, None)
         raise last_error
 
     async def _with_retries(self, candidate: Candidate, attempt: Callable[[Candidate], Awaitable[T]]) -> T:
@@ -201,3 +210,11 @@ def _fallback(candidates: list[Candidate], served: Candidate) -> str | None:
 
 def _ms_since(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
+
+
+def _served_after_failover(
+    health: HealthTracker, served: Candidate, announce: list[tuple[Candidate, ProviderCallError]]
+) -> None:
+    """One pool hop after a failover: ``served`` succeeded, then the claimed ``provider.failover`` alerts."""
+    health.succeeded(served)
+    health.announce_failover(announce, served)

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tollgate.db.repositories.usage_queries import EXPORT_COLUMNS, Cursor, stream_rows
+from tollgate.fx_display import DisplayCurrency
 from tollgate.money import format_usd
 from tollgate.usage.filters import UsageFilter
 
@@ -34,6 +35,7 @@ class ExportRequest:
     cursor: Cursor | None = None
     limit: int | None = None
     max_bytes: int | None = None
+    display: DisplayCurrency | None = None  # adds display_currency and cost_display (rate at created_at)
 
 
 def _plain(value: Any) -> Any:
@@ -46,8 +48,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def record_dict(row: Any) -> dict[str, Any]:
-    return {name: _plain(getattr(row, name)) for name in EXPORT_COLUMNS}
+DISPLAY_COLUMNS = ("display_currency", "cost_display")
+
+
+def record_dict(row: Any, display: DisplayCurrency | None = None) -> dict[str, Any]:
+    record = {name: _plain(getattr(row, name)) for name in EXPORT_COLUMNS}
+    if display is not None:
+        record["display_currency"] = display.currency
+        record["cost_display"] = display.text(row.cost_usd, row.created_at)
+    return record
 
 
 def _csv_cell(value: Any) -> Any:
@@ -63,8 +72,10 @@ def _csv_cell(value: Any) -> Any:
 class _Encoder:
     """Encodes rows into a pending chunk and counts its size in bytes (the Lambda cap is in bytes)."""
 
-    def __init__(self, fmt: str) -> None:
+    def __init__(self, fmt: str, display: DisplayCurrency | None = None) -> None:
         self.fmt = fmt
+        self._display = display
+        self._columns = (*EXPORT_COLUMNS, *DISPLAY_COLUMNS) if display is not None else tuple(EXPORT_COLUMNS)
         self._line = io.StringIO()
         self._csv = csv.writer(self._line, lineterminator="\n")
         self._pending: list[bytes] = []
@@ -75,7 +86,7 @@ class _Encoder:
             return (json.dumps(record, separators=(",", ":")) + "\n").encode()
         self._line.seek(0)
         self._line.truncate()
-        cells = EXPORT_COLUMNS if record is None else [_csv_cell(record[name]) for name in EXPORT_COLUMNS]
+        cells = self._columns if record is None else [_csv_cell(record[name]) for name in self._columns]
         self._csv.writerow(cells)
         return self._line.getvalue().encode()
 
@@ -84,7 +95,7 @@ class _Encoder:
 
     def add(self, row: Any) -> int:
         """Queue one row; returns its encoded size in bytes."""
-        data = self._encode(record_dict(row))
+        data = self._encode(record_dict(row, self._display))
         self._pending.append(data)
         self._size += len(data)
         return len(data)
@@ -114,7 +125,7 @@ def export_chunks(
     When ``limit`` or ``max_bytes`` stops the export before the last row, ``on_truncated`` gets
     the cursor to continue from (the same keyset cursor ``GET /v1/usage`` uses).
     """
-    encoder = _Encoder(request.format)
+    encoder = _Encoder(request.format, request.display)
     header = encoder.header()
     sent = len(header)
     if header:

@@ -80,7 +80,10 @@ def test_server_errors_three_times_fail_over_to_equivalent_provider(
     assert (row.provider, row.fallback_from, row.requested_model) == ("anthropic", "openai-main", "openai/gpt-4o-mini")
     # And the failed credential cools down for 5 minutes, in the database
     with gateway.services.sessions() as session:
-        (health,) = session.query(CredentialHealth).all()
+        rows = session.query(CredentialHealth).all()
+    (health,) = [r for r in rows if r.consecutive_failures]
+    # (the credential that served has a row too: its last_success_at)
+    assert [r.last_success_at is not None for r in rows if not r.consecutive_failures] == [True]
     assert health.consecutive_failures == 1 and health.last_error_type == "server"
     assert health.last_failure_at is not None and health.cooldown_until is not None
     assert health.cooldown_until - health.last_failure_at == timedelta(minutes=5)

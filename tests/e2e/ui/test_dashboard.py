@@ -3,7 +3,7 @@ sign in, key messages, gateway keys, and an overview that degrades when an API i
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import httpx
 import pytest
@@ -20,6 +20,28 @@ def usd_text(value: Decimal) -> str:
     text = format(value.normalize(), "f")
     whole, _, fraction = text.partition(".")
     return f"${whole}.{fraction.ljust(2, '0')}"
+
+
+def readable_text(value: Decimal) -> str:
+    """How a spend tile prints an amount (money.js ``readable``): 2 decimals from $1, else 3 significant
+    digits, rounded half-up; "≈" in front when that is not the exact amount."""
+    exact = value.normalize()
+    if exact != 0 and abs(exact) < 1:
+        leading_zeros = -exact.adjusted() - 1
+        places = max(2, leading_zeros + 3)
+    else:
+        places = 2
+    shown = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    text = usd_text(shown)
+    return text if shown == exact else f"≈{text}"
+
+
+def test_readable_text_rule() -> None:
+    assert readable_text(Decimal("0.01061365")) == "≈$0.0106"
+    assert readable_text(Decimal("0.00001365")) == "≈$0.0000137"
+    assert readable_text(Decimal("0.5")) == "$0.50"
+    assert readable_text(Decimal("12.345")) == "≈$12.35"
+    assert readable_text(Decimal("0")) == "$0.00"
 
 
 def test_usd_text_matches_the_page_format() -> None:

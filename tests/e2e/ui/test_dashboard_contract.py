@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.ui.conftest import mock_call, screenshot, sign_in
 from tests.e2e.ui.fakes import fake_provider
-from tests.e2e.ui.test_dashboard import usd_text
+from tests.e2e.ui.test_dashboard import readable_text, usd_text
 from tests.support import LiveServer, Tenant
 
 pytestmark = pytest.mark.browser
@@ -41,7 +41,8 @@ def test_overview_numbers_equal_the_api(
     api_total = sum((Decimal(g["cost_usd"]) for g in groups), Decimal(0))
     assert api_total == total
     for which in ("today", "week", "month"):
-        expect(page.locator(f"#spend-{which}")).to_have_text(usd_text(total))
+        expect(page.locator(f"#spend-{which}")).to_have_text(readable_text(total))
+        expect(page.locator(f"#spend-{which}")).to_have_attribute("title", usd_text(total))
     # And the top workflows are the API's
     workflows = page.get_by_role("region", name="Top workflows")
     for group in api.get("/v1/usage/summary", params={"group_by": "workflow"}).json()["data"]:

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.ui import contract_data
 from tests.e2e.ui.conftest import screenshot, sign_in
-from tests.e2e.ui.test_dashboard import usd_text
+from tests.e2e.ui.test_dashboard import readable_text, usd_text
 from tests.support import LiveServer, Tenant
 
 pytestmark = pytest.mark.browser
@@ -31,7 +31,8 @@ def test_overview_draws_summary_data(faked: Page, ui_server: LiveServer, ui_tena
         expected = contract_data.spend_since(date.fromisoformat(periods[which]))
         if which == "today":
             expected = Decimal(contract_data.day_groups(None, date.fromisoformat(periods["today"]))[-1]["cost_usd"])
-        expect(faked.locator(f"#spend-{which}")).to_have_text(usd_text(expected))
+        expect(faked.locator(f"#spend-{which}")).to_have_text(readable_text(expected))
+        expect(faked.locator(f"#spend-{which}")).to_have_attribute("title", usd_text(expected))
     expect(faked.get_by_role("img", name="Cost per day by provider")).to_be_visible()
     assert faked.locator("svg.chart rect").count() == 90  # 30 days x 3 providers
     expect(faked.locator(".legend")).to_contain_text("anthropic")

@@ -59,6 +59,7 @@ def test_sweeper_handler_releases_expired_reservations(services: Services, tenan
         "charged": 0,
         "charged_usd": "0",
         "alerts_republished": 0,
+        "probe": {"probed": 0, "recovered": 0},  # no credential is cooling down
     }
 
 

@@ -34,6 +34,7 @@ ROUTERS: tuple[RouterRef, ...] = (
     RouterRef("budgets", "alert_channels"),
     RouterRef("usage", "usage"),
     RouterRef("usage", "pricing"),
+    RouterRef("usage", "fx"),
     RouterRef("usage", "system"),
     RouterRef("pricing_updater", "pricing", "updater"),
     RouterRef("ui", "ui"),

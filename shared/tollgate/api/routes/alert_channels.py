@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tollgate.alerts.events import channel_events
 from tollgate.api.context import RequestContext
 from tollgate.api.http import ApiResponse, json_response
 from tollgate.api.router import ADMIN, Router
@@ -20,6 +21,7 @@ def channel_out(row: AlertChannel) -> AlertChannelOut:
         type=row.type,
         target=row.target,
         has_secret=row.type == "webhook" and row.secret_ciphertext is not None,
+        events=channel_events(row),
         created_at=row.created_at,
         last_sent_at=row.last_sent_at,
         deleted_at=row.deleted_at,
@@ -37,7 +39,9 @@ def channel_out(row: AlertChannel) -> AlertChannelOut:
 )
 def create_channel(ctx: RequestContext) -> ApiResponse:
     body = ctx.body(AlertChannelIn)
-    created = ctx.services.alert_channels.create(ctx.workspace_id, body.type, body.target, body.secret)
+    created = ctx.services.alert_channels.create(
+        ctx.workspace_id, body.type, body.target, body.secret, events=tuple(body.events)
+    )
     out = AlertChannelCreated(**channel_out(created.row).model_dump(), secret=created.secret)
     return json_response(out, status=201)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from tollgate.api.context import RequestContext
 from tollgate.api.http import ApiResponse, json_response
 from tollgate.api.router import ADMIN, MEMBER, Router
@@ -18,6 +20,7 @@ from tollgate.api.schemas.budgets import (
 from tollgate.api.schemas.common import PageQuery, page
 from tollgate.budgets.service import BudgetStatus
 from tollgate.db.models import Budget
+from tollgate.fx_display import DisplayCurrency, display_fields
 
 router = Router("budgets")
 
@@ -26,8 +29,18 @@ def budget_out(row: Budget) -> BudgetOut:
     return BudgetOut.model_validate(row, from_attributes=True)
 
 
-def status_out(status: BudgetStatus) -> BudgetStatusOut:
+def status_out(
+    status: BudgetStatus, display: DisplayCurrency | None = None, now: datetime | None = None
+) -> BudgetStatusOut:
+    """A status in USD, plus the display currency at the rate effective ``now`` when the workspace has one."""
+    amounts = {
+        "limit_usd": status.budget.limit_usd,
+        "spent_usd": status.spent_usd,
+        "remaining_usd": status.remaining_usd,
+    }
+    shown = display_fields(display, amounts, now or status.period_start)
     return BudgetStatusOut(
+        **shown,
         budget_id=status.budget.id,
         name=status.budget.name,
         action=status.budget.action.value,
@@ -59,7 +72,8 @@ def list_budgets(ctx: RequestContext) -> ApiResponse:
 @router.route("GET", "/v1/budgets/status", roles=MEMBER, summary="Status of every budget", response=StatusList)
 def status_all(ctx: RequestContext) -> ApiResponse:
     statuses = ctx.services.budget_service.status_all(ctx.workspace_id)
-    return json_response(StatusList(data=[status_out(s) for s in statuses]))
+    display, now = ctx.services.fx.display_for(ctx.workspace_id), ctx.services.clock.now()
+    return json_response(StatusList(data=[status_out(s, display, now) for s in statuses]))
 
 
 @router.route("GET", "/v1/budgets/{id}", roles=MEMBER, summary="Get a budget", response=BudgetOut)
@@ -83,12 +97,14 @@ def delete_budget(ctx: RequestContext) -> ApiResponse:
     "POST", "/v1/budgets/{id}/reset", roles=ADMIN, summary="Zero the current period", response=BudgetStatusOut
 )
 def reset_budget(ctx: RequestContext) -> ApiResponse:
-    return json_response(status_out(ctx.services.budget_service.reset(ctx.workspace_id, ctx.path_id())))
+    status = ctx.services.budget_service.reset(ctx.workspace_id, ctx.path_id())
+    return json_response(status_out(status, ctx.services.fx.display_for(ctx.workspace_id), ctx.services.clock.now()))
 
 
 @router.route("GET", "/v1/budgets/{id}/status", roles=MEMBER, summary="Budget status", response=BudgetStatusOut)
 def budget_status(ctx: RequestContext) -> ApiResponse:
-    return json_response(status_out(ctx.services.budget_service.status(ctx.workspace_id, ctx.path_id())))
+    status = ctx.services.budget_service.status(ctx.workspace_id, ctx.path_id())
+    return json_response(status_out(status, ctx.services.fx.display_for(ctx.workspace_id), ctx.services.clock.now()))
 
 
 @router.route(

@@ -9,7 +9,15 @@ from tollgate.api.http import ApiResponse, json_response
 from tollgate.api.router import ADMIN, Router
 from tollgate.api.routes.keys import cursor_uuid
 from tollgate.api.schemas.common import PageQuery, page
-from tollgate.api.schemas.credentials import CheckOut, CredentialIn, CredentialOut, CredentialPatch, RotateIn
+from tollgate.api.schemas.credentials import (
+    CheckOut,
+    CredentialHealthOut,
+    CredentialIn,
+    CredentialOut,
+    CredentialPatch,
+    DiscoverOut,
+    RotateIn,
+)
 from tollgate.db.models import ProviderCredential
 from tollgate.keys.credential_check import CheckResult, check_target
 
@@ -29,6 +37,8 @@ def credential_out(row: ProviderCredential) -> CredentialOut:
         is_active=row.is_active,
         key_hint=row.key_hint,
         has_key=row.key_ciphertext is not None,
+        free=row.free,
+        models=list(row.models) if row.models is not None else None,
         created_at=row.created_at,
         updated_at=row.updated_at,
         rotated_at=row.rotated_at,
@@ -100,3 +110,33 @@ def test_credential(ctx: RequestContext) -> ApiResponse:
 def rotate_credential(ctx: RequestContext) -> ApiResponse:
     row = ctx.services.credential_service.rotate(ctx.workspace_id, ctx.path_id(), ctx.body(RotateIn).api_key)
     return json_response(credential_out(row))
+
+
+@router.route(
+    "GET",
+    "/v1/credentials/{id}/health",
+    roles=ADMIN,
+    summary="Cooldown, failures and request rate of a credential, as every gateway instance sees them",
+    response=CredentialHealthOut,
+)
+def credential_health(ctx: RequestContext) -> ApiResponse:
+    status = ctx.services.credential_service.health(ctx.workspace_id, ctx.path_id())
+    return json_response(CredentialHealthOut.model_validate(asdict(status)))
+
+
+@router.route(
+    "POST",
+    "/v1/credentials/{id}/discover",
+    roles=ADMIN,
+    summary="Read a custom server's model list (GET {base_url}/models) and add its models to GET /v1/models",
+    response=DiscoverOut,
+)
+def discover_models(ctx: RequestContext) -> ApiResponse:
+    from tollgate.keys.discovery import list_models
+
+    http = ctx.services.http_client.sync_client()  # a sync management route, served on a worker thread
+    row = ctx.services.credential_service.discover(
+        ctx.workspace_id, ctx.path_id(), lambda target: list_models(http, target)
+    )
+    models = list(row.models or [])
+    return json_response(DiscoverOut(credential_id=row.id, models=models, count=len(models), free=row.free))

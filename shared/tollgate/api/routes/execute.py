@@ -30,7 +30,7 @@ async def chat_completions(ctx: RequestContext) -> ApiResponse:
         key_id=ctx.caller.key_id,
         request_id=ctx.request_id,
         body=body,
-        attribution=attribution_from(ctx.request.headers, request.metadata),
+        attribution=attribution_from(ctx.request.headers, request.metadata, body.get("user")),
         deadline=request_deadline(ctx.request, ctx.services.settings),
     )
     result = await ctx.services.execute.execute(call)
@@ -53,6 +53,7 @@ def list_models(ctx: RequestContext) -> ApiResponse:
             owned_by=entry.owned_by,
             input_per_1m=price(entry.input_per_1m),
             output_per_1m=price(entry.output_per_1m),
+            price_source=entry.price_source,
         ).model_dump(mode="json")
         for entry in entries
     ]

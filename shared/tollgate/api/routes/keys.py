@@ -1,4 +1,4 @@
-"""Routes of the `keys` function: workspaces (root) and gateway keys (admin)."""
+"""Routes of the `keys` function: workspaces (root), the caller's own workspace and gateway keys (admin)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,19 @@ from tollgate.api.context import RequestContext
 from tollgate.api.http import ApiResponse, json_response
 from tollgate.api.router import ADMIN, ADMIN_OR_ROOT, ROOT, Router
 from tollgate.api.schemas.common import PageQuery, decode_cursor, page
-from tollgate.api.schemas.keys import KeyCreated, KeyIn, KeyOut, WorkspaceIn, WorkspaceOut
+from tollgate.api.schemas.keys import (
+    KeyCreated,
+    KeyIn,
+    KeyOut,
+    KeyPatch,
+    WorkspaceIn,
+    WorkspaceOut,
+    WorkspacePatch,
+)
 from tollgate.db.models import GatewayKey
 from tollgate.errors import InvalidRequest, NotFound
 from tollgate.ids import parse_uuid
+from tollgate.keys.service import KEY_LIMIT_FIELDS
 
 router = Router("keys")
 
@@ -53,6 +62,26 @@ def list_workspaces(ctx: RequestContext) -> ApiResponse:
     return json_response(page(items, query.limit, lambda w: str(w.id)))
 
 
+@router.route("GET", "/v1/workspace", roles=ADMIN, summary="The caller's own workspace", response=WorkspaceOut)
+def get_own_workspace(ctx: RequestContext) -> ApiResponse:
+    workspace = ctx.services.workspaces.get(ctx.workspace_id)
+    return json_response(WorkspaceOut.model_validate(workspace, from_attributes=True))
+
+
+@router.route(
+    "PATCH",
+    "/v1/workspace",
+    roles=ADMIN,
+    summary="Rename the caller's workspace, set its unpriced policy or display currency",
+    body=WorkspacePatch,
+    response=WorkspaceOut,
+)
+def patch_own_workspace(ctx: RequestContext) -> ApiResponse:
+    body = ctx.body(WorkspacePatch)
+    workspace = ctx.services.workspaces.update(ctx.workspace_id, body.changes())
+    return json_response(WorkspaceOut.model_validate(workspace, from_attributes=True))
+
+
 @router.route(
     "POST",
     "/v1/keys",
@@ -72,7 +101,8 @@ def create_key(ctx: RequestContext) -> ApiResponse:
         workspace_id = ctx.workspace_id
         if body.workspace_id is not None and body.workspace_id != workspace_id:
             raise NotFound("No such workspace")
-    created = ctx.services.gateway_keys.create(workspace_id, body.name, body.role)
+    limits = body.model_dump(include=set(KEY_LIMIT_FIELDS), exclude_unset=True)
+    created = ctx.services.gateway_keys.create(workspace_id, body.name, body.role, limits)
     out = KeyCreated(**key_out(created.row).model_dump(), key=created.plaintext)
     return json_response(out, status=201)
 
@@ -87,4 +117,18 @@ def list_keys(ctx: RequestContext) -> ApiResponse:
 @router.route("DELETE", "/v1/keys/{id}", roles=ADMIN, summary="Revoke a gateway key", response=KeyOut)
 def revoke_key(ctx: RequestContext) -> ApiResponse:
     row = ctx.services.gateway_keys.revoke(ctx.workspace_id, ctx.path_id())
+    return json_response(key_out(row))
+
+
+@router.route(
+    "PATCH",
+    "/v1/keys/{id}",
+    roles=ADMIN,
+    summary="Rename a gateway key or change its limits",
+    body=KeyPatch,
+    response=KeyOut,
+)
+def patch_key(ctx: RequestContext) -> ApiResponse:
+    body = ctx.body(KeyPatch)
+    row = ctx.services.gateway_keys.update(ctx.workspace_id, ctx.path_id(), body.changes())
     return json_response(key_out(row))

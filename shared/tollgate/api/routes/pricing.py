@@ -10,6 +10,7 @@ from tollgate.api.context import RequestContext
 from tollgate.api.http import ApiResponse, json_response
 from tollgate.api.router import ANY_KEY, MEMBER, ROOT, Router
 from tollgate.api.schemas.common import decode_cursor, page
+from tollgate.api.schemas.fx import FxStatusOut
 from tollgate.api.schemas.pricing import (
     PROVIDER_PATTERN,
     EstimateIn,
@@ -75,8 +76,12 @@ def list_prices(ctx: RequestContext) -> ApiResponse:
 @router.route("GET", "/v1/pricing/status", roles=ANY_KEY, summary="Feed refresh status", response=PricingStatusOut)
 def pricing_status(ctx: RequestContext) -> ApiResponse:
     view = _catalog(ctx).status()
+    fx = ctx.services.fx.status()
     return json_response(
         PricingStatusOut(
+            fx=FxStatusOut(
+                last_success_at=fx.last_success_at, version=fx.version, stale=fx.stale, currencies=fx.currencies
+            ),
             last_success_at=view.last_success_at,
             last_attempt_at=view.last_attempt_at,
             last_error=view.last_error,

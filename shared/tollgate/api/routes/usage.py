@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from tollgate.api.context import RequestContext
 from tollgate.api.http import ApiResponse, json_response
@@ -21,6 +22,7 @@ from tollgate.api.schemas.usage import (
 )
 from tollgate.db.repositories.usage_queries import Cursor
 from tollgate.errors import InvalidRequest
+from tollgate.fx_display import DisplayCurrency, display_fields
 from tollgate.ids import parse_uuid
 from tollgate.usage.executions import ExecutionsRequest
 from tollgate.usage.export import CONTENT_TYPES, ExportRequest
@@ -49,6 +51,15 @@ def decode_usage_cursor(raw: str | None) -> Cursor | None:
     if row_id is None or at is None or at.tzinfo is None:
         raise InvalidRequest("query.cursor: not a valid cursor", code="validation_error")
     return at, row_id
+
+
+def record_out(row: Any, display: DisplayCurrency | None) -> UsageRecordOut:
+    """A usage record; with a display currency, its cost at the rate effective when the call was made."""
+    out = UsageRecordOut.model_validate(row, from_attributes=True)
+    if display is not None:
+        out.display_currency = display.currency
+        out.cost_display = display.text(row.cost_usd, row.created_at)
+    return out
 
 
 def _filter(ctx: RequestContext, query: UsageFilterQuery, *, status: str | None = None) -> UsageFilter:
@@ -83,7 +94,8 @@ def list_usage(ctx: RequestContext) -> ApiResponse:
     query = ctx.query(UsageListQuery)
     usage_filter = _filter(ctx, query, status=query.status)
     rows = ctx.services.usage.page(usage_filter, query.limit + 1, decode_usage_cursor(query.cursor))
-    items = [UsageRecordOut.model_validate(row, from_attributes=True) for row in rows[: query.limit]]
+    display = ctx.services.fx.display_for(ctx.workspace_id)
+    items = [record_out(row, display) for row in rows[: query.limit]]
     last = rows[query.limit - 1] if len(rows) > query.limit else None
     next_cursor = encode_usage_cursor((last.created_at, last.id)) if last is not None else None
     return json_response(UsagePage(data=items, next_cursor=next_cursor))
@@ -101,14 +113,19 @@ def usage_summary(ctx: RequestContext) -> ApiResponse:
     query = ctx.query(SummaryQuery)
     usage_filter = _closed_range(ctx, query)
     summary = ctx.services.usage.summary(SummaryRequest(usage_filter, query.group_by, query.tz))
+    display, now = ctx.services.fx.display_for(ctx.workspace_id), ctx.services.clock.now()
+
+    def shown(metrics: dict[str, Any]) -> dict[str, Any]:
+        return {**metrics, **display_fields(display, {"cost_usd": metrics["cost_usd"]}, now)}
+
     return json_response(
         {
             "group_by": query.group_by,
             "from": usage_filter.start,
             "to": usage_filter.end,
             "tz": query.tz,
-            "data": summary.rows(),
-            "totals": summary.totals.metrics(),
+            "data": [shown(row) for row in summary.rows()],
+            "totals": shown(summary.totals.metrics()),
         }
     )
 
@@ -139,6 +156,7 @@ def export_usage(ctx: RequestContext) -> ApiResponse:
         cursor=decode_usage_cursor(query.cursor),
         limit=query.limit,
         max_bytes=ctx.services.settings.usage_export_cap(),
+        display=ctx.services.fx.display_for(ctx.workspace_id),
     )
     extension = "csv" if query.format == "csv" else "jsonl"
     response = ApiResponse(

@@ -96,6 +96,10 @@ class BudgetStatusOut(BaseModel):
     period_start: datetime
     period_end: datetime | None
     thresholds_crossed: list[Fraction]
+    display_currency: str | None = Field(default=None, description="the workspace's display currency, if any")
+    limit_display: str | None = None
+    spent_display: str | None = None
+    remaining_display: str | None = None
 
 
 class StatusList(BaseModel):
@@ -116,10 +120,24 @@ class HistoryOut(BaseModel):
     days: list[DaySpendOut]
 
 
+EventGroup = Literal["budget", "provider", "guardrail", "pricing"]
+
+
 class AlertChannelIn(Strict):
     type: Literal["webhook", "slack", "discord", "email"]
     target: str = Field(min_length=3, max_length=1000)
     secret: str | None = Field(default=None, min_length=16, max_length=256)
+    events: list[EventGroup] = Field(
+        default=["budget"],
+        min_length=1,
+        max_length=4,
+        description="event groups this channel gets: budget (default), provider, guardrail, pricing",
+    )
+
+    @field_validator("events")
+    @classmethod
+    def _unique_events(cls, value: list[EventGroup]) -> list[EventGroup]:
+        return list(dict.fromkeys(value))
 
 
 class AlertChannelOut(BaseModel):
@@ -128,6 +146,7 @@ class AlertChannelOut(BaseModel):
     type: str
     target: str
     has_secret: bool
+    events: list[str] = Field(default_factory=lambda: ["budget"])
     created_at: datetime
     last_sent_at: datetime | None
     deleted_at: datetime | None = None

@@ -35,6 +35,7 @@ class CredentialIn(Strict):
     priority: int = Field(default=100, ge=0, le=1_000_000, description="lower is tried first")
     is_primary: bool = False
     is_active: bool = True
+    free: bool = Field(default=False, description="custom only: its models cost nothing (explicit zero, source free)")
 
     _options = field_validator("options")(_check_options)
 
@@ -53,6 +54,7 @@ class CredentialPatch(Strict):
     priority: int | None = Field(default=None, ge=0, le=1_000_000)
     is_primary: bool | None = None
     is_active: bool | None = None
+    free: bool | None = None
 
     _options = field_validator("options")(_check_options)
 
@@ -76,9 +78,18 @@ class CredentialOut(BaseModel):
     is_active: bool
     key_hint: str | None
     has_key: bool
+    free: bool = False
+    models: list[str] | None = Field(default=None, description="custom only: what the last discover found")
     created_at: datetime
     updated_at: datetime
     rotated_at: datetime | None
+
+
+class DiscoverOut(BaseModel):
+    credential_id: uuid.UUID
+    models: list[str]
+    count: int
+    free: bool
 
 
 class CheckErrorOut(BaseModel):
@@ -90,3 +101,12 @@ class CheckOut(BaseModel):
     ok: bool
     latency_ms: int
     error: CheckErrorOut | None = None
+
+
+class CredentialHealthOut(BaseModel):
+    state: Literal["healthy", "cooling_down", "failing"]
+    cooldown_until: datetime | None = Field(description="until when other credentials are tried first")
+    consecutive_failures: int
+    last_error_type: str | None
+    last_success_at: datetime | None = Field(description="recorded at most once a minute per gateway process")
+    rpm_used: int = Field(description="requests counted in the current one-minute window")

@@ -40,3 +40,4 @@ class ModelOut(BaseModel):
     owned_by: str
     input_per_1m: str | None = None
     output_per_1m: str | None = None
+    price_source: str | None = None

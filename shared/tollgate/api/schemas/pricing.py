@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from tollgate.api.schemas.common import PageQuery, Strict
 from tollgate.api.schemas.execute import ChatMessage
+from tollgate.api.schemas.fx import FxStatusOut
 from tollgate.db.models import ModelPrice
 from tollgate.money import format_usd
 from tollgate.pricing.calculator import PriceRow
@@ -97,6 +98,7 @@ class PricingStatusOut(BaseModel):
     age_s: int | None
     model_count: int
     sources: dict[str, Any]
+    fx: FxStatusOut | None = Field(default=None, description="exchange-rate feed: last success, version, stale")
 
 
 class RefreshIn(Strict):

@@ -108,6 +108,8 @@ class UsageRecordOut(BaseModel):
     routing_rule_id: uuid.UUID | None = None
     latency_ms: int
     created_at: datetime
+    display_currency: str | None = None
+    cost_display: str | None = Field(default=None, description="cost_usd at the rate effective at created_at")
 
 
 class UsagePage(BaseModel):

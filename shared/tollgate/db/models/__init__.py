@@ -2,9 +2,9 @@
 
 from tollgate.db.models.base import Base
 from tollgate.db.models.budgets import AlertChannel, AlertCooldown, AlertSent, Budget, BudgetCounter, Reservation
-from tollgate.db.models.pricing import ModelPrice, PricingStatus
+from tollgate.db.models.pricing import FxRate, ModelPrice, PricingStatus
 from tollgate.db.models.rules import GuardrailSettingsRow, RoutingRuleRow, SecurityEvent
-from tollgate.db.models.tenancy import CredentialHealth, GatewayKey, ProviderCredential, Workspace
+from tollgate.db.models.tenancy import CredentialHealth, GatewayKey, KeyRateWindow, ProviderCredential, Workspace
 from tollgate.db.models.usage import UsageDaily, UsageRecord
 
 __all__ = [
@@ -15,8 +15,10 @@ __all__ = [
     "Budget",
     "BudgetCounter",
     "CredentialHealth",
+    "FxRate",
     "GuardrailSettingsRow",
     "GatewayKey",
+    "KeyRateWindow",
     "ModelPrice",
     "PricingStatus",
     "ProviderCredential",

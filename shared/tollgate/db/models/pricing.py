@@ -60,3 +60,25 @@ class PricingStatus(Base):
     source_versions: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     model_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     rows_written: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class FxRate(Base):
+    """One version of a currency's rate, in units of the currency per 1 USD; ``effective_to`` NULL means current.
+
+    Versioned like prices so a usage record is shown in its display currency at the rate of its time.
+    """
+
+    __tablename__ = "fx_rates"
+
+    id: Mapped[uuid.UUID] = id_column()
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    rate_per_usd: Mapped[Decimal] = mapped_column(Price(), nullable=False)
+    source: Mapped[str] = mapped_column(String(16), nullable=False)
+    effective_from: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    effective_to: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+    __table_args__ = (
+        UniqueConstraint("currency", "effective_from"),
+        Index("ix_fx_rates_currency_current", "currency", "effective_to"),
+    )

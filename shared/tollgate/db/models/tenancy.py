@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, Uuid, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    Uuid,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tollgate.db.models.base import Base, created_at_column, id_column
-from tollgate.db.types import UtcDateTime
+from tollgate.db.types import Money, UtcDateTime
 
 
 class Workspace(Base):
@@ -19,6 +33,8 @@ class Workspace(Base):
     id: Mapped[uuid.UUID] = id_column()
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     unpriced_policy: Mapped[str] = mapped_column(String(20), nullable=False, default="block_unpriced")
+    # ISO 4217 code amounts are also shown in (USD stays the stored truth); None: USD only.
+    display_currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
     store_prompts: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_at: Mapped[datetime] = created_at_column()
 
@@ -37,8 +53,28 @@ class GatewayKey(Base):
     created_at: Mapped[datetime] = created_at_column()
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # Limits (all optional; see tollgate.keys.limits): globs on "provider/model", per-minute caps,
+    # a per-request worst-case cap in USD and an expiry.
+    allowed_models: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    rpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_cost_per_request_usd: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
     __table_args__ = (Index("ix_gateway_keys_workspace", "workspace_id", "created_at"),)
+
+
+class KeyRateWindow(Base):
+    """A gateway key's current one-minute window: requests admitted and tokens used, shared by every instance."""
+
+    __tablename__ = "key_rate_windows"
+
+    key_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(), ForeignKey("gateway_keys.id", ondelete="CASCADE"), primary_key=True
+    )
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    requests: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
 
 class ProviderCredential(Base):
@@ -57,6 +93,10 @@ class ProviderCredential(Base):
     is_primary: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     rpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # custom only: models are priced at an explicit zero (source "free"), e.g. a local Ollama
+    free: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    # custom only: the model ids POST /v1/credentials/{id}/discover read from the server
+    models: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     key_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     key_hint: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = created_at_column()
@@ -90,3 +130,7 @@ class CredentialHealth(Base):
     last_failure_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     rpm_window_start: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     rpm_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Written at most once a minute per process, and at once on recovery.
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # Claim marker of the provider.failover alert: one per cooldown window across instances.
+    failover_alerted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -95,6 +95,11 @@ class AlertChannelRepository:
             query = query.where(AlertChannel.id > after)
         return self._session.scalars(query.order_by(AlertChannel.id).limit(limit)).all()
 
+    def active(self, workspace_id: uuid.UUID) -> Sequence[AlertChannel]:
+        """Every channel of the workspace that is not deleted (a workspace has a handful)."""
+        query = select(AlertChannel).where(AlertChannel.workspace_id == workspace_id, AlertChannel.deleted_at.is_(None))
+        return self._session.scalars(query.order_by(AlertChannel.created_at)).all()
+
     def record_sent(
         self, channel_id: uuid.UUID, budget_id: uuid.UUID, threshold: str, alert_id: uuid.UUID, now: datetime
     ) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, select
+from sqlalchemy import case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -91,11 +91,70 @@ class CredentialHealthRepository:
         )
         self._session.execute(statement)
 
-    def record_success(self, credential_id: uuid.UUID) -> None:
-        row = self._session.get(CredentialHealth, credential_id)
-        if row is not None:
-            row.cooldown_until = None
-            row.consecutive_failures = 0
+    def record_success(self, credential_id: uuid.UUID, workspace_id: uuid.UUID, now: datetime) -> bool:
+        """Clear failures and stamp ``last_success_at``; True only for the one caller that ended a failure
+        streak (a conditional UPDATE: concurrent instances cannot both see the recovery)."""
+        table = CredentialHealth.__table__
+        recovered = self._session.execute(
+            update(CredentialHealth)
+            .where(CredentialHealth.credential_id == credential_id, CredentialHealth.consecutive_failures > 0)
+            .values(cooldown_until=None, consecutive_failures=0, last_success_at=now, failover_alerted_at=None)
+        )
+        if recovered.rowcount:  # type: ignore[attr-defined]
+            return True
+        statement = (
+            _insert(self._session)(table)
+            .values(credential_id=credential_id, workspace_id=workspace_id, rpm_count=0, last_success_at=now)
+            .on_conflict_do_update(
+                index_elements=[table.c.credential_id], set_={"last_success_at": now, "cooldown_until": None}
+            )
+        )
+        self._session.execute(statement)
+        return False
+
+    def claim_failover_alert(self, credential_id: uuid.UUID, now: datetime, window: timedelta) -> bool:
+        """True for the one caller that may announce this credential's failover in this cooldown window."""
+        result = self._session.execute(
+            update(CredentialHealth)
+            .where(
+                CredentialHealth.credential_id == credential_id,
+                CredentialHealth.failover_alerted_at.is_(None) | (CredentialHealth.failover_alerted_at <= now - window),
+            )
+            .values(failover_alerted_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def due_for_probe(self, now: datetime, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        """(credential id, workspace id) of active credentials whose cooldown ended without a success since."""
+        rows = self._session.execute(
+            select(CredentialHealth.credential_id, CredentialHealth.workspace_id)
+            .join(ProviderCredential, ProviderCredential.id == CredentialHealth.credential_id)
+            .where(
+                ProviderCredential.is_active.is_(True),
+                CredentialHealth.consecutive_failures > 0,
+                CredentialHealth.cooldown_until.is_not(None),
+                CredentialHealth.cooldown_until <= now,
+            )
+            .order_by(CredentialHealth.cooldown_until)
+            .limit(limit)
+        ).all()
+        return [(row[0], row[1]) for row in rows]
+
+    def claim_probe(self, credential_id: uuid.UUID, now: datetime, lease_until: datetime) -> bool:
+        """Move an ended cooldown to ``lease_until`` so only this caller probes it now (atomic)."""
+        result = self._session.execute(
+            update(CredentialHealth)
+            .where(
+                CredentialHealth.credential_id == credential_id,
+                CredentialHealth.consecutive_failures > 0,
+                CredentialHealth.cooldown_until <= now,
+            )
+            .values(cooldown_until=lease_until)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def get(self, credential_id: uuid.UUID) -> CredentialHealth | None:
+        return self._session.get(CredentialHealth, credential_id)
 
     def count_request(self, credential_id: uuid.UUID, workspace_id: uuid.UUID, now: datetime) -> RpmWindow:
         """Count one request in the credential's current one-minute window (atomic upsert)."""

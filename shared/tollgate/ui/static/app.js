@@ -82,13 +82,15 @@ function showSignIn(message) {
   input.focus();
 }
 
+// The header names the workspace (GET /v1/workspace, admin keys); other keys show nothing rather than an id.
 async function describeWorkspace() {
   try {
-    const keys = await api.get("/v1/keys", { limit: 1 });
-    const first = (keys.data || [])[0];
-    workspaceInfo.textContent = first && first.workspace_id ? `Workspace ${first.workspace_id}` : "";
+    const workspace = await api.get("/v1/workspace");
+    workspaceInfo.textContent = workspace && workspace.name ? workspace.name : "";
+    workspaceInfo.title = workspace && workspace.id ? `Workspace ${workspace.id}` : "";
   } catch {
     workspaceInfo.textContent = "";
+    workspaceInfo.title = "";
   }
 }
 

@@ -1,4 +1,6 @@
 // A hand-written stacked bar chart in SVG (no library): cost per day, one colour per series.
+import { axisLabels, readable, usd } from "./money.js";
+
 const SVG = "http://www.w3.org/2000/svg";
 export const PALETTE = ["#1f77b4", "#e07b00", "#2ca02c", "#c0392b", "#8e44ad", "#7f6a00", "#16a2b8", "#6c757d"];
 
@@ -18,13 +20,7 @@ function niceMax(value) {
   return 10 * magnitude;
 }
 
-function money(value) {
-  if (value === 0) return "$0";
-  if (value >= 1) return `$${value.toFixed(2)}`;
-  return `$${value.toPrecision(2)}`;
-}
-
-// days: ["2025-01-01", ...]; series: [{name, values: {day: number}}]
+// days: ["2025-01-01", ...]; series: [{name, values: {day: number}, texts?: {day: exact decimal string}}]
 export function stackedBars(days, series, { title }) {
   const width = 860;
   const height = 240;
@@ -35,10 +31,11 @@ export function stackedBars(days, series, { title }) {
   const max = niceMax(Math.max(0, ...totals));
   const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title, class: "chart" });
   svg.append(el("title", {}, title));
+  const labels = axisLabels(max / 4, 4);
   for (let i = 0; i <= 4; i += 1) {
     const y = pad.top + plotH - (plotH * i) / 4;
     svg.append(el("line", { x1: pad.left, x2: width - pad.right, y1: y, y2: y, class: "grid" }));
-    svg.append(el("text", { x: pad.left - 6, y: y + 4, "text-anchor": "end", class: "axis" }, money((max * i) / 4)));
+    svg.append(el("text", { x: pad.left - 6, y: y + 4, "text-anchor": "end", class: "axis" }, labels[i]));
   }
   const slot = plotW / Math.max(days.length, 1);
   const barW = Math.max(2, slot * 0.7);
@@ -51,7 +48,8 @@ export function stackedBars(days, series, { title }) {
       const barH = (value / max) * plotH;
       y -= barH;
       const rect = el("rect", { x, y, width: barW, height: Math.max(barH, 0.5), fill: PALETTE[seriesIndex % PALETTE.length] });
-      rect.append(el("title", {}, `${day} · ${s.name}: ${money(value)}`));
+      const exact = s.texts && s.texts[day] !== undefined ? usd(s.texts[day]) : readable(String(value)).text;
+      rect.append(el("title", {}, `${day} · ${s.name}: ${exact}`));
       svg.append(rect);
     });
     if (index % 5 === 0 || index === days.length - 1) {

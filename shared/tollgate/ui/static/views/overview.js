@@ -3,7 +3,7 @@
 import { api, groupsOf, listAll } from "../api.js";
 import { legend, stackedBars } from "../chart.js";
 import { formatDate, formatNumber, h, percent, section, table } from "../dom.js";
-import { addDecimals, toNumber, usd } from "../money.js";
+import { addDecimals, readable, subtractDecimal, toNumber, usd } from "../money.js";
 
 const DAY_MS = 86_400_000;
 const MAX_CHART_PROVIDERS = 6;
@@ -38,17 +38,28 @@ export function failuresOf(group) {
   return 0;
 }
 
+// Tiles are read at a glance: the readable format, the exact amount in the title (and the display
+// currency, at today's rate, on a second line when the workspace has one).
 function spendCards(dayGroups, p) {
-  const costSince = (from) => addDecimals(dayGroups.filter((g) => dayOf(g) >= from).map((g) => g.cost_usd));
-  const today = addDecimals(dayGroups.filter((g) => dayOf(g) === p.today).map((g) => g.cost_usd));
-  const card = (label, value, id) =>
-    h("div", { class: "stat" }, h("span", { class: "stat-label", text: label }), h("span", { class: "stat-value", id, text: usd(value) }));
+  const since = (test, field) => addDecimals(dayGroups.filter((g) => test(dayOf(g))).map((g) => g[field] ?? "0"));
+  const currency = (dayGroups.find((g) => g.display_currency) || {}).display_currency || null;
+  const card = (label, test, id) => {
+    const amount = readable(since(test, "cost_usd"));
+    const shown = currency ? readable(since(test, "cost_display"), currency) : null;
+    return h(
+      "div",
+      { class: "stat" },
+      h("span", { class: "stat-label", text: label }),
+      h("span", { class: "stat-value", id, title: amount.exact, text: amount.text }),
+      shown ? h("span", { class: "stat-display", id: `${id}-display`, title: shown.exact, text: shown.text }) : null,
+    );
+  };
   return h(
     "div",
     { class: "stats" },
-    card("Spend today", today, "spend-today"),
-    card("Spend this week", costSince(p.week), "spend-week"),
-    card("Spend this month", costSince(p.month), "spend-month"),
+    card("Spend today", (day) => day === p.today, "spend-today"),
+    card("Spend this week", (day) => day >= p.week, "spend-week"),
+    card("Spend this month", (day) => day >= p.month, "spend-month"),
   );
 }
 
@@ -56,18 +67,23 @@ async function chartSeries(p) {
   const providers = (await summary("provider", p.chart)).sort((a, b) => toNumber(b.cost_usd) - toNumber(a.cost_usd));
   const totals = await summary("day", p.chart);
   const totalValues = Object.fromEntries(totals.map((g) => [dayOf(g), toNumber(g.cost_usd)]));
+  const totalTexts = Object.fromEntries(totals.map((g) => [dayOf(g), String(g.cost_usd)]));
   const shown = providers.slice(0, MAX_CHART_PROVIDERS);
   const perProvider = await Promise.all(shown.map((g) => summary("day", p.chart, { provider: g.provider })));
   const series = shown.map((g, i) => ({
     name: String(g.provider),
     values: Object.fromEntries(perProvider[i].map((d) => [dayOf(d), toNumber(d.cost_usd)])),
+    texts: Object.fromEntries(perProvider[i].map((d) => [dayOf(d), String(d.cost_usd)])),
   }));
   const sumShown = (day) => series.reduce((sum, s) => sum + (s.values[day] || 0), 0);
   // If the server ignored the provider filter, each series equals the total: fall back to one series.
   const ignored = series.length > 1 && p.days.some((d) => sumShown(d) > (totalValues[d] || 0) * 1.0001 + 1e-12);
-  if (ignored || !series.length) return [{ name: "All providers", values: totalValues }];
-  const rest = Object.fromEntries(p.days.map((d) => [d, Math.max(0, (totalValues[d] || 0) - sumShown(d))]));
-  if (Object.values(rest).some((v) => v > 1e-12)) series.push({ name: "Other providers", values: rest });
+  if (ignored || !series.length) return [{ name: "All providers", values: totalValues, texts: totalTexts }];
+  const restTexts = Object.fromEntries(
+    p.days.map((d) => [d, subtractDecimal(totalTexts[d] || "0", addDecimals(series.map((s) => s.texts[d] || "0")))]),
+  );
+  const rest = Object.fromEntries(p.days.map((d) => [d, Math.max(0, toNumber(restTexts[d]))]));
+  if (Object.values(rest).some((v) => v > 0)) series.push({ name: "Other providers", values: rest, texts: restTexts });
   return series;
 }
 
@@ -75,7 +91,7 @@ function chartBlock(days, series) {
   const rows = days.map((day) => ({ day, values: series.map((s) => s.values[day] || 0) }));
   const columns = [
     { label: "Day", render: (r) => r.day },
-    ...series.map((s, i) => ({ label: s.name, numeric: true, render: (r) => `$${r.values[i].toFixed(6)}` })),
+    ...series.map((s) => ({ label: s.name, numeric: true, render: (r) => usd((s.texts && s.texts[r.day]) || "0") })),
   ];
   return h(
     "div",
@@ -86,11 +102,18 @@ function chartBlock(days, series) {
   );
 }
 
+function groupName(g, field) {
+  const value = g[field];
+  if (value === null || value === undefined || value === "") return "(none)";
+  // a model is only unambiguous with its provider (gpt-4o on openai and on openrouter are two rows)
+  return field === "model" && g.provider ? `${g.provider}/${value}` : String(value);
+}
+
 function topTable(groups, field, label) {
   const rows = [...groups].sort((a, b) => toNumber(b.cost_usd) - toNumber(a.cost_usd)).slice(0, 5);
   return table(
     [
-      { label, render: (g) => (g[field] === null || g[field] === undefined || g[field] === "" ? "(none)" : String(g[field])) },
+      { label, render: (g) => groupName(g, field) },
       { label: "Requests", numeric: true, render: (g) => formatNumber(g.requests) },
       { label: "Cost", numeric: true, render: (g) => usd(g.cost_usd) },
     ],

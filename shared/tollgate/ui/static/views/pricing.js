@@ -1,13 +1,12 @@
 // Pricing: a searchable table with source and last change, and a stale warning.
 import { api, listAll } from "../api.js";
 import { clear, formatDate, h, section, table } from "../dom.js";
+import { usd } from "../money.js";
 
 const MAX_ROWS = 300;
 
-function price(value) {
-  if (value === null || value === undefined || value === "") return "—";
-  return `$${value}`;
-}
+// Prices are exact amounts: every digit, at least 2 decimals ("$1.00", "$0.10", "$0.075").
+const price = (value) => usd(value);
 
 const COLUMNS = [
   { label: "Provider", render: (p) => p.provider },

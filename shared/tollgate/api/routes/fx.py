@@ -1,0 +1,56 @@
+"""Routes of the `usage` function for exchange rates: read (any key), set by hand (root)."""
+
+from __future__ import annotations
+
+from tollgate.api.context import RequestContext
+from tollgate.api.http import ApiResponse, json_response
+from tollgate.api.router import ANY_KEY, ROOT, Router
+from tollgate.api.schemas.fx import FxRateIn, FxRateOut, FxStatusOut
+from tollgate.currencies import normalize_currency
+from tollgate.db.models import FxRate
+from tollgate.errors import InvalidRequest
+
+router = Router("usage")
+
+
+def rate_out(row: FxRate) -> FxRateOut:
+    return FxRateOut(
+        currency=row.currency, rate_per_usd=row.rate_per_usd, source=row.source, effective_from=row.effective_from
+    )
+
+
+@router.route("GET", "/v1/fx-rates", roles=ANY_KEY, summary="Current exchange rates (units per 1 USD)")
+def list_rates(ctx: RequestContext) -> ApiResponse:
+    fx = ctx.services.fx
+    status = fx.status()
+    return json_response(
+        {
+            "data": [rate_out(r) for r in fx.current()],
+            "next_cursor": None,
+            "status": FxStatusOut(
+                last_success_at=status.last_success_at,
+                version=status.version,
+                stale=status.stale,
+                currencies=status.currencies,
+            ),
+        }
+    )
+
+
+@router.route(
+    "PUT",
+    "/v1/fx-rates/{currency}",
+    roles=ROOT,
+    summary="Set a currency's rate per USD by hand (versioned; not guarded)",
+    body=FxRateIn,
+    response=FxRateOut,
+)
+def put_rate(ctx: RequestContext) -> ApiResponse:
+    try:
+        currency = normalize_currency(ctx.path_params.get("currency", ""))
+    except ValueError as exc:
+        raise InvalidRequest(f"path.currency: {exc}", code="validation_error") from None
+    if currency == "USD":
+        raise InvalidRequest("path.currency: USD is the base currency (always 1)", code="validation_error")
+    row = ctx.services.fx.set_manual(currency, ctx.body(FxRateIn).rate_per_usd)
+    return json_response(rate_out(row))

@@ -66,15 +66,22 @@ class GatewayApp:
             response = self._dispatch(request)
         except TollgateError as exc:
             log_at(exc.log_level, "request failed", error_type=exc.type, error_code=exc.code)
-            return error_response(exc, request.request_id)
+            return self._render(request, exc)
         except (OperationalError, InterfaceError):  # the database went away (DESIGN §4: fail closed)
             logger.exception("database unavailable")
-            return error_response(ServiceUnavailable(DATABASE_UNAVAILABLE), request.request_id)
+            return self._render(request, ServiceUnavailable(DATABASE_UNAVAILABLE))
         except Exception:
             logger.exception("unhandled error")
-            return error_response(InternalError("Internal error; see logs for this request id"), request.request_id)
+            return self._render(request, InternalError("Internal error; see logs for this request id"))
         response.headers.setdefault("x-request-id", request.request_id)
         return response
+
+    def _render(self, request: ApiRequest, error: TollgateError) -> ApiResponse:
+        """The error in the shape of the API the route belongs to (Anthropic's for /v1/messages)."""
+        found = self.table.match(request.method, request.path)
+        if isinstance(found, Match) and found.route.error_renderer is not None:
+            return found.route.error_renderer(error, request.request_id)
+        return error_response(error, request.request_id)
 
     def _dispatch(self, request: ApiRequest) -> ApiResponse:
         found = self.table.match(request.method, request.path)

@@ -16,8 +16,11 @@ from tollgate.api.http import ApiResponse
 
 if TYPE_CHECKING:
     from tollgate.api.context import RequestContext
+    from tollgate.errors import TollgateError
 
 Handler = Callable[["RequestContext"], ApiResponse]
+# Renders a gateway error for an API with its own error shape (e.g. Anthropic's); args: error, request id.
+ErrorRenderer = Callable[["TollgateError", str], ApiResponse]
 
 PUBLIC: frozenset[str] = frozenset()
 MEMBER = frozenset({"member", "admin"})
@@ -41,6 +44,7 @@ class Route:
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
+    error_renderer: ErrorRenderer | None = None
     pattern: re.Pattern[str] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -75,10 +79,13 @@ class Router:
         query: type[BaseModel] | None = None,
         response: type[BaseModel] | None = None,
         status: int = 200,
+        error_renderer: ErrorRenderer | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.routes.append(
-                Route(method, path, handler, roles, summary, self.function, body, query, response, status)
+                Route(
+                    method, path, handler, roles, summary, self.function, body, query, response, status, error_renderer
+                )
             )
             return handler
 

@@ -6,7 +6,6 @@ fully accounted or not at all.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,6 +23,8 @@ from tollgate.db.repositories.usage import UsageRepository
 from tollgate.db.repositories.workspaces import WorkspaceRepository
 from tollgate.errors import InternalError, TollgateError
 from tollgate.execution.attribution import Attribution
+from tollgate.execution.framing import OpenAIFraming
+from tollgate.execution.operations import CallOperation
 from tollgate.execution.resolver import Candidate, ModelResolver
 from tollgate.money import ZERO, format_usd
 from tollgate.observability import logger
@@ -50,6 +51,10 @@ class ExecuteCall:
     attribution: Attribution
     # None: the workspace's policy, read only when a model turns out to be unpriced.
     unpriced_policy: str | None = None
+    # Not a chat completion (/v1/messages, /v1/embeddings): the provider-facing steps (operations.py).
+    operation: CallOperation | None = None
+    # Resolve this model id instead of body["model"] (which stays the requested_model on the usage row).
+    resolve_as: str | None = None
 
     @property
     def requested_model(self) -> str:
@@ -121,7 +126,7 @@ class ExecuteService:
 
     def _plan(self, call: ExecuteCall) -> _Plan:
         started = time.perf_counter()
-        candidates = self._resolver.resolve(call.workspace_id, call.requested_model)
+        candidates = self._resolver.resolve(call.workspace_id, call.resolve_as or call.requested_model)
         priced = self._price_for(candidates[0], call)
         admission = self._admit(call, candidates[0], priced.price, allow_downgrade=True)
         downgraded_to = None
@@ -148,9 +153,13 @@ class ExecuteService:
         return workspace.unpriced_policy if workspace is not None else BLOCK_UNPRICED
 
     def _admit(self, call: ExecuteCall, candidate: Candidate, price: PriceRow, *, allow_downgrade: bool) -> Admission:
-        messages = list(call.body.get("messages") or [])
-        prompt = estimate_prompt_tokens(candidate.provider, candidate.model, messages)
-        max_out = call.body.get("max_completion_tokens") or call.body.get("max_tokens")
+        if call.operation is not None:
+            prompt = call.operation.prompt_tokens(candidate)
+            max_out = call.operation.max_output_tokens()
+        else:
+            messages = list(call.body.get("messages") or [])
+            prompt = estimate_prompt_tokens(candidate.provider, candidate.model, messages)
+            max_out = call.body.get("max_completion_tokens") or call.body.get("max_tokens")
         if not isinstance(max_out, int):
             max_out = price.max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS
         worst = worst_case_cost(prompt, max_out, price)
@@ -169,7 +178,9 @@ class ExecuteService:
 
     def _execute_once(self, call: ExecuteCall, plan: _Plan, body: dict[str, Any]) -> ExecuteResult:
         upstream_started = time.perf_counter()
-        served = self._guarded(call, plan, upstream_started, lambda: self._invoker.complete(plan.candidates, body))
+        served = self._guarded(
+            call, plan, upstream_started, lambda: self._invoker.complete(plan.candidates, body, call.operation)
+        )
         assert served.response is not None
         upstream_ms = _ms_since(upstream_started)
         usage = served.response.usage
@@ -181,7 +192,8 @@ class ExecuteService:
             _Outcome(served.candidate, usage, cost, price, "success", None, upstream_ms, served.fallback_from),
         )
         response = served.response.body
-        response["model"] = f"{served.candidate.provider}/{served.candidate.model}"
+        if call.operation is None:  # an operation's response is already in its API's shape
+            response["model"] = f"{served.candidate.provider}/{served.candidate.model}"
         headers = self._headers(call, plan, served.candidate, served.fallback_from)
         headers["x-tollgate-cost-usd"] = format_usd(cost)
         return ExecuteResult(headers=headers, body=response)
@@ -203,43 +215,37 @@ class ExecuteService:
     def _execute_stream(self, call: ExecuteCall, plan: _Plan, body: dict[str, Any]) -> ExecuteResult:
         upstream_started = time.perf_counter()
         body = {**body, "stream_options": {**(body.get("stream_options") or {}), "include_usage": True}}
-        opened = self._guarded(call, plan, upstream_started, lambda: self._invoker.open_stream(plan.candidates, body))
+        opened = self._guarded(
+            call, plan, upstream_started, lambda: self._invoker.open_stream(plan.candidates, body, call.operation)
+        )
         headers = self._headers(call, plan, opened.candidate, opened.fallback_from)
         return ExecuteResult(headers=headers, chunks=self._relay(call, plan, opened, upstream_started))
 
     def _relay(self, call: ExecuteCall, plan: _Plan, opened: Any, upstream_started: float) -> Iterator[bytes]:
-        """Relay chunks as SSE. The usage row is written before the final usage chunk and [DONE] go
-        out, so a client that has read the whole stream can already see its usage."""
+        """Relay chunks in the call's framing. The usage row is written before the closing events
+        (usage chunk and [DONE], or message_delta and message_stop) go out, so a client that has
+        read the whole stream can already see its usage."""
         stream = opened.stream
-        public_model = f"{opened.candidate.provider}/{opened.candidate.model}"
+        if call.operation is not None:
+            framing = call.operation.framing(opened.candidate, call.request_id)
+        else:
+            framing = OpenAIFraming(f"{opened.candidate.provider}/{opened.candidate.model}", call.request_id)
         recorder = _StreamRecorder(self._stream_recording(call, plan, opened, upstream_started))
-        last: dict[str, Any] = {}
         try:
             for chunk in stream:
-                chunk["model"] = public_model
-                last = chunk
-                yield _sse(chunk)
+                yield from framing.chunk(chunk)
             recorder.finish("success", None)
-            final = {
-                "id": last.get("id", call.request_id),
-                "object": "chat.completion.chunk",
-                "created": last.get("created", int(time.time())),
-                "model": public_model,
-                "choices": [],
-                "usage": stream.usage.to_openai(),
-            }
-            yield _sse(final)
-            yield b"data: [DONE]\n\n"
+            yield from framing.finish(stream.usage)
         except GeneratorExit:
             recorder.finish("cancelled", "client_disconnected")
             raise
         except ProviderCallError as exc:
             recorder.finish("error", exc.kind.value)
-            yield _sse_error(call.request_id, to_gateway_error(exc))
+            yield from framing.error(_as_tollgate(to_gateway_error(exc)), call.request_id)
         except Exception:
             logger.exception("stream relay failed")
             recorder.finish("error", "internal_error")
-            yield _sse_error(call.request_id, InternalError("The stream failed; see logs for this request id"))
+            yield from framing.error(InternalError("The stream failed; see logs for this request id"), call.request_id)
         finally:
             recorder.finish("cancelled", "client_disconnected")
 
@@ -355,14 +361,8 @@ class _StreamRecorder:
             self._record(status, error_type)
 
 
-def _sse_error(request_id: str, error: Exception) -> bytes:
-    if not isinstance(error, TollgateError):
-        error = InternalError("The stream failed")
-    return _sse(error.body(request_id))
-
-
-def _sse(payload: dict[str, Any]) -> bytes:
-    return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
+def _as_tollgate(error: Exception) -> TollgateError:
+    return error if isinstance(error, TollgateError) else InternalError("The stream failed")
 
 
 def _ms_since(started: float) -> int:

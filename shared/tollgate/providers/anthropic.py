@@ -10,7 +10,9 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget, Usage
+from tollgate.anthropic_api.native import NativeHeaders, NativeStreamMeter, count_body, native_body
+from tollgate.anthropic_api.native import usage_of as anthropic_usage
+from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget
 from tollgate.providers.content import (
     function_tools,
     image_of,
@@ -64,37 +66,11 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> ProviderCall
     return upstream_error("anthropic", kind, status=status or None, retry_after_s=_retry_after(headers))
 
 
-def anthropic_usage(usage: Mapping[str, Any], previous: Usage | None = None) -> Usage:
-    """input_tokens excludes cache reads and writes; output_tokens includes thinking."""
-    base = previous or Usage()
-
-    def pick(name: str, default: int) -> int:
-        value = usage.get(name)
-        return value if isinstance(value, int) else default
-
-    creation = usage.get("cache_creation")
-    write_1h = base.cache_write_1h_tokens
-    if isinstance(creation, dict) and isinstance(creation.get("ephemeral_1h_input_tokens"), int):
-        write_1h = creation["ephemeral_1h_input_tokens"]
-    details = usage.get("output_tokens_details")
-    reasoning = base.reasoning_tokens
-    if isinstance(details, dict) and isinstance(details.get("thinking_tokens"), int):
-        reasoning = details["thinking_tokens"]
-    return Usage(
-        input_tokens=pick("input_tokens", base.input_tokens),
-        cache_read_tokens=pick("cache_read_input_tokens", base.cache_read_tokens),
-        cache_write_tokens=pick("cache_creation_input_tokens", base.cache_write_tokens),
-        cache_write_1h_tokens=write_1h,
-        output_tokens=pick("output_tokens", base.output_tokens),
-        reasoning_tokens=reasoning,
-    )
-
-
 def _user_blocks(content: Any) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     for part in parts_of(content):
         if part.get("type") == "text":
-            blocks.append({"type": "text", "text": str(part.get("text", ""))})
+            blocks.append(_text_block(part))
         elif part.get("type") == "image_url":
             image = image_of(part)
             source = (
@@ -104,6 +80,22 @@ def _user_blocks(content: Any) -> list[dict[str, Any]]:
             )
             blocks.append({"type": "image", "source": source})
     return blocks
+
+
+def _text_block(part: dict[str, Any]) -> dict[str, Any]:
+    """A text block; a ``cache_control`` breakpoint on the OpenAI part is re-emitted as is."""
+    block: dict[str, Any] = {"type": "text", "text": str(part.get("text", ""))}
+    if isinstance(part.get("cache_control"), dict):
+        block["cache_control"] = part["cache_control"]
+    return block
+
+
+def _system_blocks(system: list[Any]) -> str | list[dict[str, Any]]:
+    """One string, unless a system part carries a cache breakpoint: then the text blocks."""
+    parts = [p for content in system for p in parts_of(content) if p.get("type") == "text"]
+    if any(isinstance(p.get("cache_control"), dict) for p in parts):
+        return [_text_block(p) for p in parts if p.get("text")]
+    return "\n\n".join(s for s in (text_of(c) for c in system) if s)
 
 
 def _append(messages: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
@@ -127,13 +119,13 @@ def _assistant_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
     return blocks
 
 
-def _conversation(request: ChatRequest) -> tuple[list[str], list[dict[str, Any]]]:
-    system: list[str] = []
+def _conversation(request: ChatRequest) -> tuple[list[Any], list[dict[str, Any]]]:
+    system: list[Any] = []
     messages: list[dict[str, Any]] = []
     for message in request.messages:
         role = message.get("role")
         if role in ("system", "developer"):
-            system.append(text_of(message.get("content")))
+            system.append(message.get("content"))
         elif role == "user":
             _append(messages, "user", _user_blocks(message.get("content")))
         elif role == "assistant":
@@ -160,7 +152,7 @@ def to_anthropic(request: ChatRequest, stream: bool) -> dict[str, Any]:
         "messages": messages,
     }
     if system:
-        out["system"] = "\n\n".join(s for s in system if s)
+        out["system"] = _system_blocks(system)
     if isinstance(body.get("temperature"), int | float):
         out["temperature"] = min(1.0, float(body["temperature"]))  # Anthropic's range is [0, 1]
     if isinstance(body.get("top_p"), int | float):
@@ -261,6 +253,49 @@ class AnthropicProvider:
             self.name, "GET", self._url(target, "/v1/models?limit=1"), self._headers(target), None, classify=classify
         )
 
+    # -- native Messages API (pass-through: the body and the answer are Anthropic's own) ----------
+
+    def _native_headers(self, target: ProviderTarget, headers: NativeHeaders) -> dict[str, str]:
+        beta = target.options.get("beta")
+        return {"x-api-key": target.api_key, **headers.upstream(beta if isinstance(beta, str) else None)}
+
+    def native_complete(
+        self, target: ProviderTarget, model: str, body: Mapping[str, Any], headers: NativeHeaders
+    ) -> ChatResponse:
+        """``POST /v1/messages`` as the client wrote it; the ``message`` comes back verbatim."""
+        payload = native_body(body, model, stream=False)
+        reply = self._http.post_json(
+            self.name, self._url(target, "/v1/messages"), self._native_headers(target, headers), payload, classify
+        )
+        if not isinstance(reply.body, dict) or reply.body.get("type") != "message":
+            raise classify(reply.status, reply.body, reply.headers)
+        return ChatResponse(body=reply.body, usage=anthropic_usage(reply.body.get("usage") or {}))
+
+    def native_stream(
+        self, target: ProviderTarget, model: str, body: Mapping[str, Any], headers: NativeHeaders, request: ChatRequest
+    ) -> NativeAnthropicStream:
+        """The event stream as Anthropic sends it; ``request`` (internal body) only feeds the estimate
+        used when the stream is cut before Anthropic reported its counts."""
+        payload = native_body(body, model, stream=True)
+        response = self._http.open_stream(
+            self.name, self._url(target, "/v1/messages"), self._native_headers(target, headers), payload, classify
+        )
+        return NativeAnthropicStream(self.name, response, request)
+
+    def count_tokens(self, target: ProviderTarget, model: str, body: Mapping[str, Any], headers: NativeHeaders) -> int:
+        """``POST /v1/messages/count_tokens``: Anthropic's own count of the prompt (free, not metered)."""
+        reply = self._http.post_json(
+            self.name,
+            self._url(target, "/v1/messages/count_tokens"),
+            self._native_headers(target, headers),
+            count_body(body, model),
+            classify,
+        )
+        count = reply.body.get("input_tokens") if isinstance(reply.body, dict) else None
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise upstream_error(self.name, FailureKind.PROTOCOL, status=reply.status)
+        return count
+
 
 class AnthropicStream(MeteredStream):
     def _chunks(self) -> Iterator[dict[str, Any]]:
@@ -308,3 +343,25 @@ class AnthropicStream(MeteredStream):
             reason = (data.get("delta") or {}).get("stop_reason")
             return ({}, STOP_REASONS.get(str(reason), "stop")) if reason else None
         return None  # ping, content_block_stop and event types added later
+
+
+class NativeAnthropicStream(MeteredStream):
+    """Anthropic's events as dicts, unchanged, metered from ``message_start``/``message_delta``."""
+
+    def __init__(self, provider: str, response: Any, request: ChatRequest) -> None:
+        super().__init__(provider, response, request)
+        self._meter = NativeStreamMeter()
+
+    def _chunks(self) -> Iterator[dict[str, Any]]:
+        for event in iter_sse(iter_lines(self.provider, self._response)):
+            data = parse_json_event(self.provider, event.data)
+            if not isinstance(data, dict):
+                continue
+            if data.get("type") == "error":
+                raise classify(0, data, {})
+            yield data
+
+    def _note(self, chunk: dict[str, Any]) -> None:
+        self._meter.note(chunk)
+        self._reported = self._meter.reported
+        self._produced = self._meter.produced

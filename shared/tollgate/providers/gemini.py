@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from tollgate.providers import embeddings
 from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget, Usage
 from tollgate.providers.content import (
     function_tools,
@@ -21,6 +22,7 @@ from tollgate.providers.content import (
     text_of,
     tool_arguments,
 )
+from tollgate.providers.embeddings import EmbeddingRequest
 from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_status, upstream_error
 from tollgate.providers.http import UpstreamHttp, error_object, iter_lines, iter_sse, parse_duration, parse_json_event
 from tollgate.providers.streams import MeteredStream, make_chunk, make_completion
@@ -252,6 +254,20 @@ class GeminiProvider:
     def verify(self, target: ProviderTarget) -> None:
         url = (target.base_url or DEFAULT_BASE_URL).rstrip("/") + "/v1beta/models?pageSize=1"
         self._http.request_json(self.name, "GET", url, self._headers(target), None, classify=classify)
+
+    def embed(self, target: ProviderTarget, request: EmbeddingRequest) -> ChatResponse:
+        """``:batchEmbedContents`` (key in ``x-goog-api-key``); Gemini reports no token counts, so the
+        input is counted by the gateway's estimator. Token-array input cannot be sent as text."""
+        if request.token_arrays:
+            raise upstream_error(self.name, FailureKind.BAD_REQUEST)
+        url = self._url(target, request.model, ":batchEmbedContents")
+        reply = self._http.post_json(self.name, url, self._headers(target), embeddings.gemini_body(request), classify)
+        vectors = embeddings.gemini_vectors(reply.body, len(request.inputs))
+        if vectors is None:
+            raise upstream_error(self.name, FailureKind.PROTOCOL, status=reply.status)
+        usage = Usage(input_tokens=embeddings.estimate_input_tokens(request.inputs))
+        body = embeddings.embedding_list(vectors, request.model, usage, request.encoding_format)
+        return ChatResponse(body=body, usage=usage)
 
 
 class GeminiStream(MeteredStream):

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from tollgate.execution.operations import CallOperation
 from tollgate.execution.resolver import Candidate
 from tollgate.providers.base import ChatRequest, ChatResponse, ChatStream, Usage
 from tollgate.providers.errors import FAILOVER, ProviderCallError
@@ -98,18 +99,27 @@ class ProviderInvoker:
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
 
-    def complete(self, candidates: list[Candidate], body: dict[str, Any]) -> CompletedCall:
+    def complete(
+        self, candidates: list[Candidate], body: dict[str, Any], operation: CallOperation | None = None
+    ) -> CompletedCall:
         def attempt(candidate: Candidate) -> ChatResponse:
             client = self._registry.get(candidate.provider)
+            if operation is not None:
+                return operation.complete(client, candidate, body)
             return client.complete(candidate.target, ChatRequest(candidate.model, body, stream=False))
 
         candidate, response, started = self._failover(candidates, attempt)
         return CompletedCall(candidate, _fallback(candidates, candidate), _ms_since(started), response=response)
 
-    def open_stream(self, candidates: list[Candidate], body: dict[str, Any]) -> OpenedStream:
+    def open_stream(
+        self, candidates: list[Candidate], body: dict[str, Any], operation: CallOperation | None = None
+    ) -> OpenedStream:
         def attempt(candidate: Candidate) -> ChatStream:
             client = self._registry.get(candidate.provider)
-            stream = client.stream(candidate.target, ChatRequest(candidate.model, body, stream=True))
+            if operation is not None:
+                stream = operation.stream(client, candidate, body)
+            else:
+                stream = client.stream(candidate.target, ChatRequest(candidate.model, body, stream=True))
             chunks = iter(stream)
             try:
                 first = next(chunks, None)

@@ -11,7 +11,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tollgate.errors import InvalidRequest
+from tollgate.providers import embeddings
 from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget, Usage
+from tollgate.providers.embeddings import EmbeddingRequest
 from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_status, upstream_error
 from tollgate.providers.http import (
     UpstreamHttp,
@@ -205,6 +207,21 @@ class OpenAICompatibleProvider:
         self._http.request_json(
             self.name, "GET", self._url(target, self._models_path), self._headers(target), None, classify=self._classify
         )
+
+    def embed(self, target: ProviderTarget, request: EmbeddingRequest) -> ChatResponse:
+        """``POST {base}/embeddings``; the OpenAI-shaped answer is passed on with its ``usage``."""
+        url = self._url(target, "/embeddings")
+        reply = self._http.post_json(
+            self.name, url, self._headers(target), embeddings.openai_body(request), self._classify
+        )
+        body = reply.body
+        if not embeddings.is_openai_list(body, len(request.inputs)):
+            if isinstance(body, dict) and "error" in body:
+                raise _in_band_error(self.name, body)
+            raise upstream_error(self.name, FailureKind.PROTOCOL, status=reply.status)
+        usage = self._usage_from(body.get("usage") or {})
+        body["usage"] = {"prompt_tokens": usage.prompt_tokens, "total_tokens": usage.prompt_tokens}
+        return ChatResponse(body=body, usage=usage)
 
 
 class OpenAIStream(MeteredStream):

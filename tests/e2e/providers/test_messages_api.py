@@ -404,3 +404,58 @@ def _price(gateway: Gateway, provider: str, model: str) -> None:
                 effective_from=datetime(2025, 1, 1, tzinfo=UTC),
             )
         )
+
+
+def test_count_tokens_falls_back_to_the_estimate_when_anthropic_is_overloaded(
+    gateway: Gateway, upstream: FakeProvider
+) -> None:
+    upstream.push(anthropic_server.error(529, "overloaded_error", "Overloaded"))
+    response = httpx.post(
+        gateway.server.base_url + "/v1/messages/count_tokens",
+        headers={"x-api-key": gateway.tenant.admin_key},
+        json={"model": "anthropic/claude-sonnet-4-5", "messages": [{"role": "user", "content": "Hi there"}]},
+    )
+    assert response.status_code == 200 and response.headers["x-tollgate-token-count"] == "estimate"
+    assert response.json()["input_tokens"] > 0 and gateway.usage_rows() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"model": "mock/echo", "messages": [{"role": "user", "content": "x"}]}, "body.max_tokens"),
+        (
+            {"model": "mock/echo", "max_tokens": "many", "messages": [{"role": "user", "content": "x"}]},
+            "body.max_tokens",
+        ),
+        (
+            {"model": "mock/echo", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]},
+            "body.messages.0.role",
+        ),
+        ({"model": "mock/echo", "max_tokens": 5, "messages": []}, "body.messages"),
+        ({"max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}, "body.model"),
+    ],
+)
+def test_validation_errors_name_the_field_in_anthropics_shape(
+    gateway: Gateway, body: dict[str, Any], field: str
+) -> None:
+    response = httpx.post(
+        gateway.server.base_url + "/v1/messages?beta=true",
+        headers={"x-api-key": gateway.tenant.admin_key, "anthropic-version": "2023-06-01"},
+        json=body,
+    )
+    assert response.status_code == 400
+    payload = response.json()
+    assert payload["type"] == "error" and payload["error"]["type"] == "invalid_request_error"
+    assert field in payload["error"]["message"] and payload["request_id"] == response.headers["request-id"]
+
+
+def test_unknown_provider_and_member_key(gateway: Gateway) -> None:
+    from tests.support import make_key
+
+    member = make_key(gateway.services, gateway.tenant.workspace_id, "member")
+    sdk = client(gateway, key=member)
+    reply = sdk.messages.create(model="mock/echo", max_tokens=16, messages=[{"role": "user", "content": "hello"}])
+    assert reply.type == "message" and reply.content and reply.usage.output_tokens > 0
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        sdk.messages.create(model="nope/x", max_tokens=16, messages=[{"role": "user", "content": "hello"}])
+    assert "Unknown provider" in caught.value.message

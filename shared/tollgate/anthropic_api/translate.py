@@ -51,11 +51,11 @@ def _text_part(block: dict[str, Any]) -> dict[str, Any]:
 
 
 def _image_part(block: dict[str, Any], out: Translated) -> dict[str, Any] | None:
-    source = block.get("source") or {}
-    kind = source.get("type")
-    if kind == "base64":
+    source = block.get("source")
+    kind = source.get("type") if isinstance(source, dict) else None
+    if isinstance(source, dict) and kind == "base64":
         url = f"data:{source.get('media_type', 'image/png')};base64,{source.get('data', '')}"
-    elif kind == "url":
+    elif isinstance(source, dict) and kind == "url":
         url = str(source.get("url", ""))
     else:
         out.refused.append(f"image source '{kind}'")

@@ -45,6 +45,7 @@ class Route:
     response: type[BaseModel] | None = None
     status: int = 200
     error_renderer: ErrorRenderer | None = None
+    error_body: type[BaseModel] | None = None  # the schema error_renderer produces (OpenAPI)
     pattern: re.Pattern[str] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -80,11 +81,23 @@ class Router:
         response: type[BaseModel] | None = None,
         status: int = 200,
         error_renderer: ErrorRenderer | None = None,
+        error_body: type[BaseModel] | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.routes.append(
                 Route(
-                    method, path, handler, roles, summary, self.function, body, query, response, status, error_renderer
+                    method,
+                    path,
+                    handler,
+                    roles,
+                    summary,
+                    self.function,
+                    body,
+                    query,
+                    response,
+                    status,
+                    error_renderer,
+                    error_body,
                 )
             )
             return handler

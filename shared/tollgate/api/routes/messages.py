@@ -17,7 +17,7 @@ from tollgate.anthropic_api.translate import to_openai
 from tollgate.api.context import RequestContext
 from tollgate.api.http import ApiResponse, json_response, sse_response
 from tollgate.api.router import MEMBER, Router
-from tollgate.api.schemas.messages import CountTokensOut, CountTokensRequest, MessagesRequest
+from tollgate.api.schemas.messages import AnthropicErrorBody, CountTokensOut, CountTokensRequest, MessagesRequest
 from tollgate.errors import TollgateError
 from tollgate.execution.attribution import attribution_from
 from tollgate.execution.resolver import ModelResolver, parse_model
@@ -57,6 +57,7 @@ def _resolve_as(ctx: RequestContext, model: str) -> str | None:
     summary="Anthropic Messages API (native to Anthropic, translated to other providers)",
     body=MessagesRequest,
     error_renderer=anthropic_error,
+    error_body=AnthropicErrorBody,
 )
 def create_message(ctx: RequestContext) -> ApiResponse:
     request = ctx.body(MessagesRequest).model_dump(mode="json", exclude_unset=True)
@@ -86,6 +87,7 @@ def create_message(ctx: RequestContext) -> ApiResponse:
     body=CountTokensRequest,
     response=CountTokensOut,
     error_renderer=anthropic_error,
+    error_body=AnthropicErrorBody,
 )
 def count_tokens(ctx: RequestContext) -> ApiResponse:
     """Anthropic's ``count_tokens`` when the model resolves to an Anthropic credential that answers;

@@ -48,6 +48,19 @@ class CountTokensRequest(BaseModel):
     thinking: dict[str, Any] | None = None
 
 
+class AnthropicErrorDetail(BaseModel):
+    type: str
+    message: str
+
+
+class AnthropicErrorBody(BaseModel):
+    """Anthropic's error shape, used by ``/v1/messages`` and ``/v1/messages/count_tokens``."""
+
+    type: Literal["error"] = "error"
+    error: AnthropicErrorDetail
+    request_id: str
+
+
 class CountTokensOut(BaseModel):
     input_tokens: int
 

@@ -10,7 +10,7 @@ import pytest
 from tollgate import errors
 from tollgate.anthropic_api.errors import anthropic_status_and_type
 from tollgate.anthropic_api.native import NativeHeaders, native_body
-from tollgate.anthropic_api.stream import AnthropicStreamEncoder
+from tollgate.anthropic_api.stream import AnthropicStreamEncoder, sse_event, text_delta_event
 from tollgate.anthropic_api.translate import to_anthropic_message, to_openai
 from tollgate.providers.base import Usage
 
@@ -212,3 +212,9 @@ def test_native_body_and_headers() -> None:
     headers = NativeHeaders.from_request({"anthropic-beta": "a, b", "anthropic-version": "2026-10-21"})
     assert headers.upstream("b,c") == {"anthropic-version": "2026-10-21", "anthropic-beta": "a,b,c"}
     assert NativeHeaders().upstream() == {"anthropic-version": "2023-06-01"}
+
+
+@pytest.mark.parametrize("text", ["Hi", 'quote " and \\ backslash', "üñí 😀\n\t", ""])
+def test_fast_text_delta_is_byte_identical(text: str) -> None:
+    event = {"type": "content_block_delta", "index": 3, "delta": {"type": "text_delta", "text": text}}
+    assert text_delta_event(3, text) == sse_event(event)

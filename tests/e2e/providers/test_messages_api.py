@@ -456,6 +456,9 @@ def test_unknown_provider_and_member_key(gateway: Gateway) -> None:
     sdk = client(gateway, key=member)
     reply = sdk.messages.create(model="mock/echo", max_tokens=16, messages=[{"role": "user", "content": "hello"}])
     assert reply.type == "message" and reply.content and reply.usage.output_tokens > 0
+    with sdk.messages.stream(model="mock/echo", max_tokens=16, messages=[{"role": "user", "content": "hello"}]) as s:
+        streamed = s.get_final_message()
+    assert streamed.content[0].type == "text" and streamed.usage.output_tokens > 0
     with pytest.raises(anthropic.BadRequestError) as caught:
         sdk.messages.create(model="nope/x", max_tokens=16, messages=[{"role": "user", "content": "hello"}])
     assert "Unknown provider" in caught.value.message

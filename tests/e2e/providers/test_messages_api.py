@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.e2e.providers.conftest import Gateway, expected_cost
-from tests.fake_providers import anthropic_server
+from tests.fake_providers import anthropic_server, openai_server
 from tests.fake_providers.anthropic_server import fake_anthropic
 from tests.fake_providers.base import FakeProvider, Reply, running
 from tests.fake_providers.gemini_server import fake_gemini
@@ -462,3 +462,21 @@ def test_unknown_provider_and_member_key(gateway: Gateway) -> None:
     with pytest.raises(anthropic.BadRequestError) as caught:
         sdk.messages.create(model="nope/x", max_tokens=16, messages=[{"role": "user", "content": "hello"}])
     assert "Unknown provider" in caught.value.message
+
+
+def test_failover_from_openai_to_an_anthropic_equivalent_is_served_natively(
+    gateway: Gateway, upstream: FakeProvider
+) -> None:
+    """``openai/gpt-4o-mini`` has ``anthropic/claude-sonnet-4-5`` as a configured equivalent."""
+    with running(fake_openai()) as server:
+        gateway.add_credential("openai", "openai", server.url + "/v1", "sk-test-" + "x" * 24, priority=1)
+        server.push(*[openai_server.error(*openai_server.SERVER_ERROR)] * 3)
+        raw = client(gateway).messages.with_raw_response.create(
+            model="openai/gpt-4o-mini", max_tokens=64, messages=[{"role": "user", "content": "Hi"}]
+        )
+    message = raw.parse()
+    assert raw.headers["x-tollgate-provider"] == "anthropic" and raw.headers["x-tollgate-fallback"] == "openai"
+    assert message.model == "claude-sonnet-4-5-20250929" and message.usage.cache_creation_input_tokens == 1800
+    assert upstream.requests[-1].body["model"] == "claude-sonnet-4-5"
+    row = gateway.usage_rows()[-1]
+    assert (row.provider, row.requested_model, row.fallback_from) == ("anthropic", "openai/gpt-4o-mini", "openai")

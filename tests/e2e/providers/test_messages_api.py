@@ -480,3 +480,11 @@ def test_failover_from_openai_to_an_anthropic_equivalent_is_served_natively(
     assert upstream.requests[-1].body["model"] == "claude-sonnet-4-5"
     row = gateway.usage_rows()[-1]
     assert (row.provider, row.requested_model, row.fallback_from) == ("anthropic", "openai/gpt-4o-mini", "openai")
+
+
+def test_models_list_answers_anthropics_sdk(gateway: Gateway, upstream: FakeProvider) -> None:
+    models = list(client(gateway).models.list())
+    ids = [m.id for m in models]
+    assert "anthropic/claude-sonnet-4-5" in ids and all(m.type == "model" for m in models)
+    plain = httpx.get(gateway.server.api_url + "/models", headers={"x-api-key": gateway.tenant.admin_key}).json()
+    assert "type" not in plain["data"][0] and plain["object"] == "list"

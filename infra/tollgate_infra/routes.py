@@ -22,6 +22,9 @@ def _routes(*keys: str) -> tuple[Route, ...]:
 ROUTES_BY_FUNCTION: dict[str, tuple[Route, ...]] = {
     "execute": _routes(
         "POST /v1/chat/completions",
+        "POST /v1/messages",
+        "POST /v1/messages/count_tokens",
+        "POST /v1/embeddings",
         "GET /v1/models",
         "POST /v1/cost/estimate",
     ),

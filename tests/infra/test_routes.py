@@ -7,7 +7,10 @@ from typing import Any
 import pytest
 
 EXPECTED_ROUTES = {
-    "execute": ["POST /v1/chat/completions", "GET /v1/models", "POST /v1/cost/estimate"],
+    "execute": [
+        "POST /v1/chat/completions", "POST /v1/messages", "POST /v1/messages/count_tokens", "POST /v1/embeddings",
+        "GET /v1/models", "POST /v1/cost/estimate",
+    ],
     "keys": [
         "POST /v1/workspaces", "GET /v1/workspaces",
         "POST /v1/keys", "GET /v1/keys", "DELETE /v1/keys/{id}",

@@ -29,9 +29,10 @@ from tollgate.db.repositories.workspaces import WorkspaceRepository
 from tollgate.errors import InternalError
 from tollgate.execution.attribution import Attribution
 from tollgate.execution.blocking import BlockingPool
+from tollgate.execution.operations import CallOperation
 from tollgate.execution.recording import GroupWriter
 from tollgate.execution.resolver import Candidate, ModelResolver
-from tollgate.execution.sse import StreamRecorder, sse, sse_error
+from tollgate.execution.sse import OpenAIFraming, StreamRecorder, as_tollgate
 from tollgate.money import ZERO, format_usd
 from tollgate.observability import logger
 from tollgate.pricing.book import PriceBook
@@ -57,6 +58,10 @@ class ExecuteCall:
     attribution: Attribution
     # None: the workspace's policy, read only when a model turns out to be unpriced.
     unpriced_policy: str | None = None
+    # Not a chat completion (/v1/messages, /v1/embeddings): the provider-facing steps (operations.py).
+    operation: CallOperation | None = None
+    # Resolve this model id instead of body["model"] (which stays the requested_model on the usage row).
+    resolve_as: str | None = None
 
     @property
     def requested_model(self) -> str:
@@ -141,7 +146,7 @@ class ExecuteService:
 
     def _plan(self, call: ExecuteCall) -> _Plan:
         started = time.perf_counter()
-        candidates = self._resolver.resolve(call.workspace_id, call.requested_model)
+        candidates = self._resolver.resolve(call.workspace_id, call.resolve_as or call.requested_model)
         priced = self._price_for(candidates[0], call)
         admission = self._admit(call, candidates[0], priced.price, allow_downgrade=True)
         downgraded_to = None
@@ -168,9 +173,13 @@ class ExecuteService:
         return workspace.unpriced_policy if workspace is not None else BLOCK_UNPRICED
 
     def _admit(self, call: ExecuteCall, candidate: Candidate, price: PriceRow, *, allow_downgrade: bool) -> Admission:
-        messages = list(call.body.get("messages") or [])
-        prompt = estimate_prompt_tokens(candidate.provider, candidate.model, messages)
-        max_out = call.body.get("max_completion_tokens") or call.body.get("max_tokens")
+        if call.operation is not None:
+            prompt = call.operation.prompt_tokens(candidate)
+            max_out = call.operation.max_output_tokens()
+        else:
+            messages = list(call.body.get("messages") or [])
+            prompt = estimate_prompt_tokens(candidate.provider, candidate.model, messages)
+            max_out = call.body.get("max_completion_tokens") or call.body.get("max_tokens")
         if not isinstance(max_out, int):
             max_out = price.max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS
         worst = worst_case_cost(prompt, max_out, price)
@@ -189,7 +198,9 @@ class ExecuteService:
 
     async def _execute_once(self, call: ExecuteCall, plan: _Plan, body: dict[str, Any]) -> ExecuteResult:
         upstream_started = time.perf_counter()
-        served = await self._guarded(call, plan, upstream_started, self._invoker.complete(plan.candidates, body))
+        served = await self._guarded(
+            call, plan, upstream_started, self._invoker.complete(plan.candidates, body, call.operation)
+        )
         assert served.response is not None
         upstream_ms = _ms_since(upstream_started)
         usage = served.response.usage
@@ -198,7 +209,8 @@ class ExecuteService:
         outcome = _Outcome(served.candidate, usage, cost, price, "success", None, upstream_ms, served.fallback_from)
         await self._record(call, plan, outcome)
         response = served.response.body
-        response["model"] = f"{served.candidate.provider}/{served.candidate.model}"
+        if call.operation is None:  # an operation's response is already in its API's shape
+            response["model"] = f"{served.candidate.provider}/{served.candidate.model}"
         headers = self._headers(call, plan, served.candidate, served.fallback_from)
         headers["x-tollgate-cost-usd"] = format_usd(cost)
         return ExecuteResult(headers=headers, body=response)
@@ -220,48 +232,48 @@ class ExecuteService:
     async def _execute_stream(self, call: ExecuteCall, plan: _Plan, body: dict[str, Any]) -> ExecuteResult:
         upstream_started = time.perf_counter()
         body = {**body, "stream_options": {**(body.get("stream_options") or {}), "include_usage": True}}
-        opened = await self._guarded(call, plan, upstream_started, self._invoker.open_stream(plan.candidates, body))
+        opened = await self._guarded(
+            call, plan, upstream_started, self._invoker.open_stream(plan.candidates, body, call.operation)
+        )
         headers = self._headers(call, plan, opened.candidate, opened.fallback_from)
         return ExecuteResult(headers=headers, chunks=self._relay(call, plan, opened, upstream_started))
 
     async def _relay(
         self, call: ExecuteCall, plan: _Plan, opened: Any, upstream_started: float
     ) -> AsyncIterator[bytes]:
-        """Relay chunks as SSE. The usage row is written before the final usage chunk and [DONE] go
-        out (the usage chunk only when the client asked ``stream_options.include_usage``), so a client that
-        has read the whole stream can already see its usage. Closing the
-        relay (client gone) or cancelling its task records what was produced as ``cancelled``."""
+        """Relay chunks in the call's framing (``OpenAIFraming`` for chat completions, the
+        operation's otherwise). The usage row is written before the closing events (the usage chunk,
+        only when the client asked ``stream_options.include_usage``, and ``[DONE]``; or Anthropic's
+        ``message_delta``/``message_stop``) go out, so a client that has read the whole stream can
+        already see its usage. Closing the relay (client gone) or cancelling its task records what
+        was produced as ``cancelled``."""
         stream = opened.stream
-        public_model = f"{opened.candidate.provider}/{opened.candidate.model}"
+        if call.operation is not None:
+            framing = call.operation.framing(opened.candidate, call.request_id)
+        else:
+            public_model = f"{opened.candidate.provider}/{opened.candidate.model}"
+            framing = OpenAIFraming(public_model, call.request_id, include_usage=_wants_usage(call.body))
         recorder = StreamRecorder(self._stream_recording(call, plan, opened, upstream_started))
-        last: dict[str, Any] = {}
         try:
             async for chunk in stream:
-                chunk["model"] = public_model
-                last = chunk
-                yield sse(chunk)
+                for data in framing.chunk(chunk):
+                    yield data
             await recorder.finish("success", None)
-            if _wants_usage(call.body):  # as OpenAI: the usage chunk only when the client asked for it
-                final = {
-                    "id": last.get("id", call.request_id),
-                    "object": "chat.completion.chunk",
-                    "created": last.get("created", int(time.time())),
-                    "model": public_model,
-                    "choices": [],
-                    "usage": stream.usage.to_openai(),
-                }
-                yield sse(final)
-            yield b"data: [DONE]\n\n"
+            for data in framing.finish(stream.usage):
+                yield data
         except (GeneratorExit, asyncio.CancelledError):
             await recorder.finish("cancelled", "client_disconnected")
             raise
         except ProviderCallError as exc:
             await recorder.finish("error", exc.kind.value)
-            yield sse_error(call.request_id, to_gateway_error(exc))
+            for data in framing.error(as_tollgate(to_gateway_error(exc)), call.request_id):
+                yield data
         except Exception:
             logger.exception("stream relay failed")
             await recorder.finish("error", "internal_error")
-            yield sse_error(call.request_id, InternalError("The stream failed; see logs for this request id"))
+            failure = InternalError("The stream failed; see logs for this request id")
+            for data in framing.error(failure, call.request_id):
+                yield data
         finally:
             await recorder.finish("cancelled", "client_disconnected")
 

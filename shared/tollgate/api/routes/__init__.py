@@ -9,7 +9,7 @@ from tollgate.api.router import Router
 
 # function -> the route modules holding its routers (a module may serve several functions)
 MODULES_BY_FUNCTION: dict[str, tuple[str, ...]] = {
-    "execute": ("execute", "pricing"),
+    "execute": ("execute", "messages", "embeddings", "pricing"),
     "keys": ("keys", "credentials"),
     "budgets": ("budgets", "alert_channels"),
     "usage": ("usage", "pricing", "system"),

@@ -118,9 +118,33 @@ def quota_exhausted(quota_id: str, retry_delay: str = "37s") -> Reply:
     )
 
 
+def batch_embed(request: Recorded) -> Reply:
+    """``:batchEmbedContents``: one ``{"values"}`` per request; each request must name the same model
+    as the path (``models/<id>``), as the API requires."""
+    model = "models/" + request.path.rsplit("/", 1)[-1].removesuffix(":batchEmbedContents")
+    requests = (request.body or {}).get("requests") if isinstance(request.body, dict) else None
+    if not isinstance(requests, list) or not requests:
+        return invalid_argument("requests is required")
+    embeddings = []
+    for item in requests:
+        parts = (item.get("content") or {}).get("parts") or []
+        if item.get("model") != model or not parts:
+            return invalid_argument("each request needs the path's model and content.parts")
+        size = item.get("outputDimensionality") or 8
+        seed = len(parts[0].get("text", ""))
+        embeddings.append({"values": [((seed + i) % 16) / 8 - 1 for i in range(size)]})
+    return Reply(body={"embeddings": embeddings})
+
+
+def invalid_argument(message: str) -> Reply:
+    return Reply(status=400, body={"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}})
+
+
 def reply(request: Recorded) -> Reply:
     if request.method == "GET":
         return Reply(body={"models": [{"name": "models/gemini-2.5-flash"}]})
+    if request.path.endswith(":batchEmbedContents"):
+        return batch_embed(request)
     if request.path.endswith(":streamGenerateContent"):
         return Reply(events=stream_events(tool=has_tools(request)))
     return Reply(body=response(tool=has_tools(request)))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import struct
 from typing import Any
 
 from tests.fake_providers import rules
@@ -113,12 +116,53 @@ MODEL_NOT_FOUND = (
 )
 
 
+EMBEDDING_DIMENSIONS = 8
+
+
+def vector(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
+    """A deterministic unit-free vector per input (exactly representable in float32)."""
+    seed = sum(ord(c) for c in text) % 97
+    return [((seed + i) % 16) / 8 - 1 for i in range(dimensions)]
+
+
+def embedding_tokens(item: Any) -> int:
+    return len(item) if isinstance(item, list) else max(1, len(str(item).split()))
+
+
+def embeddings(request: Recorded) -> Reply:
+    """``POST /v1/embeddings``: float lists, or base64 little-endian float32 when asked."""
+    body = request.body if isinstance(request.body, dict) else {}
+    raw = body.get("input")
+    items = [raw] if isinstance(raw, str) or (raw and isinstance(raw[0], int)) else list(raw or [])
+    if not items or not isinstance(body.get("model"), str):
+        return error(400, "invalid_request_error", None, "'input' and 'model' are required")
+    dimensions = body.get("dimensions") or EMBEDDING_DIMENSIONS
+    data = []
+    for index, item in enumerate(items):
+        values = vector(json.dumps(item), dimensions)
+        encoded: Any = values
+        if body.get("encoding_format") == "base64":
+            encoded = base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()
+        data.append({"object": "embedding", "index": index, "embedding": encoded})
+    tokens = sum(embedding_tokens(item) for item in items)
+    return Reply(
+        body={
+            "object": "list",
+            "data": data,
+            "model": body["model"],
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+    )
+
+
 def default_reply(usage: dict[str, Any] = USAGE, stream_usage: dict[str, Any] = STREAM_USAGE) -> Any:
     def reply(request: Recorded) -> Reply:
         if request.method == "GET":
             return Reply(
                 body={"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model", "owned_by": "system"}]}
             )
+        if request.path.endswith("/embeddings"):
+            return embeddings(request)
         if wants_stream(request):
             return Reply(events=stream_events(usage=stream_usage, tool=has_tools(request)))
         return Reply(body=completion(usage, tool=has_tools(request)))

@@ -16,7 +16,7 @@ from tests.fake_providers.base import Recorded, Reply
 
 ANTHROPIC_TOP_LEVEL = frozenset(
     {"model", "messages", "max_tokens", "system", "metadata", "stop_sequences", "stream", "temperature"}
-    | {"top_p", "top_k", "tools", "tool_choice", "thinking", "service_tier"}
+    | {"top_p", "top_k", "tools", "tool_choice", "thinking", "service_tier", "mcp_servers", "container"}
 )
 ANTHROPIC_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 # Models that refuse temperature and top_p together (Claude 4.1 and later).
@@ -101,11 +101,11 @@ def _anthropic_turns(messages: list[Any]) -> str | None:
     return None
 
 
-def _anthropic_options(body: dict[str, Any]) -> str | None:
+def _anthropic_options(body: dict[str, Any], *, counting: bool = False) -> str | None:
     extra = sorted(set(body) - ANTHROPIC_TOP_LEVEL)
     if extra:
         return f"{extra[0]}: Extra inputs are not permitted"
-    if not isinstance(body.get("max_tokens"), int):
+    if not counting and not isinstance(body.get("max_tokens"), int):
         return "max_tokens: Field required"
     if "temperature" in body and "top_p" in body and ANTHROPIC_ONE_SAMPLER.search(str(body.get("model"))):
         return "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
@@ -135,7 +135,8 @@ def anthropic(request: Recorded) -> Reply | None:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         return _anthropic("messages: Field required")
-    problem = _anthropic_options(body) or _anthropic_turns(messages)
+    counting = request.path.endswith("/count_tokens")  # count_tokens takes no max_tokens
+    problem = _anthropic_options(body, counting=counting) or _anthropic_turns(messages)
     return _anthropic(problem) if problem else None
 
 
@@ -195,8 +196,8 @@ def _gemini_contents(contents: list[Any], gemini_3: bool) -> Reply | None:
 
 def gemini(request: Recorded) -> Reply | None:
     body = request.body
-    if request.method != "POST" or not isinstance(body, dict):
-        return None
+    if request.method != "POST" or not isinstance(body, dict) or request.path.endswith(":batchEmbedContents"):
+        return None  # these rules are generateContent's
     unknown = sorted(set(body) - GEMINI_TOP_LEVEL) or sorted(set(body.get("generationConfig") or {}) - GEMINI_CONFIG)
     if unknown:
         return _gemini(f'Invalid JSON payload received. Unknown name "{unknown[0]}": Cannot find field.')
@@ -248,8 +249,8 @@ def _openai_history(messages: list[Any], roles: tuple[str, ...], text_only: bool
 
 def openai(request: Recorded, *, deepseek: bool = False) -> Reply | None:
     body = request.body
-    if request.method != "POST" or not isinstance(body, dict):
-        return None
+    if request.method != "POST" or not isinstance(body, dict) or request.path.endswith("/embeddings"):
+        return None  # these rules are chat completions'
     model = str(body.get("model"))
     if not deepseek and OPENAI_REASONING.match(model):
         if "max_tokens" in body:

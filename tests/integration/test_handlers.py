@@ -65,3 +65,29 @@ def test_keys_handler_bootstraps_a_workspace_and_key(services: Services) -> None
 def test_keys_handler_does_not_serve_execute_routes(services: Services, tenant: Tenant) -> None:
     result = keys_handler(with_key(load_event("execute/chat.json"), tenant.admin_key), FakeLambdaContext())
     assert result["statusCode"] == 404
+
+
+def test_execute_handler_serves_anthropic_messages_as_one_buffered_event_stream(
+    services: Services, tenant: Tenant
+) -> None:
+    event = load_event("execute/messages_stream.json")
+    event["headers"]["x-api-key"] = tenant.admin_key
+    result = execute_handler(event, FakeLambdaContext())
+    assert result["statusCode"] == 200, result["body"]
+    names = [block.split("\n", 1)[0] for block in result["body"].strip().split("\n\n")]
+    assert names[0] == "event: message_start" and names[-2:] == ["event: message_delta", "event: message_stop"]
+    assert result["headers"]["request-id"] == result["headers"]["x-request-id"]
+
+
+def test_execute_handler_answers_anthropic_errors_in_anthropics_shape(services: Services) -> None:
+    event = load_event("execute/messages_stream.json")
+    result = execute_handler(event, FakeLambdaContext())  # the sample's key is a placeholder
+    assert result["statusCode"] == 401
+    body = json.loads(result["body"])
+    assert body["type"] == "error" and body["error"]["type"] == "authentication_error"
+
+
+def test_execute_handler_refuses_embeddings_on_a_provider_without_them(services: Services, tenant: Tenant) -> None:
+    result = execute_handler(with_key(load_event("execute/embeddings.json"), tenant.admin_key), FakeLambdaContext())
+    assert result["statusCode"] == 400
+    assert "offers no embeddings API" in json.loads(result["body"])["error"]["message"]

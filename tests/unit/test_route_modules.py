@@ -12,10 +12,13 @@ def test_every_route_is_served_by_exactly_one_function() -> None:
     assert len(by_function) == len(set(by_function))
 
 
-def test_execute_serves_chat_models_estimate_rules_and_guardrails() -> None:
+def test_execute_serves_the_model_apis_models_estimate_rules_and_guardrails() -> None:
     paths = {(r.method, r.path) for router in routers_for("execute") for r in router.routes}
     assert paths == {
         ("POST", "/v1/chat/completions"),
+        ("POST", "/v1/messages"),
+        ("POST", "/v1/messages/count_tokens"),
+        ("POST", "/v1/embeddings"),
         ("GET", "/v1/models"),
         ("POST", "/v1/cost/estimate"),
         ("POST", "/v1/routing-rules"),

@@ -50,6 +50,7 @@ CORS_ALLOW_HEADERS = ("authorization", "content-type", "x-api-key")
 # prefix wildcard, so they are listed one by one.
 CORS_EXPOSE_HEADERS = (
     "x-request-id",
+    "request-id",  # Anthropic's spelling, on /v1/messages
     "x-tollgate-budget-remaining-usd",
     "x-tollgate-cost-usd",
     "x-tollgate-downgraded-to",
@@ -59,6 +60,7 @@ CORS_EXPOSE_HEADERS = (
     "x-tollgate-model",
     "x-tollgate-next-cursor",
     "x-tollgate-provider",
+    "x-tollgate-token-count",
 )
 CORS_MAX_AGE_SECONDS = 3600
 

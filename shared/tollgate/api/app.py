@@ -13,7 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from tollgate.api.context import RequestContext
 from tollgate.api.http import ApiRequest, ApiResponse, json_response
-from tollgate.api.router import Match, Route, Router, RouteTable
+from tollgate.api.router import ErrorRenderer, Match, Route, Router, RouteTable
 from tollgate.errors import (
     InternalError,
     InvalidRequest,
@@ -83,7 +83,7 @@ class GatewayApp:
         try:
             response = await self._dispatch_async(request, found)
         except Exception as exc:
-            return _failure(exc, request)
+            return self._failure(exc, request)
         response.headers.setdefault("x-request-id", request.request_id)
         return response
 
@@ -93,9 +93,20 @@ class GatewayApp:
         try:
             response = self._dispatch(request)
         except Exception as exc:
-            return _failure(exc, request)
+            return self._failure(exc, request)
         response.headers.setdefault("x-request-id", request.request_id)
         return response
+
+    def _failure(self, exc: Exception, request: ApiRequest) -> ApiResponse:
+        """The error response for an exception escaping a route, in the shape of the API the route
+        belongs to (Anthropic's for /v1/messages); both dispatch paths use it."""
+        return _failure(exc, request, self._renderer(request))
+
+    def _renderer(self, request: ApiRequest) -> ErrorRenderer:
+        found = self.table.match(request.method, request.path)
+        if isinstance(found, Match) and found.route.error_renderer is not None:
+            return found.route.error_renderer
+        return error_response
 
     def _dispatch(self, request: ApiRequest) -> ApiResponse:
         found = _matched(self.table.match(request.method, request.path), request)
@@ -170,17 +181,17 @@ def _matched(found: Match | tuple[str, ...] | None, request: ApiRequest) -> Matc
     return found
 
 
-def _failure(exc: Exception, request: ApiRequest) -> ApiResponse:
+def _failure(exc: Exception, request: ApiRequest, render: ErrorRenderer = error_response) -> ApiResponse:
     """The error response for an exception escaping a route (fail closed when the database is gone
     or its connection pool is exhausted: 503, never 500)."""
     if isinstance(exc, TollgateError):
         log_at(exc.log_level, "request failed", error_type=exc.type, error_code=exc.code)
-        return error_response(exc, request.request_id)
+        return render(exc, request.request_id)
     if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
         logger.exception("database unavailable")
-        return error_response(ServiceUnavailable(DATABASE_UNAVAILABLE), request.request_id)
+        return render(ServiceUnavailable(DATABASE_UNAVAILABLE), request.request_id)
     logger.exception("unhandled error")
-    return error_response(InternalError("Internal error; see logs for this request id"), request.request_id)
+    return render(InternalError("Internal error; see logs for this request id"), request.request_id)
 
 
 def parse_body(model: type[BaseModel], raw: bytes) -> BaseModel:

@@ -40,7 +40,7 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
 
 
 def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
-    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+    error = {"content": {"application/json": {"schema": _schema_ref(route.error_body or ErrorBody, components)}}}
     responses: dict[str, Any] = {code: {"description": text, **error} for code, text in _ERRORS.items()}
     ok: dict[str, Any] = {"description": "OK"}
     if route.response is not None:

@@ -17,10 +17,13 @@ from tollgate.api.http import ApiResponse
 
 if TYPE_CHECKING:
     from tollgate.api.context import RequestContext
+    from tollgate.errors import TollgateError
 
 # A synchronous handler (management routes: run on a worker thread) or a coroutine function (the
 # execute path: awaited on the event loop).
 Handler = Callable[["RequestContext"], ApiResponse | Awaitable[ApiResponse]]
+# Renders a gateway error for an API with its own error shape (e.g. Anthropic's); args: error, request id.
+ErrorRenderer = Callable[["TollgateError", str], ApiResponse]
 
 PUBLIC: frozenset[str] = frozenset()
 MEMBER = frozenset({"member", "admin"})
@@ -46,6 +49,8 @@ class Route:
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
+    error_renderer: ErrorRenderer | None = None
+    error_body: type[BaseModel] | None = None  # the schema error_renderer produces (OpenAPI)
     pattern: re.Pattern[str] = field(init=False, compare=False)
     is_async: bool = field(init=False, compare=False)
 
@@ -82,10 +87,25 @@ class Router:
         query: type[BaseModel] | None = None,
         response: type[BaseModel] | None = None,
         status: int = 200,
+        error_renderer: ErrorRenderer | None = None,
+        error_body: type[BaseModel] | None = None,
     ) -> Callable[[H], H]:
         def register(handler: H) -> H:
             self.routes.append(
-                Route(method, path, handler, roles, summary, self.function, body, query, response, status)
+                Route(
+                    method,
+                    path,
+                    handler,
+                    roles,
+                    summary,
+                    self.function,
+                    body,
+                    query,
+                    response,
+                    status,
+                    error_renderer,
+                    error_body,
+                )
             )
             return handler
 

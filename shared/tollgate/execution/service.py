@@ -32,9 +32,10 @@ from tollgate.execution.attribution import Attribution
 from tollgate.execution.blocking import BlockingPool
 from tollgate.execution.deadline import Deadline, DeadlineExceeded, DeadlineReached, bound
 from tollgate.execution.gate import Admitted, PolicyGate
+from tollgate.execution.operations import CallOperation, StreamFraming
 from tollgate.execution.recording import GroupWriter
 from tollgate.execution.resolver import Candidate, ModelResolver
-from tollgate.execution.sse import StreamRecorder, sse, sse_error
+from tollgate.execution.sse import OpenAIFraming, StreamRecorder, as_tollgate
 from tollgate.keys.limits import KeyLimiter
 from tollgate.money import ZERO, format_usd
 from tollgate.observability import logger
@@ -65,6 +66,10 @@ class ExecuteCall:
     unpriced_policy: str | None = None
     # When the invocation must have answered (retries, failover and the upstream read share it).
     deadline: Deadline | None = None
+    # Not a chat completion (/v1/messages, /v1/embeddings): the provider-facing steps (operations.py).
+    operation: CallOperation | None = None
+    # Resolve this model id instead of body["model"] (which stays the requested_model on the usage row).
+    resolve_as: str | None = None
 
     @property
     def requested_model(self) -> str:
@@ -171,7 +176,7 @@ class ExecuteService:
         if routing is not None:  # a routing rule chose the candidates
             candidates = routing.candidates
         else:
-            candidates = self._resolver.resolve(call.workspace_id, call.requested_model)
+            candidates = self._resolver.resolve(call.workspace_id, call.resolve_as or call.requested_model)
         candidates = self._key_limits.admit(call.key_id, candidates, lambda c: self._worst_case_usd(call, c))
         priced = self._price_for(candidates[0], call)
         # the reservation covers the dearest candidate a rule may fail over to
@@ -215,9 +220,13 @@ class ExecuteService:
     def _worst_case_usd(self, call: ExecuteCall, candidate: Candidate, price: PriceRow | None = None) -> Decimal:
         """What budgets reserve for ``candidate``: the prompt estimate plus max_tokens (or the model's cap)."""
         price = price or self._price_for(candidate, call).price
-        messages = list(call.body.get("messages") or [])
-        prompt = estimate_prompt_tokens(candidate.provider, candidate.model, messages)
-        max_out = call.body.get("max_completion_tokens") or call.body.get("max_tokens")
+        if call.operation is not None:
+            prompt = call.operation.prompt_tokens(candidate)
+            max_out = call.operation.max_output_tokens()
+        else:
+            messages = list(call.body.get("messages") or [])
+            prompt = estimate_prompt_tokens(candidate.provider, candidate.model, messages)
+            max_out = call.body.get("max_completion_tokens") or call.body.get("max_tokens")
         if not isinstance(max_out, int):
             max_out = price.max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS
         return worst_case_cost(prompt, max_out, price)
@@ -240,7 +249,9 @@ class ExecuteService:
 
     async def _execute_once(self, call: ExecuteCall, plan: _Plan, body: dict[str, Any]) -> ExecuteResult:
         upstream_started = time.perf_counter()
-        served = await self._guarded(call, plan, upstream_started, self._invoker.complete(plan.candidates, body))
+        served = await self._guarded(
+            call, plan, upstream_started, self._invoker.complete(plan.candidates, body, call.operation)
+        )
         if served.response is None:  # complete() always carries the response; only streams do not
             raise InternalError("the provider call returned no response")
         upstream_ms = _ms_since(upstream_started)
@@ -250,9 +261,10 @@ class ExecuteService:
         outcome = _Outcome(served.candidate, usage, cost, price, "success", None, upstream_ms, served.fallback_from)
         await self._record(call, plan, outcome)
         response = served.response.body
-        response["model"] = f"{served.candidate.provider}/{served.candidate.model}"
+        if call.operation is None:  # an operation's response is already in its API's shape
+            response["model"] = f"{served.candidate.provider}/{served.candidate.model}"
         headers = self._headers(call, plan, served.candidate, served.fallback_from)
-        if self._gate is not None and self._gate.may_screen_response(call):
+        if self._gate is not None and call.operation is None and self._gate.may_screen_response(call):
             response = await self._blocking.run(self._gate.screen_response, call, response, headers)
         headers["x-tollgate-cost-usd"] = format_usd(cost)
         return ExecuteResult(headers=headers, body=response)
@@ -287,51 +299,48 @@ class ExecuteService:
     async def _execute_stream(self, call: ExecuteCall, plan: _Plan, body: dict[str, Any]) -> ExecuteResult:
         upstream_started = time.perf_counter()
         body = {**body, "stream_options": {**(body.get("stream_options") or {}), "include_usage": True}}
-        opened = await self._guarded(call, plan, upstream_started, self._invoker.open_stream(plan.candidates, body))
+        opened = await self._guarded(
+            call, plan, upstream_started, self._invoker.open_stream(plan.candidates, body, call.operation)
+        )
         headers = self._headers(call, plan, opened.candidate, opened.fallback_from)
         return ExecuteResult(headers=headers, chunks=self._relay(call, plan, opened, upstream_started))
 
     async def _relay(
         self, call: ExecuteCall, plan: _Plan, opened: Any, upstream_started: float
     ) -> AsyncIterator[bytes]:
-        """Relay chunks as SSE. The usage row is written before the final usage chunk and [DONE] go
-        out (the usage chunk only when the client asked ``stream_options.include_usage``), so a client that
-        has read the whole stream can already see its usage. Closing the
-        relay (client gone) or cancelling its task records what was produced as ``cancelled``."""
+        """Relay chunks in the call's framing (``OpenAIFraming`` for chat completions, the
+        operation's otherwise). The usage row is written before the closing events (the usage chunk,
+        only when the client asked ``stream_options.include_usage``, and ``[DONE]``; or Anthropic's
+        ``message_delta``/``message_stop``) go out, so a client that has read the whole stream can
+        already see its usage. Closing the relay (client gone) or cancelling its task records what
+        was produced as ``cancelled``."""
         stream = opened.stream
-        public_model = f"{opened.candidate.provider}/{opened.candidate.model}"
+        framing = _framing_for(call, opened.candidate)
         recorder = StreamRecorder(self._stream_recording(call, plan, opened, upstream_started))
-        last: dict[str, Any] = {}
         try:
             async for chunk in stream:
-                chunk["model"] = public_model
-                last = chunk
-                yield sse(chunk)
+                for data in framing.chunk(chunk):
+                    yield data
             await recorder.finish("success", None)
-            if _wants_usage(call.body):  # as OpenAI: the usage chunk only when the client asked for it
-                final = {
-                    "id": last.get("id", call.request_id),
-                    "object": "chat.completion.chunk",
-                    "created": last.get("created", int(time.time())),
-                    "model": public_model,
-                    "choices": [],
-                    "usage": stream.usage.to_openai(),
-                }
-                yield sse(final)
-            yield b"data: [DONE]\n\n"
+            for data in framing.finish(stream.usage):
+                yield data
         except (GeneratorExit, asyncio.CancelledError):
             await recorder.finish("cancelled", "client_disconnected")
             raise
         except DeadlineExceeded:
             await recorder.finish(INTERRUPTED, "deadline_exceeded")
-            yield sse_error(call.request_id, DeadlineReached())
+            for data in framing.error(DeadlineReached(), call.request_id):
+                yield data
         except ProviderCallError as exc:
             await recorder.finish("error", exc.kind.value)
-            yield sse_error(call.request_id, to_gateway_error(exc))
+            for data in framing.error(as_tollgate(to_gateway_error(exc)), call.request_id):
+                yield data
         except Exception:
             logger.exception("stream relay failed")
             await recorder.finish("error", "internal_error")
-            yield sse_error(call.request_id, InternalError("The stream failed; see logs for this request id"))
+            failure = InternalError("The stream failed; see logs for this request id")
+            for data in framing.error(failure, call.request_id):
+                yield data
         finally:
             await recorder.finish("cancelled", "client_disconnected")
 
@@ -479,6 +488,14 @@ class ExecuteService:
         if plan.admission.remaining_usd is not None:
             headers["x-tollgate-budget-remaining-usd"] = format_usd(plan.admission.remaining_usd)
         return headers
+
+
+def _framing_for(call: ExecuteCall, candidate: Candidate) -> StreamFraming:
+    """How a streamed answer is written: the operation's framing, else OpenAI's chat chunks."""
+    if call.operation is not None:
+        return call.operation.framing(candidate, call.request_id)
+    public_model = f"{candidate.provider}/{candidate.model}"
+    return OpenAIFraming(public_model, call.request_id, include_usage=_wants_usage(call.body))
 
 
 def _wants_usage(body: dict[str, Any]) -> bool:

@@ -12,13 +12,17 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
+
+from tollgate.anthropic_api.native import NativeHeaders, NativeStreamMeter, count_body, native_body
+from tollgate.anthropic_api.native import usage_of as anthropic_usage
 from tollgate.providers.anthropic_request import DEFAULT_MAX_TOKENS, to_anthropic
-from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget, Usage
+from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget
 from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_status, upstream_error
 from tollgate.providers.http import JsonReply, SseEvent, UpstreamRequest, error_object, parse_json_event
 from tollgate.providers.http import retry_after_seconds as _retry_after
 from tollgate.providers.http_adapter import HttpProvider
-from tollgate.providers.streams import SseDecoder, make_chunk, make_completion
+from tollgate.providers.streams import MeteredStream, SseDecoder, make_chunk, make_completion
 
 __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider", "classify", "from_anthropic", "to_anthropic"]
 
@@ -76,32 +80,6 @@ def _named_field(message: Any) -> str | None:
     of identifiers under a known top-level field, never the rest of the (free text) message."""
     match = _FIELD_PATH.match(message) if isinstance(message, str) else None
     return match.group(1) if match and match.group(1).split(".")[0] in REQUEST_FIELDS else None
-
-
-def anthropic_usage(usage: Mapping[str, Any], previous: Usage | None = None) -> Usage:
-    """input_tokens excludes cache reads and writes; output_tokens includes thinking."""
-    base = previous or Usage()
-
-    def pick(name: str, default: int) -> int:
-        value = usage.get(name)
-        return value if isinstance(value, int) else default
-
-    creation = usage.get("cache_creation")
-    write_1h = base.cache_write_1h_tokens
-    if isinstance(creation, dict) and isinstance(creation.get("ephemeral_1h_input_tokens"), int):
-        write_1h = creation["ephemeral_1h_input_tokens"]
-    details = usage.get("output_tokens_details")
-    reasoning = base.reasoning_tokens
-    if isinstance(details, dict) and isinstance(details.get("thinking_tokens"), int):
-        reasoning = details["thinking_tokens"]
-    return Usage(
-        input_tokens=pick("input_tokens", base.input_tokens),
-        cache_read_tokens=pick("cache_read_input_tokens", base.cache_read_tokens),
-        cache_write_tokens=pick("cache_creation_input_tokens", base.cache_write_tokens),
-        cache_write_1h_tokens=write_1h,
-        output_tokens=pick("output_tokens", base.output_tokens),
-        reasoning_tokens=reasoning,
-    )
 
 
 def from_anthropic(payload: dict[str, Any], model: str) -> ChatResponse:
@@ -162,6 +140,64 @@ class AnthropicProvider(HttpProvider):
     def verify_request(self, target: ProviderTarget) -> UpstreamRequest:
         url = self._url(target, "/v1/models?limit=1")
         return UpstreamRequest(self.name, "GET", url, self._headers(target), None, classify)
+
+    # -- native Messages API (pass-through: the body and the answer are Anthropic's own) ----------
+    # Sans-IO like the rest: ``native_*_request`` build the request, ``parse_native`` /
+    # ``parse_count`` read the reply, ``NativeAnthropicDecoder`` the stream; the coroutines below
+    # send them through the shared async transport.
+
+    def _native_headers(self, target: ProviderTarget, headers: NativeHeaders) -> dict[str, str]:
+        beta = target.options.get("beta")
+        return {"x-api-key": target.api_key, **headers.upstream(beta if isinstance(beta, str) else None)}
+
+    def native_request(
+        self, target: ProviderTarget, model: str, body: Mapping[str, Any], headers: NativeHeaders, *, stream: bool
+    ) -> UpstreamRequest:
+        """``POST /v1/messages`` as the client wrote it (only ``model`` replaced)."""
+        url, payload = self._url(target, "/v1/messages"), native_body(body, model, stream=stream)
+        return UpstreamRequest(self.name, "POST", url, self._native_headers(target, headers), payload, classify)
+
+    @staticmethod
+    def parse_native(reply: JsonReply) -> ChatResponse:
+        """The ``message`` verbatim, with its normalized usage."""
+        if not isinstance(reply.body, dict) or reply.body.get("type") != "message":
+            raise classify(reply.status, reply.body, reply.headers)
+        return ChatResponse(body=reply.body, usage=anthropic_usage(reply.body.get("usage") or {}))
+
+    def count_request(
+        self, target: ProviderTarget, model: str, body: Mapping[str, Any], headers: NativeHeaders
+    ) -> UpstreamRequest:
+        url = self._url(target, "/v1/messages/count_tokens")
+        return UpstreamRequest(
+            self.name, "POST", url, self._native_headers(target, headers), count_body(body, model), classify
+        )
+
+    def parse_count(self, reply: JsonReply) -> int:
+        count = reply.body.get("input_tokens") if isinstance(reply.body, dict) else None
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise upstream_error(self.name, FailureKind.PROTOCOL, status=reply.status)
+        return count
+
+    async def native_complete(
+        self, target: ProviderTarget, model: str, body: Mapping[str, Any], headers: NativeHeaders
+    ) -> ChatResponse:
+        reply = await self._http.send_json(self.native_request(target, model, body, headers, stream=False))
+        return self.parse_native(reply)
+
+    async def native_stream(
+        self, target: ProviderTarget, model: str, body: Mapping[str, Any], headers: NativeHeaders, request: ChatRequest
+    ) -> MeteredStream:
+        """The event stream as Anthropic sends it; ``request`` (internal body) only feeds the estimate
+        used when the stream is cut before Anthropic reported its counts."""
+        decoder = NativeAnthropicDecoder(self.name, request)
+        response = await self._http.open_stream(self.native_request(target, model, body, headers, stream=True))
+        return NativeAnthropicStream(self.name, response, decoder)
+
+    async def count_tokens(
+        self, target: ProviderTarget, model: str, body: Mapping[str, Any], headers: NativeHeaders
+    ) -> int:
+        """``POST /v1/messages/count_tokens``: Anthropic's own count of the prompt (free, not metered)."""
+        return self.parse_count(await self._http.send_json(self.count_request(target, model, body, headers)))
 
 
 class AnthropicDecoder(SseDecoder):
@@ -225,3 +261,36 @@ class AnthropicDecoder(SseDecoder):
             reason = (data.get("delta") or {}).get("stop_reason")
             return ({}, STOP_REASONS.get(str(reason), "stop")) if reason else None
         return None  # ping and event types added later
+
+
+class NativeAnthropicDecoder(SseDecoder):
+    """Anthropic's events as dicts, unchanged (``message_stop`` included: the framing holds it back
+    until the call is recorded), metered from ``message_start``/``message_delta``."""
+
+    def __init__(self, provider: str, request: ChatRequest) -> None:
+        super().__init__(provider, request)
+        self.meter = NativeStreamMeter()
+
+    def on_event(self, event: SseEvent) -> list[dict[str, Any]]:
+        data = parse_json_event(self.provider, event.data)
+        if not isinstance(data, dict):
+            return []
+        if data.get("type") == "error":
+            raise classify(0, data, {})
+        self.meter.note(data)
+        self.reported = self.meter.reported
+        if self.meter.finished:
+            self.done = True
+        return [data]
+
+
+class NativeAnthropicStream(MeteredStream):
+    """A ``MeteredStream`` of Anthropic events: the text produced is collected by the decoder's meter
+    (the events are not OpenAI chunks)."""
+
+    def __init__(self, provider: str, response: httpx.Response, decoder: NativeAnthropicDecoder) -> None:
+        super().__init__(provider, response, decoder)
+        self._produced = decoder.meter.produced
+
+    def _note(self, chunk: dict[str, Any]) -> None:
+        pass

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tollgate.errors import InvalidRequest
+from tollgate.providers import embeddings
 from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget, Usage
 from tollgate.providers.content import (
     function_tools,
@@ -25,6 +26,7 @@ from tollgate.providers.content import (
     tool_call_names,
     unsupported,
 )
+from tollgate.providers.embeddings import EmbeddingRequest
 from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_status, upstream_error
 from tollgate.providers.http import (
     JsonReply,
@@ -332,6 +334,26 @@ class GeminiProvider(HttpProvider):
     def verify_request(self, target: ProviderTarget) -> UpstreamRequest:
         url = (target.base_url or DEFAULT_BASE_URL).rstrip("/") + "/v1beta/models?pageSize=1"
         return UpstreamRequest(self.name, "GET", url, self._headers(target), None, classify)
+
+    def embed_request(self, target: ProviderTarget, request: EmbeddingRequest) -> UpstreamRequest:
+        """``:batchEmbedContents`` (key in ``x-goog-api-key``). Token-array input cannot be sent as text."""
+        if request.token_arrays:
+            raise upstream_error(self.name, FailureKind.BAD_REQUEST)
+        url = self._url(target, request.model, ":batchEmbedContents")
+        return UpstreamRequest(self.name, "POST", url, self._headers(target), embeddings.gemini_body(request), classify)
+
+    def parse_embeddings(self, reply: JsonReply, request: EmbeddingRequest) -> ChatResponse:
+        """Gemini reports no token counts, so the input is counted by the gateway's estimator."""
+        vectors = embeddings.gemini_vectors(reply.body, len(request.inputs))
+        if vectors is None:
+            raise upstream_error(self.name, FailureKind.PROTOCOL, status=reply.status)
+        usage = Usage(input_tokens=embeddings.estimate_input_tokens(request.inputs))
+        body = embeddings.embedding_list(vectors, request.model, usage, request.encoding_format)
+        return ChatResponse(body=body, usage=usage)
+
+    async def embed(self, target: ProviderTarget, request: EmbeddingRequest) -> ChatResponse:
+        reply = await self._http.send_json(self.embed_request(target, request))
+        return self.parse_embeddings(reply, request)
 
 
 class GeminiDecoder(SseDecoder):

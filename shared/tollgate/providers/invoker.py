@@ -27,6 +27,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from tollgate.execution import deadline as deadlines
 from tollgate.execution.blocking import BlockingPool
+from tollgate.execution.operations import CallOperation
 from tollgate.execution.resolver import Candidate
 from tollgate.providers.base import ChatRequest, ChatResponse, ChatStream, Usage
 from tollgate.providers.errors import FAILOVER, ProviderCallError
@@ -112,18 +113,27 @@ class ProviderInvoker:
         self._sleep = sleep
         self._blocking = blocking or BlockingPool(4, name="tollgate-health")
 
-    async def complete(self, candidates: list[Candidate], body: dict[str, Any]) -> CompletedCall:
+    async def complete(
+        self, candidates: list[Candidate], body: dict[str, Any], operation: CallOperation | None = None
+    ) -> CompletedCall:
         async def attempt(candidate: Candidate) -> ChatResponse:
             client = self._registry.get(candidate.provider)
+            if operation is not None:
+                return await operation.complete(client, candidate, body)
             return await client.complete(candidate.target, ChatRequest(candidate.model, body, stream=False))
 
         candidate, response, started = await self._failover(candidates, attempt)
         return CompletedCall(candidate, _fallback(candidates, candidate), _ms_since(started), response=response)
 
-    async def open_stream(self, candidates: list[Candidate], body: dict[str, Any]) -> OpenedStream:
+    async def open_stream(
+        self, candidates: list[Candidate], body: dict[str, Any], operation: CallOperation | None = None
+    ) -> OpenedStream:
         async def attempt(candidate: Candidate) -> ChatStream:
             client = self._registry.get(candidate.provider)
-            stream = await client.stream(candidate.target, ChatRequest(candidate.model, body, stream=True))
+            if operation is not None:
+                stream = await operation.stream(client, candidate, body)
+            else:
+                stream = await client.stream(candidate.target, ChatRequest(candidate.model, body, stream=True))
             chunks = aiter(stream)
             try:
                 first = await anext(chunks, None)

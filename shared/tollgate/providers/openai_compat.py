@@ -11,7 +11,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tollgate.errors import InvalidRequest
+from tollgate.providers import embeddings
 from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget, Usage
+from tollgate.providers.embeddings import EmbeddingRequest
 from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_status, upstream_error
 from tollgate.providers.http import (
     JsonReply,
@@ -218,6 +220,28 @@ class OpenAICompatibleProvider(HttpProvider):
     def verify_request(self, target: ProviderTarget) -> UpstreamRequest:
         url = self._url(target, self._models_path)
         return UpstreamRequest(self.name, "GET", url, self._headers(target), None, self._classify)
+
+    def embed_request(self, target: ProviderTarget, request: EmbeddingRequest) -> UpstreamRequest:
+        """``POST {base}/embeddings`` with the request in OpenAI's shape."""
+        url = self._url(target, "/embeddings")
+        return UpstreamRequest(
+            self.name, "POST", url, self._headers(target), embeddings.openai_body(request), self._classify
+        )
+
+    def parse_embeddings(self, reply: JsonReply, request: EmbeddingRequest) -> ChatResponse:
+        """The OpenAI-shaped answer is passed on with its ``usage``."""
+        body = reply.body
+        if not embeddings.is_openai_list(body, len(request.inputs)):
+            if isinstance(body, dict) and "error" in body:
+                raise _in_band_error(self.name, body)
+            raise upstream_error(self.name, FailureKind.PROTOCOL, status=reply.status)
+        usage = self._usage_from(body.get("usage") or {})
+        body["usage"] = {"prompt_tokens": usage.prompt_tokens, "total_tokens": usage.prompt_tokens}
+        return ChatResponse(body=body, usage=usage)
+
+    async def embed(self, target: ProviderTarget, request: EmbeddingRequest) -> ChatResponse:
+        reply = await self._http.send_json(self.embed_request(target, request))
+        return self.parse_embeddings(reply, request)
 
 
 class OpenAIDecoder(SseDecoder):

@@ -134,17 +134,21 @@ class MeteredStream:
         try:
             async for line in aiter_lines(self.provider, self._response, self._deadline):
                 for chunk in decoder.feed(line):
-                    note_produced(chunk, self._produced)
+                    self._note(chunk)
                     yield chunk
                 if decoder.done:
                     break
             if not decoder.done:
                 for chunk in decoder.end():
-                    note_produced(chunk, self._produced)
+                    self._note(chunk)
                     yield chunk
             self._finished = True
         finally:
             await self._response.aclose()
+
+    def _note(self, chunk: dict[str, Any]) -> None:
+        """Collect what a chunk produced, for the estimate of a cut stream."""
+        note_produced(chunk, self._produced)
 
 
 def note_produced(chunk: dict[str, Any], produced: list[str]) -> None:

@@ -26,6 +26,8 @@ class RouterRef:
 
 ROUTERS: tuple[RouterRef, ...] = (
     RouterRef("execute", "execute"),
+    RouterRef("execute", "messages"),
+    RouterRef("execute", "embeddings"),
     RouterRef("execute", "pricing", "estimator"),
     RouterRef("execute", "rules"),
     RouterRef("keys", "keys"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from tollgate.api.context import RequestContext
 from tollgate.api.deadlines import request_deadline
@@ -57,4 +58,23 @@ def list_models(ctx: RequestContext) -> ApiResponse:
         ).model_dump(mode="json")
         for entry in entries
     ]
+    if ctx.request.header("anthropic-version"):  # Anthropic's SDK / Claude Code listing models
+        return json_response(anthropic_model_list(data))
     return json_response({"object": "list", "data": data})
+
+
+def anthropic_model_list(data: list[dict[str, Any]]) -> dict[str, Any]:
+    """The same list with the fields Anthropic's ``ModelInfo`` requires (epoch ``created_at``: the
+    release date is unknown to the gateway) and its page fields; the OpenAI fields stay."""
+    models = [
+        {
+            **entry,
+            "type": "model",
+            "display_name": entry["id"],
+            "created_at": "1970-01-01T00:00:00Z",
+            "lifecycle": "active",
+        }
+        for entry in data
+    ]
+    first, last = (models[0]["id"], models[-1]["id"]) if models else (None, None)
+    return {"object": "list", "data": models, "has_more": False, "first_id": first, "last_id": last}

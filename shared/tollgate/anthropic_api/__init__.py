@@ -1,0 +1,1 @@
+"""Anthropic Messages API on the gateway: translation, stream encoding, native pass-through, errors."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ from tollgate.errors import (
     ServiceUnavailable,
     TollgateError,
 )
+from tollgate.jsonlimits import parse_json_bounded
 from tollgate.keys.auth import Principal
 from tollgate.observability import bind_request, log_at, logger
 
@@ -123,12 +123,7 @@ class GatewayApp:
 def parse_body(model: type[BaseModel], raw: bytes) -> BaseModel:
     if not raw.strip():
         raise InvalidRequest("Request body is required (JSON object)", code="missing_body")
-    try:
-        data: Any = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidRequest(
-            f"Malformed JSON body: {exc.msg if hasattr(exc, 'msg') else exc}", code="bad_json"
-        ) from None
+    data: Any = parse_json_bounded(raw)
     if not isinstance(data, dict):
         raise InvalidRequest("Request body must be a JSON object", code="bad_json")
     try:

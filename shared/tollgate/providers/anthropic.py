@@ -25,6 +25,7 @@ from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_s
 from tollgate.providers.http import UpstreamHttp, error_object, iter_lines, iter_sse, parse_json_event
 from tollgate.providers.http import retry_after_seconds as _retry_after
 from tollgate.providers.streams import MeteredStream, make_chunk, make_completion
+from tollgate.providers.usage_check import checked_report, checked_usage, token_count
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -69,17 +70,17 @@ def anthropic_usage(usage: Mapping[str, Any], previous: Usage | None = None) -> 
     base = previous or Usage()
 
     def pick(name: str, default: int) -> int:
-        value = usage.get(name)
-        return value if isinstance(value, int) else default
+        value = token_count(usage.get(name))
+        return default if value is None else value
 
     creation = usage.get("cache_creation")
     write_1h = base.cache_write_1h_tokens
-    if isinstance(creation, dict) and isinstance(creation.get("ephemeral_1h_input_tokens"), int):
-        write_1h = creation["ephemeral_1h_input_tokens"]
+    if isinstance(creation, dict) and token_count(creation.get("ephemeral_1h_input_tokens")) is not None:
+        write_1h = token_count(creation["ephemeral_1h_input_tokens"]) or 0
     details = usage.get("output_tokens_details")
     reasoning = base.reasoning_tokens
-    if isinstance(details, dict) and isinstance(details.get("thinking_tokens"), int):
-        reasoning = details["thinking_tokens"]
+    if isinstance(details, dict) and token_count(details.get("thinking_tokens")) is not None:
+        reasoning = token_count(details["thinking_tokens"]) or 0
     return Usage(
         input_tokens=pick("input_tokens", base.input_tokens),
         cache_read_tokens=pick("cache_read_input_tokens", base.cache_read_tokens),
@@ -202,7 +203,10 @@ def _tool_choice(choice: Any) -> dict[str, Any] | None:
     return None
 
 
-def from_anthropic(payload: dict[str, Any], model: str) -> ChatResponse:
+ANTHROPIC_REQUIRED = ("input_tokens", "output_tokens")
+
+
+def from_anthropic(payload: dict[str, Any], model: str, request: ChatRequest | None = None) -> ChatResponse:
     text: list[str] = []
     tool_calls: list[dict[str, Any]] = []
     for block in payload.get("content") or ():
@@ -220,7 +224,13 @@ def from_anthropic(payload: dict[str, Any], model: str) -> ChatResponse:
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not tool_calls else None}
     if tool_calls:
         message["tool_calls"] = tool_calls
-    usage = anthropic_usage(payload.get("usage") or {})
+    if request is None:
+        usage = anthropic_usage(payload.get("usage") or {})
+    else:
+        answer = (message.get("content") or "") + "".join(c["function"]["arguments"] for c in tool_calls)
+        usage = checked_usage(
+            "anthropic", payload.get("usage"), request, answer, anthropic_usage, required=ANTHROPIC_REQUIRED
+        )
     finish = STOP_REASONS.get(str(payload.get("stop_reason")), "stop")
     body = make_completion(str(payload.get("id", "msg")), model, message, finish, usage)
     return ChatResponse(body=body, usage=usage)
@@ -248,7 +258,7 @@ class AnthropicProvider:
         )
         if not isinstance(reply.body, dict) or reply.body.get("type") == "error":
             raise classify(reply.status, reply.body, reply.headers)
-        return from_anthropic(reply.body, request.model)
+        return from_anthropic(reply.body, request.model, request)
 
     def stream(self, target: ProviderTarget, request: ChatRequest) -> AnthropicStream:
         response = self._http.open_stream(
@@ -284,7 +294,7 @@ class AnthropicStream(MeteredStream):
         if kind == "message_start":
             message = data.get("message") or {}
             self._id = str(message.get("id", self._id))
-            self._reported = anthropic_usage(message.get("usage") or {})
+            self._reported = checked_report(self.provider, message.get("usage") or {}, self._request, anthropic_usage)
             return {"role": "assistant", "content": ""}, None
         if kind == "content_block_start":
             block = data.get("content_block") or {}
@@ -304,7 +314,11 @@ class AnthropicStream(MeteredStream):
                 return {"tool_calls": [call]}, None
             return None
         if kind == "message_delta":
-            self._reported = anthropic_usage(data.get("usage") or {}, self._reported)
+            previous = self._reported
+            update = checked_report(
+                self.provider, data.get("usage") or {}, self._request, lambda raw: anthropic_usage(raw, previous)
+            )
+            self._reported = update or self._reported
             reason = (data.get("delta") or {}).get("stop_reason")
             return ({}, STOP_REASONS.get(str(reason), "stop")) if reason else None
         return None  # ping, content_block_stop and event types added later

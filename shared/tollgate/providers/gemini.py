@@ -24,6 +24,7 @@ from tollgate.providers.content import (
 from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_status, upstream_error
 from tollgate.providers.http import UpstreamHttp, error_object, iter_lines, iter_sse, parse_duration, parse_json_event
 from tollgate.providers.streams import MeteredStream, make_chunk, make_completion
+from tollgate.providers.usage_check import checked_report, checked_usage, token_count
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 API_PREFIX = "/v1beta/models/"
@@ -61,12 +62,14 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> ProviderCall
     return upstream_error("gemini", kind, status=status or None, retry_after_s=retry_after)
 
 
+GEMINI_REQUIRED = ("promptTokenCount",)
+
+
 def gemini_usage(meta: Mapping[str, Any]) -> Usage:
     """promptTokenCount includes cachedContentTokenCount; thoughts are NOT inside candidates."""
 
     def count(name: str) -> int:
-        value = meta.get(name)
-        return value if isinstance(value, int) else 0
+        return token_count(meta.get(name)) or 0
 
     prompt, cached = count("promptTokenCount"), count("cachedContentTokenCount")
     thoughts = count("thoughtsTokenCount")
@@ -238,7 +241,10 @@ class GeminiProvider:
         if calls:
             message["tool_calls"] = calls
             finish = "tool_calls" if finish in (None, "stop") else finish
-        usage = gemini_usage(payload.get("usageMetadata") or {})
+        answer = text + "".join(str(c.get("function", {}).get("arguments", "")) for c in calls)
+        usage = checked_usage(
+            self.name, payload.get("usageMetadata"), request, answer, gemini_usage, required=GEMINI_REQUIRED
+        )
         body = make_completion(
             str(payload.get("responseId", "gemini")), request.model, message, finish or "stop", usage
         )
@@ -265,7 +271,10 @@ class GeminiStream(MeteredStream):
             if isinstance(payload.get("error"), dict):
                 raise classify(int(payload["error"].get("code") or 0), payload, {})
             if isinstance(payload.get("usageMetadata"), dict):
-                self._reported = gemini_usage(payload["usageMetadata"])
+                self._reported = (
+                    checked_report(self.provider, payload["usageMetadata"], self._request, gemini_usage)
+                    or self._reported
+                )
             chunk_id = str(payload.get("responseId", chunk_id))
             if not started:
                 started = True

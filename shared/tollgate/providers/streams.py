@@ -16,8 +16,9 @@ from typing import Any
 
 import httpx
 
+from tollgate.metering.prompt import prompt_tokens
+from tollgate.metering.text import text_tokens
 from tollgate.providers.base import ChatRequest, Usage
-from tollgate.providers.mock import count_text_tokens, prompt_tokens
 
 
 def make_chunk(
@@ -61,14 +62,14 @@ class MeteredStream(ABC):
 
     @property
     def usage(self) -> Usage:
-        estimated_output = count_text_tokens("".join(self._produced))
+        estimated_output = text_tokens("".join(self._produced))
         if self._reported is None:
             if self._prompt_estimate is None:
-                self._prompt_estimate = prompt_tokens(self._request.messages)
-            return Usage(input_tokens=self._prompt_estimate, output_tokens=estimated_output)
+                self._prompt_estimate = prompt_tokens(self.provider, self._request.model, self._request.body).tokens
+            return Usage(input_tokens=self._prompt_estimate, output_tokens=estimated_output, estimated=True)
         if self._finished or self._reported.output_tokens >= estimated_output:
             return self._reported
-        return replace(self._reported, output_tokens=estimated_output)
+        return replace(self._reported, output_tokens=estimated_output, estimated=True)
 
     def close(self) -> None:
         self._response.close()

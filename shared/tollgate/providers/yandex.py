@@ -19,6 +19,7 @@ from tollgate.providers.content import function_tools, max_output_tokens, text_o
 from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_status, upstream_error
 from tollgate.providers.http import UpstreamHttp, error_object, iter_lines, parse_json_event, retry_after_seconds
 from tollgate.providers.streams import MeteredStream, make_chunk, make_completion
+from tollgate.providers.usage_check import checked_report, checked_usage, token_count
 
 DEFAULT_BASE_URL = "https://llm.api.cloud.yandex.net"
 COMPLETION_PATH = "/foundationModels/v1/completion"
@@ -50,10 +51,11 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> ProviderCall
 
 
 def _count(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
+    """A counter (Yandex sends decimal strings); anything else reads 0 (``sanitize_usage`` flags it)."""
+    return token_count(value) or 0
+
+
+YANDEX_REQUIRED = ("inputTextTokens", "completionTokens")
 
 
 def yandex_usage(usage: Mapping[str, Any]) -> Usage:
@@ -175,7 +177,8 @@ class YandexProvider:
         if calls:
             out["tool_calls"] = calls
         finish = STATUSES.get(str(alternative.get("status")), "stop")
-        usage = yandex_usage(raw_usage)
+        answer = (content if isinstance(content, str) else "") + "".join(str(c["function"]["arguments"]) for c in calls)
+        usage = checked_usage(self.name, raw_usage or None, request, answer, yandex_usage, required=YANDEX_REQUIRED)
         return ChatResponse(
             body=make_completion(f"chatcmpl-yandex-{uuid.uuid4().hex[:16]}", request.model, out, finish, usage),
             usage=usage,
@@ -207,7 +210,7 @@ class YandexStream(MeteredStream):
                 raise classify(_count(error.get("httpCode")), payload, {})
             alternative, raw_usage = _alternative(payload)
             if raw_usage:
-                self._reported = yandex_usage(raw_usage)
+                self._reported = checked_report(self.provider, raw_usage, self._request, yandex_usage) or self._reported
             if not started:
                 started = True
                 yield make_chunk(chunk_id, model, created, {"role": "assistant", "content": ""})

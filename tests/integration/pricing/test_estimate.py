@@ -43,8 +43,9 @@ def test_estimate_from_token_counts_and_bare_model(live_server: LiveServer, tena
     assert out["model"] == "anthropic/claude-sonnet-4-5" and out["tokenizer"] == "given"
     assert out["max_output_tokens"] == 64000  # the model's output cap from the map
     assert Decimal(out["max_cost_usd"]) == (1000 * Decimal(6) + 64000 * Decimal(15)) / 10**6
-    heuristic = estimate(live_server, tenant.admin_key, {"model": "gemini/gemini-2.5-pro", "messages": MESSAGES})
-    assert heuristic.json()["tokenizer"].startswith("heuristic")
+    # One estimator for every provider (the same one the budget reservation uses).
+    gemini = estimate(live_server, tenant.admin_key, {"model": "gemini/gemini-2.5-pro", "messages": MESSAGES})
+    assert gemini.json()["tokenizer"] == "tiktoken:cl100k_base" and gemini.json()["input_tokens"] == 3 + 2 * 4 + 4 + 7
 
 
 @pytest.mark.parametrize(

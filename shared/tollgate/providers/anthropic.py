@@ -44,6 +44,10 @@ ERROR_KINDS = {
     "timeout_error": FailureKind.TIMEOUT,
     "overloaded_error": FailureKind.OVERLOADED,
 }
+# Refinements of a type by its message class, where Anthropic gives no more structured signal:
+# (error.type, lower-cased message fragment) → kind. Credit exhaustion is a 400
+# invalid_request_error "Your credit balance is too low to access the Anthropic API...".
+MESSAGE_KINDS = (("invalid_request_error", "credit balance is too low", FailureKind.QUOTA),)
 STOP_REASONS = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -58,6 +62,10 @@ STOP_REASONS = {
 def classify(status: int, body: Any, headers: Mapping[str, str]) -> ProviderCallError:
     error = error_object(body)
     kind = ERROR_KINDS.get(str(error.get("type")), kind_for_status(status))
+    message = str(error.get("message", "")).lower()
+    for error_type, fragment, refined in MESSAGE_KINDS:
+        if error.get("type") == error_type and fragment in message:
+            kind = refined
     details = error.get("details")
     spend_cap = isinstance(details, dict) and details.get("error_code") == "enforced_spend_limit_reached"
     if kind is FailureKind.RATE_LIMIT and spend_cap:

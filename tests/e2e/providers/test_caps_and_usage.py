@@ -195,7 +195,7 @@ def test_tools_that_exceed_a_block_budget_are_refused_before_the_upstream_call(g
         assert [r for r in server.requests if r.method == "POST"] == []
     error = response.json()["error"]
     assert "worst-case reservation" in error["message"] and "max_tokens" in error["message"]
-    estimate = post(gateway, {k: v for k, v in body.items()}, "/cost/estimate").json()
+    estimate = post(gateway, body, "/cost/estimate").json()
     assert estimate["input_tokens"] >= 10_012  # what the upstream bills for this prompt
     assert error["reservation_usd"] == estimate["max_cost_usd"]  # one estimator for both
 

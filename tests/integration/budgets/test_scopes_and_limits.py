@@ -57,7 +57,11 @@ def test_an_upper_case_key_id_is_normalized_and_then_blocks_that_key(live_server
 
 @pytest.mark.parametrize(
     ("scope", "given", "stored"),
-    [("provider", " Mock ", "mock"), ("model", "MOCK/echo", "mock/echo"), ("workflow", "  données-été ", "données-été")],
+    [
+        ("provider", " Mock ", "mock"),
+        ("model", "MOCK/echo", "mock/echo"),
+        ("workflow", "  données-été ", "données-été"),
+    ],
 )
 def test_values_are_stored_normalized(
     live_server: LiveServer, tenant: Tenant, scope: str, given: str, stored: str

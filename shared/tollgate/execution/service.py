@@ -138,9 +138,9 @@ class ExecuteService:
     def _price_for(self, candidate: Candidate, call: ExecuteCall) -> PricedAs:
         provider, model = candidate.provider, candidate.model
         policy = call.unpriced_policy
-        if policy is None and self._prices.current(provider, model) is None:
+        if policy is None and self._prices.current(provider, model, call.workspace_id) is None:
             policy = self._workspace_policy(call.workspace_id)
-        priced = resolve_price(self._prices, provider, model, policy or BLOCK_UNPRICED)
+        priced = resolve_price(self._prices, provider, model, policy or BLOCK_UNPRICED, call.workspace_id)
         if priced.estimated and self._unpriced_alerts is not None:
             self._unpriced_alerts.raise_once(str(call.workspace_id), provider, model, priced.price)
         return priced
@@ -249,7 +249,7 @@ class ExecuteService:
     def _price_for_served(self, candidate: Candidate, plan: _Plan, call: ExecuteCall) -> PriceRow:
         if candidate is plan.candidates[0]:
             return plan.price
-        return self._prices.current(candidate.provider, candidate.model) or plan.price
+        return self._prices.current(candidate.provider, candidate.model, call.workspace_id) or plan.price
 
     def _record(self, call: ExecuteCall, plan: _Plan, outcome: _Outcome) -> None:
         candidate, usage = outcome.candidate, outcome.usage

@@ -8,6 +8,7 @@ tier when the prompt is near it).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -57,11 +58,12 @@ def estimate_cost(
     body: Mapping[str, Any],
     input_tokens: int | None,
     policy: str,
+    workspace_id: uuid.UUID | None = None,
 ) -> CostEstimate:
     """The estimate for ``body`` (an OpenAI chat body without ``model``; when ``input_tokens`` is
     given it replaces the counted prompt). Raises ``InvalidRequest`` / ``PricingUnavailable``."""
     provider, model = split_model(requested, prices, known_providers)
-    priced = resolve_price(prices, provider, model, policy)
+    priced = resolve_price(prices, provider, model, policy, workspace_id)
     price = priced.price
     size = size_request(provider, model, body, price.max_output_tokens)
     tokens = size.prompt_tokens if input_tokens is None else input_tokens

@@ -89,6 +89,9 @@ def _check_counters(raw: Mapping[str, Any], path: str, problems: list[str], dept
             if depth < 3:
                 clean[name] = _check_counters(value, where, problems, depth + 1)
             continue
+        if isinstance(value, list):  # per-modality breakdowns (Gemini): informative, not billed from
+            clean[name] = value
+            continue
         if name in _COST_FIELDS:
             if value is not None and reported_cost(value) is None:
                 problems.append(f"{where}: not a sane amount")

@@ -80,6 +80,12 @@ def test_openrouter_cost_is_kept_only_when_sane() -> None:
     assert check({**good, "cost": "Infinity"}, openrouter_usage).estimated
 
 
+def test_gemini_modality_lists_are_not_counters() -> None:
+    raw = {"promptTokenCount": 9, "candidatesTokenCount": 2, "promptTokensDetails": [{"tokenCount": 9}]}
+    checked = check(raw, gemini_usage, GEMINI_REQUIRED)
+    assert checked.usage == Usage(input_tokens=9, output_tokens=2) and not checked.estimated
+
+
 def test_yandex_strings_are_counts() -> None:
     raw = {"inputTextTokens": "12", "completionTokens": "7", "totalTokens": "19"}
     checked = check(raw, yandex_usage, YANDEX_REQUIRED)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -216,7 +216,3 @@ def answer_text(body: Mapping[str, Any]) -> str:
             if isinstance(function, Mapping) and isinstance(function.get("arguments"), str):
                 pieces.append(function["arguments"])
     return "".join(pieces)
-
-
-def mark_estimated(usage: Usage) -> Usage:
-    return replace(usage, estimated=True)

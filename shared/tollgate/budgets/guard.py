@@ -24,6 +24,9 @@ class SpendContext:
     workflow: str | None
     agent: str | None
     request_id: str
+    # The size behind the worst-case reservation, named in a 402 (None when the caller does not say).
+    prompt_tokens: int | None = None
+    output_tokens: int | None = None
 
 
 @dataclass

@@ -32,11 +32,12 @@ from tollgate.execution.blocking import BlockingPool
 from tollgate.execution.recording import GroupWriter
 from tollgate.execution.resolver import Candidate, ModelResolver
 from tollgate.execution.sse import StreamRecorder, sse, sse_error
+from tollgate.metering.output_cap import output_cap, with_output_cap
 from tollgate.money import ZERO, format_usd
 from tollgate.observability import logger
 from tollgate.pricing.book import PriceBook
 from tollgate.pricing.calculator import PriceRow, cost_of, worst_case_cost
-from tollgate.pricing.tokens import DEFAULT_MAX_OUTPUT_TOKENS, estimate_prompt_tokens
+from tollgate.pricing.tokens import size_request
 from tollgate.pricing.unpriced import BLOCK_UNPRICED, PricedAs, UnpricedAlerts, resolve_price
 from tollgate.providers.base import Usage
 from tollgate.providers.errors import ProviderCallError, to_gateway_error
@@ -133,6 +134,8 @@ class ExecuteService:
         Raises the gateway errors of planning (budget, unknown model...) and of the provider."""
         plan = await self._blocking.run(self._plan, call)
         upstream_body = {k: v for k, v in call.body.items() if k not in _GATEWAY_FIELDS}
+        # The cap reserved for in _admit (same function, same inputs) is exactly the cap sent upstream.
+        upstream_body = with_output_cap(upstream_body, output_cap(call.body, plan.price.max_output_tokens))
         if call.stream:
             return await self._execute_stream(call, plan, upstream_body)
         return await self._execute_once(call, plan, upstream_body)
@@ -155,9 +158,9 @@ class ExecuteService:
     def _price_for(self, candidate: Candidate, call: ExecuteCall) -> PricedAs:
         provider, model = candidate.provider, candidate.model
         policy = call.unpriced_policy
-        if policy is None and self._prices.current(provider, model) is None:
+        if policy is None and self._prices.current(provider, model, call.workspace_id) is None:
             policy = self._workspace_policy(call.workspace_id)
-        priced = resolve_price(self._prices, provider, model, policy or BLOCK_UNPRICED)
+        priced = resolve_price(self._prices, provider, model, policy or BLOCK_UNPRICED, call.workspace_id)
         if priced.estimated and self._unpriced_alerts is not None:
             self._unpriced_alerts.raise_once(str(call.workspace_id), provider, model, priced.price)
         return priced
@@ -168,12 +171,8 @@ class ExecuteService:
         return workspace.unpriced_policy if workspace is not None else BLOCK_UNPRICED
 
     def _admit(self, call: ExecuteCall, candidate: Candidate, price: PriceRow, *, allow_downgrade: bool) -> Admission:
-        messages = list(call.body.get("messages") or [])
-        prompt = estimate_prompt_tokens(candidate.provider, candidate.model, messages)
-        max_out = call.body.get("max_completion_tokens") or call.body.get("max_tokens")
-        if not isinstance(max_out, int):
-            max_out = price.max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS
-        worst = worst_case_cost(prompt, max_out, price)
+        size = size_request(candidate.provider, candidate.model, call.body, price.max_output_tokens)
+        worst = worst_case_cost(size.prompt_tokens, size.output_tokens, price)
         context = SpendContext(
             workspace_id=call.workspace_id,
             key_id=call.key_id,
@@ -182,6 +181,8 @@ class ExecuteService:
             workflow=call.attribution.workflow,
             agent=call.attribution.agent,
             request_id=call.request_id,
+            prompt_tokens=size.prompt_tokens,
+            output_tokens=size.output_tokens,
         )
         return self._budgets.admit(context, worst, allow_downgrade=allow_downgrade)
 
@@ -270,7 +271,7 @@ class ExecuteService:
     def _price_for_served(self, candidate: Candidate, plan: _Plan, call: ExecuteCall) -> PriceRow:
         if candidate is plan.candidates[0]:
             return plan.price
-        return self._prices.current(candidate.provider, candidate.model) or plan.price
+        return self._prices.current(candidate.provider, candidate.model, call.workspace_id) or plan.price
 
     async def _served_price(self, candidate: Candidate, plan: _Plan, call: ExecuteCall) -> PriceRow:
         if candidate is plan.candidates[0]:
@@ -324,7 +325,7 @@ class ExecuteService:
             reasoning_tokens=usage.reasoning_tokens,
             cost_usd=outcome.cost,
             price_id=outcome.price.id,
-            estimated=plan.estimated and outcome.price is plan.price,
+            estimated=(plan.estimated and outcome.price is plan.price) or usage.estimated,
             latency_ms=_ms_since(plan.started),
             upstream_ms=outcome.upstream_ms,
             stream=call.stream,

@@ -6,11 +6,11 @@ import json
 from decimal import Decimal
 
 from tests.pricing_data import DATA
-from tollgate.pricing.book import source_rank
 from tollgate.pricing.feeds.fetch import parse_json
 from tollgate.pricing.feeds.litellm import map_key, parse_litellm
 from tollgate.pricing.feeds.openrouter import parse_openrouter
 from tollgate.pricing.guard import check_feed
+from tollgate.pricing.precedence import source_rank
 from tollgate.pricing.unpriced import pick_nearest
 
 D = Decimal

@@ -57,3 +57,32 @@ json_values = st.recursive(
 def test_ordinary_json_parses_exactly_like_json_loads(value: object) -> None:
     raw = json.dumps(value)
     assert parse_json_bounded(raw) == json.loads(raw)
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@given(json_values)
+def test_the_fast_path_reads_exactly_what_the_checking_parser_reads(value: object) -> None:
+    """orjson serves bodies within the limits; integers beyond 64 bits stay exact integers."""
+    raw = json.dumps(value)
+    assert parse_json_bounded(raw.encode()) == json.loads(raw)
+    assert parse_json_bounded(raw) == json.loads(raw)
+
+
+def test_a_big_integer_is_not_turned_into_a_float() -> None:
+    parsed = parse_json_bounded(b'{"seed": 123456789012345678901234567890}')
+    assert parsed == {"seed": 123456789012345678901234567890} and isinstance(parsed["seed"], int)
+
+
+def test_many_shallow_objects_are_accepted() -> None:
+    body = {"messages": [{"role": "user", "content": str(i)} for i in range(500)]}
+    assert parse_json_bounded(json.dumps(body).encode()) == body

@@ -23,6 +23,7 @@ from tollgate.pricing.snapshot import SNAPSHOT_PATH
 
 FIXTURES = REPO / "tests" / "fixtures"
 SNAPSHOT_MODELS = 3652  # (provider, model) rows of the packaged snapshot (litellm 1.109.1's map)
+SNAPSHOT_OPENROUTER_MODELS = 368  # OpenRouter models priced in the packaged snapshot
 FULL_FEEDS_ENV = "TOLLGATE_FULL_FEEDS"
 LITELLM = "litellm_model_prices.json"
 LITELLM_OLD = "litellm_model_prices_old.json"
@@ -122,3 +123,9 @@ def snapshot_document() -> dict[str, Any]:
     payload = json.loads(gzip.decompress(SNAPSHOT_PATH.read_bytes()), parse_float=Decimal)
     models: dict[str, Any] = payload["models"]
     return models
+
+
+def snapshot_openrouter_document() -> dict[str, Any]:
+    """The packaged snapshot's OpenRouter models as an OpenRouter ``/api/v1/models`` answer."""
+    payload = json.loads(gzip.decompress(SNAPSHOT_PATH.read_bytes()), parse_float=Decimal)
+    return {"data": payload["openrouter"]["data"]}

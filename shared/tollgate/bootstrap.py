@@ -8,7 +8,7 @@ from tollgate.db.migrate import upgrade
 from tollgate.jobs import PeriodicJob
 from tollgate.pricing.seed import seed_builtin_prices
 from tollgate.pricing.snapshot import seed_snapshot
-from tollgate.pricing.status import lock_status
+from tollgate.pricing.status import lock_status, read_status
 from tollgate.wiring import Services
 
 
@@ -42,6 +42,20 @@ def local_jobs(services: Services) -> list[PeriodicJob]:
     if worker is not None:
         jobs.append(PeriodicJob("alert-delivery", settings.alert_worker_interval_s, worker.run_once))
     jobs.append(PeriodicJob("credential-probe", settings.credential_probe_interval_s, services.credential_prober.run))
-    jobs.append(PeriodicJob("pricing_refresh", settings.pricing_refresh_interval_s, services.pricing_refresher.refresh))
+    jobs.append(
+        PeriodicJob(
+            "pricing_refresh",
+            settings.pricing_refresh_interval_s,
+            services.pricing_refresher.refresh,
+            run_at_start=lambda: prices_stale(services),
+        )
+    )
     jobs.append(PeriodicJob("fx_refresh", settings.pricing_refresh_interval_s, services.fx_refresher.refresh))
     return jobs
+
+
+def prices_stale(services: Services) -> bool:
+    """Whether prices are stale (no successful refresh within ``pricing_stale_after_s``, or ever):
+    then ``tollgate serve`` refreshes once at start, in the background."""
+    with services.sessions() as session:
+        return read_status(session, services.clock.now(), services.settings.pricing_stale_after_s).stale

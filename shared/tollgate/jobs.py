@@ -11,9 +11,13 @@ from tollgate.observability import logger
 
 @dataclass(frozen=True)
 class PeriodicJob:
+    """``run`` every ``interval_s``; when ``run_at_start`` says so, also once right away — in the
+    job's own thread, so start-up never waits for it."""
+
     name: str
     interval_s: float
     run: Callable[[], object]
+    run_at_start: Callable[[], bool] | None = None
 
 
 class LocalTimers:
@@ -34,6 +38,12 @@ class LocalTimers:
             thread.join(timeout=5)
 
     def _loop(self, job: PeriodicJob) -> None:
+        if job.run_at_start is not None:
+            try:
+                if job.run_at_start():
+                    job.run()
+            except Exception:
+                logger.exception("start-up run of a periodic job failed", extra={"job": job.name})
         while not self._stop.wait(job.interval_s):
             try:
                 job.run()

@@ -66,7 +66,7 @@ def test_two_workers_keep_a_block_budget_exact(db_url: str, tmp_path: Path) -> N
     price = services.prices.current("mock", "echo")
     assert price is not None
     fits, requests = 10, 40
-    limit = worst_case_cost(prompt_tokens(MESSAGES), MAX_TOKENS, price) * fits
+    limit = worst_case_cost(prompt_tokens({"messages": MESSAGES}), MAX_TOKENS, price) * fits
     admin = {"authorization": f"Bearer {tenant.admin_key}"}
     with serve(db_url, tmp_path, workers=2) as (base, process):
         assert len(_children(process.pid)) >= 2  # the supervisor and its two worker processes

@@ -34,19 +34,21 @@ def test_non_streaming_call_is_answered_and_metered(live_server: LiveServer, ten
     # Then the answer echoes the user and reports realistic usage
     assert completion.choices[0].message.content == "hello there gateway"
     assert completion.usage is not None
-    assert completion.usage.prompt_tokens == (4 + 3) + (4 + 5)
+    # The mock reports the gateway's own prompt estimate (docs/pricing.md): 3 to prime the reply,
+    # per message 3 framing + the role ("system" 2 by the 4-characters floor, "user" 1) + the text
+    assert completion.usage.prompt_tokens == 3 + (3 + 2 + 3) + (3 + 1 + 5)
     assert completion.usage.completion_tokens == 5
     # And the headers name the provider, the model and the cost
     assert raw.headers["x-tollgate-provider"] == "mock"
     assert raw.headers["x-tollgate-model"] == "echo"
-    expected_cost = (Decimal(16) * Decimal("0.15") + Decimal(5) * Decimal("0.60")) / Decimal(1_000_000)
+    expected_cost = (Decimal(20) * Decimal("0.15") + Decimal(5) * Decimal("0.60")) / Decimal(1_000_000)
     assert Decimal(raw.headers["x-tollgate-cost-usd"]) == expected_cost
     request_id = raw.headers["x-request-id"]
     # And exactly one usage row was written with the same numbers
     (row,) = usage_rows(live_server)
     assert row.request_id == request_id
     assert (row.workflow, row.agent, row.tags) == ("onboarding", "greeter", ["a", "b"])
-    assert (row.input_tokens, row.output_tokens, row.status, row.stream) == (16, 5, "success", False)
+    assert (row.input_tokens, row.output_tokens, row.status, row.stream) == (20, 5, "success", False)
     assert row.cost_usd == expected_cost
     assert row.price_id is not None
     assert row.key_id == tenant.admin_key_id
@@ -73,7 +75,7 @@ def test_streaming_call_relays_chunks_and_final_usage(live_server: LiveServer, t
             usage = chunk.usage
     assert text == "stream me please"
     assert usage is not None
-    assert (usage.prompt_tokens, usage.completion_tokens) == (8, 4)
+    assert (usage.prompt_tokens, usage.completion_tokens) == (3 + 3 + 1 + 4, 4)
     (row,) = usage_rows(live_server)
     assert (row.stream, row.status, row.workflow, row.output_tokens) == (True, "success", "wf-body", 4)
 

@@ -1,9 +1,13 @@
 """Delivering one queued alert to its channels (the same code behind SQS and the local queue).
 
 Per channel: SSRF re-check at send time, a bounded retry with backoff on network errors, 429 and
-5xx, and a cooldown per (channel, budget, threshold) so a flapping budget cannot spam. Any channel
-that still fails makes the whole message fail, so the queue retries it and finally dead-letters
-it; channels that already got this alert are skipped on the retry.
+5xx, and a cooldown per (channel, budget, period, threshold). Each (budget, period, threshold) is
+delivered once per channel: channels that already got this alert are skipped on a retry. The
+cooldown may delay a delivery, never drop it: a channel that got an earlier alert for the same
+(budget, period, threshold) less than ``cooldown_s`` ago (a reset budget re-crossing a threshold)
+is held — the alert goes back to the outbox and the sweeper re-publishes it until the cooldown has
+passed. A new period's alert is never held by the previous period's. Any channel that still fails
+makes the whole message fail, so the queue retries it and finally dead-letters it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any, Protocol
 
 import httpx
@@ -25,13 +30,19 @@ from tollgate.alerts.signing import SIGNATURE_HEADER, sign
 from tollgate.alerts.ssrf import Resolver, UnsafeTarget, check_target, system_resolver
 from tollgate.clock import Clock
 from tollgate.db.models import AlertCooldown
-from tollgate.db.repositories.alerts import AlertChannelRepository
+from tollgate.db.repositories.alerts import AlertChannelRepository, AlertSentRepository
 from tollgate.fx_display import alert_display
 from tollgate.keys.wrapping import KeyWrapper
 from tollgate.observability import logger
 
 CHANNEL_SECRET_PURPOSE = "alert_channel_secret"  # noqa: S105 - an encryption-context label, not a secret
 _RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class Cooldown(Enum):
+    SEND = "send"  # never delivered for this (budget, period, threshold), or the cooldown has passed
+    DONE = "done"  # this very alert already reached the channel (a retried message)
+    HOLD = "hold"  # an earlier alert of the same key reached it less than the cooldown ago
 
 
 class Mailer(Protocol):
@@ -104,16 +115,22 @@ class AlertDelivery:
         alert_id = uuid.UUID(str(message["alert_id"]))
         budget_id = uuid.UUID(str(message["payload"]["budget_id"]))
         threshold = str(message.get("threshold_key") or message["payload"]["threshold"])
+        period_start = datetime.fromisoformat(str(message["payload"]["period_start"]))
         failures: list[str] = []
         sent = 0
         with self._sessions() as session:  # the workspace's display currency, at the rate now
             shown = alert_display(session, workspace_id, message["payload"], self._clock.now())
+        held = False
         for raw in message.get("channel_ids") or []:
             channel_id = uuid.UUID(str(raw))
             target = self.load(workspace_id, channel_id)
-            if target is not None and "budget" not in target.events:
-                continue  # the channel did not subscribe to budget alerts
-            if target is None or self._cooling_down(channel_id, budget_id, threshold, alert_id):
+            if target is None or "budget" not in target.events:
+                continue  # gone, or the channel did not subscribe to budget alerts
+            state = self._cooling_down(channel_id, budget_id, period_start, threshold, alert_id)
+            if state is Cooldown.DONE:
+                continue
+            if state is Cooldown.HOLD:
+                held = True
                 continue
             payload = {**message["payload"], **shown, "sent_at": self._clock.now().isoformat()}
             try:
@@ -121,8 +138,10 @@ class AlertDelivery:
             except DeliveryFailed as exc:
                 failures.append(f"{channel_id}: {exc.reason}")
                 continue
-            self._record(channel_id, budget_id, threshold, alert_id)
+            self._record(channel_id, budget_id, period_start, threshold, alert_id)
             sent += 1
+        if held:
+            self._hold(alert_id)
         if failures:
             raise DeliveryFailed("; ".join(failures))
         return sent
@@ -202,19 +221,35 @@ class AlertDelivery:
         logger.warning("alert delivery failed", extra={"reason": reason})
         raise DeliveryFailed(reason)
 
-    def _cooling_down(self, channel_id: uuid.UUID, budget_id: uuid.UUID, threshold: str, alert_id: uuid.UUID) -> bool:
+    def _cooling_down(
+        self, channel_id: uuid.UUID, budget_id: uuid.UUID, period_start: datetime, threshold: str, alert_id: uuid.UUID
+    ) -> Cooldown:
         with self._sessions() as session:
-            row = session.get(AlertCooldown, (channel_id, budget_id, threshold))
+            row = session.get(AlertCooldown, (channel_id, budget_id, period_start, threshold))
         if row is None:
-            return False
+            return Cooldown.SEND
         if row.alert_id == alert_id:  # this alert already reached this channel (a retried message)
-            return True
-        return _after(row.sent_at, self._clock.now() - self._cooldown)
+            return Cooldown.DONE
+        return Cooldown.HOLD if _after(row.sent_at, self._clock.now() - self._cooldown) else Cooldown.SEND
 
-    def _record(self, channel_id: uuid.UUID, budget_id: uuid.UUID, threshold: str, alert_id: uuid.UUID) -> None:
+    def _record(
+        self, channel_id: uuid.UUID, budget_id: uuid.UUID, period_start: datetime, threshold: str, alert_id: uuid.UUID
+    ) -> None:
         now = self._clock.now()
         with self._sessions.begin() as session:
-            AlertChannelRepository(session).record_sent(channel_id, budget_id, threshold, alert_id, now)
+            AlertChannelRepository(session).record_sent(
+                channel_id=channel_id,
+                budget_id=budget_id,
+                period_start=period_start,
+                threshold=threshold,
+                alert_id=alert_id,
+                now=now,
+            )
+
+    def _hold(self, alert_id: uuid.UUID) -> None:
+        with self._sessions.begin() as session:
+            AlertSentRepository(session).hold(alert_id)
+        logger.info("alert held by a channel cooldown; the sweeper re-publishes it", extra={"alert_id": str(alert_id)})
 
 
 def _after(value: datetime, cutoff: datetime) -> bool:

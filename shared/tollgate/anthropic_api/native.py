@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tollgate.providers.base import Usage
+from tollgate.providers.usage_check import token_count
 
 DEFAULT_VERSION = "2023-06-01"
 
@@ -59,19 +60,17 @@ def usage_of(usage: Mapping[str, Any], previous: Usage | None = None) -> Usage:
     base = previous or Usage()
 
     def pick(name: str, default: int) -> int:
-        value = usage.get(name)
-        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
+        value = token_count(usage.get(name))  # a sane count, else None (providers.usage_check)
+        return default if value is None else value
 
     creation = usage.get("cache_creation")
     write_1h = base.cache_write_1h_tokens
-    if isinstance(creation, Mapping):
-        value = creation.get("ephemeral_1h_input_tokens")
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            write_1h = value
+    if isinstance(creation, Mapping) and (value := token_count(creation.get("ephemeral_1h_input_tokens"))) is not None:
+        write_1h = value
     details = usage.get("output_tokens_details")
     reasoning = base.reasoning_tokens
-    if isinstance(details, Mapping) and isinstance(details.get("thinking_tokens"), int):
-        reasoning = max(0, int(details["thinking_tokens"]))
+    if isinstance(details, Mapping) and (thinking := token_count(details.get("thinking_tokens"))) is not None:
+        reasoning = thinking
     return Usage(
         input_tokens=pick("input_tokens", base.input_tokens),
         cache_read_tokens=pick("cache_read_input_tokens", base.cache_read_tokens),

@@ -45,8 +45,7 @@ class MessagesOperation:
         self._headers = headers
 
     def prompt_tokens(self, candidate: Candidate) -> int:
-        messages = list(self._translated.body.get("messages") or [])
-        return estimate_prompt_tokens(candidate.provider, candidate.model, messages)
+        return estimate_prompt_tokens(candidate.provider, candidate.model, self._translated.body)
 
     def max_output_tokens(self) -> int | None:
         return int(self._request["max_tokens"])

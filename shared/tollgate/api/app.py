@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -23,6 +21,7 @@ from tollgate.errors import (
     TollgateError,
 )
 from tollgate.execution.blocking import BlockingPool
+from tollgate.jsonlimits import parse_json_bounded
 from tollgate.keys.auth import Principal
 from tollgate.observability import bind_more, bind_request, log_at, logger
 
@@ -197,27 +196,13 @@ def _failure(exc: Exception, request: ApiRequest, render: ErrorRenderer = error_
 def parse_body(model: type[BaseModel], raw: bytes) -> BaseModel:
     if not raw.strip():
         raise InvalidRequest("Request body is required (JSON object)", code="missing_body")
-    try:
-        data: Any = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        data = _loads_strict(raw)
+    data: Any = parse_json_bounded(raw)
     if not isinstance(data, dict):
         raise InvalidRequest("Request body must be a JSON object", code="bad_json")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidRequest(describe_validation_error(exc, "body"), code="validation_error") from None
-
-
-def _loads_strict(raw: bytes) -> Any:
-    """The standard library's reading of a body orjson refused: its error messages, and the few
-    documents it accepts that orjson does not (integers beyond 64 bits)."""
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidRequest(
-            f"Malformed JSON body: {exc.msg if hasattr(exc, 'msg') else exc}", code="bad_json"
-        ) from None
 
 
 def parse_query(model: type[BaseModel], query: dict[str, str] | Any) -> BaseModel:

@@ -22,6 +22,9 @@ class SpendContext:
     agent: str | None
     request_id: str
     user: str | None = None
+    # The size behind the worst-case reservation, named in a 402 (None when the caller does not say).
+    prompt_tokens: int | None = None
+    output_tokens: int | None = None
 
 
 @dataclass

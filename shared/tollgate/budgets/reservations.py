@@ -172,7 +172,7 @@ class ReservingBudgetGuard:
             if state is None:
                 if budget.action is Action.DOWNGRADE and budget.downgrade_model:
                     raise _Downgrade(budget.downgrade_model)
-                raise _exceeded(budget, repo.state(budget.id, start), end)
+                raise _exceeded(budget, repo.state(budget.id, start), end, amount, context)
             left = max(ZERO, budget.limit_usd - state.spent_usd - state.reserved_usd)
             remaining = left if remaining is None else min(remaining, left)
         return Admission(reservations=list(held), remaining_usd=remaining, worst_case_usd=amount)
@@ -269,15 +269,33 @@ class ReservingBudgetGuard:
             logger.exception("could not release a reservation; the sweeper will")
 
 
-def _exceeded(budget: BudgetView, state: CounterState, period_end: datetime | None) -> BudgetExceeded:
+def exceeded_message(budget: BudgetView, state: CounterState, amount: Decimal, context: SpendContext) -> str:
+    """The 402 text: the real cause is this request's worst-case reservation, so it comes first,
+    with what it is made of and how to shrink it (``max_tokens``)."""
+    size = ""
+    if context.prompt_tokens is not None and context.output_tokens is not None:
+        size = f" (~{context.prompt_tokens} prompt tokens + up to {context.output_tokens} output tokens)"
+    left = max(ZERO, budget.limit_usd - state.spent_usd - state.reserved_usd)
+    return (
+        f"Budget '{budget.name}' cannot fit this request: its worst-case reservation is "
+        f"{format_usd(amount)} USD{size}, but only {format_usd(left)} USD is left "
+        f"(limit {format_usd(budget.limit_usd)} USD, spent {format_usd(state.spent_usd)} USD, "
+        f"reserved by calls in flight {format_usd(state.reserved_usd)} USD). "
+        "Set max_tokens (or max_completion_tokens) lower to reserve less."
+    )
+
+
+def _exceeded(
+    budget: BudgetView, state: CounterState, period_end: datetime | None, amount: Decimal, context: SpendContext
+) -> BudgetExceeded:
     return BudgetExceeded(
-        f"Budget '{budget.name}' would be exceeded: limit {format_usd(budget.limit_usd)} USD, "
-        f"spent {format_usd(state.spent_usd)} USD, reserved {format_usd(state.reserved_usd)} USD",
+        exceeded_message(budget, state, amount, context),
         details={
             "budget_id": str(budget.id),
             "limit_usd": format_usd(budget.limit_usd),
             "spent_usd": format_usd(state.spent_usd),
             "reserved_usd": format_usd(state.reserved_usd),
+            "reservation_usd": format_usd(amount),
             "period_end": period_end.isoformat() if period_end else None,
         },
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,14 +13,18 @@ from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tollgate.budgets.reservations import ReservingBudgetGuard
-from tollgate.budgets.spec import Action, BudgetSpec, BudgetView, Scope
+from tollgate.budgets.scopes import normalize_scope_value, rule_for
+from tollgate.budgets.spec import Action, BudgetSpec, BudgetView
 from tollgate.clock import Clock
-from tollgate.db.models import Budget, UsageDaily
+from tollgate.db.models import Budget, GatewayKey, UsageDaily, UsageRecord
 from tollgate.db.repositories.alerts import AlertChannelRepository, AlertSentRepository
 from tollgate.db.repositories.budget_counters import CounterRepository
 from tollgate.db.repositories.budgets import BudgetRepository, to_view
 from tollgate.errors import InvalidRequest, NotFound
+from tollgate.keys.base_url import PROVIDERS
 from tollgate.money import ZERO
+
+KNOWN_PROVIDERS = frozenset(PROVIDERS) | {"mock"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class BudgetStatus:
     period_start: datetime
     period_end: datetime | None
     thresholds_crossed: list[Decimal]
+    thresholds_notified: list[Decimal]
+    thresholds_pending: list[Decimal]
 
     @property
     def remaining_usd(self) -> Decimal:
@@ -44,26 +50,74 @@ class DaySpend:
 
 
 class BudgetService:
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock, guard: ReservingBudgetGuard) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        guard: ReservingBudgetGuard,
+        known_providers: frozenset[str] = KNOWN_PROVIDERS,
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._guard = guard
+        self._known_providers = known_providers
 
     def create(self, workspace_id: uuid.UUID, spec: BudgetSpec) -> Budget:
+        """Create a budget. Its current period starts with the spend already recorded in usage rows
+        of its scope (thresholds that spend already passed do not alert). Raises ``InvalidRequest``
+        (a scope value that is invalid or could never match, named) and ``NotFound`` (channel)."""
+        now = self._clock.now()
         with self._sessions.begin() as session:
-            self._check(session, workspace_id, spec)
-            row = BudgetRepository(session).add(workspace_id, spec, self._clock.now())
+            spec = self._check(session, workspace_id, spec)
+            row = BudgetRepository(session).add(workspace_id, spec, now)
+            self._seed_spend(session, to_view(row))
         self._guard.forget(workspace_id)
         return row
 
     def replace(self, workspace_id: uuid.UUID, budget_id: uuid.UUID, spec: BudgetSpec) -> Budget:
+        """Replace a budget; a changed scope, period or timezone recounts the period's spend."""
+        now = self._clock.now()
         with self._sessions.begin() as session:
             repo = BudgetRepository(session)
-            row = self._get(repo, workspace_id, budget_id)
-            self._check(session, workspace_id, spec)
-            repo.replace(row, spec, self._clock.now())
+            row = self._get(repo, workspace_id, budget_id, for_update=True)
+            spec = self._check(session, workspace_id, spec)
+            before = to_view(row)
+            repo.replace(row, spec, now)
+            after = to_view(row)
+            if (before.scope, before.scope_value, before.period, before.timezone) != (
+                after.scope,
+                after.scope_value,
+                after.period,
+                after.timezone,
+            ):
+                CounterRepository(session).reset_spent(row.id, after.bounds(now)[0], now)
+                self._seed_spend(session, after)
         self._guard.forget(workspace_id)
         return row
+
+    def _seed_spend(self, session: Session, view: BudgetView) -> None:
+        now = self._clock.now()
+        start, _ = view.bounds(now)
+        query = select(func.sum(UsageRecord.cost_usd)).where(
+            UsageRecord.workspace_id == view.workspace_id,
+            UsageRecord.created_at >= start,
+            UsageRecord.created_at <= now,
+        )
+        columns = rule_for(view.scope).usage(view.scope_value or "")
+        if columns is None:  # usage rows do not keep this scope's value (end users): start from zero
+            return
+        for column, value in columns:
+            query = query.where(getattr(UsageRecord, column) == value)
+        spent = session.scalar(query) or ZERO
+        if spent > ZERO:
+            CounterRepository(session).apply(
+                workspace_id=view.workspace_id,
+                budget_id=view.id,
+                period_start=start,
+                spent=spent,
+                unreserve=ZERO,
+                now=now,
+            )
 
     def delete(self, workspace_id: uuid.UUID, budget_id: uuid.UUID) -> Budget:
         with self._sessions.begin() as session:
@@ -119,8 +173,11 @@ class BudgetService:
     def _status(self, session: Session, view: BudgetView) -> BudgetStatus:
         start, end = view.bounds(self._clock.now())
         state = CounterRepository(session).state(view.id, start)
-        crossed = sorted(Decimal(t) for t in AlertSentRepository(session).thresholds(view.id, start))
-        return BudgetStatus(view, state.spent_usd, state.reserved_usd, start, end, crossed)
+        alerts = AlertSentRepository(session)
+        crossed = sorted(Decimal(t) for t in alerts.thresholds(view.id, start))
+        notified = sorted(Decimal(t) for t in alerts.notified(view.id, start))
+        pending = [t for t in crossed if t not in notified] if view.channel_ids else []
+        return BudgetStatus(view, state.spent_usd, state.reserved_usd, start, end, crossed, notified, pending)
 
     @staticmethod
     def _get(repo: BudgetRepository, workspace_id: uuid.UUID, budget_id: uuid.UUID, for_update: bool = False) -> Budget:
@@ -129,34 +186,38 @@ class BudgetService:
             raise NotFound("No such budget")
         return row
 
-    @staticmethod
-    def _check(session: Session, workspace_id: uuid.UUID, spec: BudgetSpec) -> None:
+    def _check(self, session: Session, workspace_id: uuid.UUID, spec: BudgetSpec) -> BudgetSpec:
+        """``spec`` with its scope value normalized (``budgets.scopes``). Raises ``InvalidRequest``
+        naming the field, ``NotFound`` for an unknown alert channel."""
         if spec.action is Action.DOWNGRADE and not spec.downgrade_model:
             raise InvalidRequest("body.downgrade_model: required when action is downgrade", code="validation_error")
-        if spec.scope is not Scope.WORKSPACE and not spec.scope_value:
-            raise InvalidRequest(f"body.scope_value: required for scope {spec.scope.value}", code="validation_error")
-        if spec.scope is Scope.WORKSPACE and spec.scope_value:
-            raise InvalidRequest("body.scope_value: must be empty for scope workspace", code="validation_error")
+        check = _WorkspaceCheck(session, workspace_id, self._known_providers)
+        value = normalize_scope_value(spec.scope, spec.scope_value, check)
         missing = set(spec.channel_ids) - AlertChannelRepository(session).existing_ids(workspace_id, spec.channel_ids)
         if missing:
             raise NotFound(f"No such alert channel: {sorted(str(m) for m in missing)[0]}")
+        return replace(spec, scope_value=value)
+
+
+@dataclass(frozen=True)
+class _WorkspaceCheck:
+    session: Session
+    workspace_id: uuid.UUID
+    known_providers: frozenset[str]
+
+    def key_exists(self, key_id: uuid.UUID) -> bool:
+        found = self.session.scalar(
+            select(GatewayKey.id).where(GatewayKey.id == key_id, GatewayKey.workspace_id == self.workspace_id)
+        )
+        return found is not None
 
 
 def _scope_filter(query: Any, view: BudgetView) -> Any:
-    value = view.scope_value or ""
-    if view.scope is Scope.KEY:
-        return query.where(UsageDaily.key_id == value)
-    if view.scope is Scope.PROVIDER:
-        return query.where(UsageDaily.provider == value)
-    if view.scope is Scope.MODEL:
-        provider, sep, model = value.partition("/")
-        if sep:
-            return query.where(UsageDaily.provider == provider, UsageDaily.model == model)
-        return query.where(UsageDaily.model == value)
-    if view.scope is Scope.WORKFLOW:
-        return query.where(UsageDaily.workflow == value)
-    if view.scope is Scope.AGENT:
-        return query.where(UsageDaily.agent == value)
-    if view.scope is Scope.USER:
-        return query.where(false())  # the daily rollup does not keep end users: history comes from counters only
+    """``query`` on the daily rollup narrowed to the budget's scope (``budgets.scopes``); a scope the
+    rollup does not keep (``user``) matches no day, so its history comes from its counters only."""
+    columns = rule_for(view.scope).usage(view.scope_value or "")
+    if columns is None:
+        return query.where(false())
+    for column, value in columns:
+        query = query.where(getattr(UsageDaily, column) == (str(value) if column == "key_id" else value))
     return query

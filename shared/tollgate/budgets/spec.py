@@ -10,18 +10,19 @@ from enum import StrEnum
 
 from tollgate.budgets.guard import SpendContext
 from tollgate.budgets.periods import Period, period_bounds
+from tollgate.budgets.scopes import Scope, rule_for
+
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "Action",
+    "BudgetSpec",
+    "BudgetView",
+    "Scope",
+    "crossed",
+    "threshold_key",
+]
 
 DEFAULT_THRESHOLDS = (Decimal("0.5"), Decimal("0.75"), Decimal("0.9"), Decimal("1.0"))
-
-
-class Scope(StrEnum):
-    WORKSPACE = "workspace"
-    KEY = "key"
-    PROVIDER = "provider"
-    MODEL = "model"
-    WORKFLOW = "workflow"
-    AGENT = "agent"
-    USER = "user"  # the caller's end user: OpenAI body field `user` or header X-Tollgate-User
 
 
 class Action(StrEnum):
@@ -64,20 +65,8 @@ class BudgetView:
     channel_ids: tuple[uuid.UUID, ...] = field(default=())
 
     def matches(self, context: SpendContext) -> bool:
-        value = self.scope_value
-        if self.scope is Scope.WORKSPACE:
-            return True
-        if self.scope is Scope.KEY:
-            return context.key_id is not None and value == str(context.key_id)
-        if self.scope is Scope.PROVIDER:
-            return value == context.provider
-        if self.scope is Scope.MODEL:
-            return value in (context.model, f"{context.provider}/{context.model}")
-        if self.scope is Scope.WORKFLOW:
-            return value == context.workflow
-        if self.scope is Scope.USER:
-            return value == context.user
-        return value == context.agent
+        """Whether a request is in scope (``budgets.scopes``; an unknown scope raises ``LookupError``)."""
+        return rule_for(self.scope).matches(self.scope_value, context)
 
     def bounds(self, now: datetime) -> tuple[datetime, datetime | None]:
         return period_bounds(self.period, self.timezone, now)

@@ -6,7 +6,8 @@ endpoint serves), every model with a current price; for ``custom`` credentials, 
 ``POST /v1/credentials/{id}/discover`` found. A ``free`` custom credential's models are priced at an
 explicit zero with ``price_source: "free"``. Ids are what ``model`` accepts:
 ``provider/model``, and ``custom:<credential name>/<model>`` for custom endpoints. Prices are the
-current ones (manual override > LiteLLM > OpenRouter), ``null`` when unpriced.
+ones this workspace is billed (``pricing.precedence``, the same rule the execute path uses),
+``null`` when unpriced.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tollgate.db.models import ModelPrice, ProviderCredential
-from tollgate.pricing.book import SOURCE_PRECEDENCE
+from tollgate.pricing.precedence import best_of
 from tollgate.pricing.unpriced import FREE_SOURCE
 from tollgate.providers.mock import MOCK_MODELS
 
@@ -50,15 +51,16 @@ class ModelCatalog:
             ).all()
             providers = {"mock"} | {row.provider for row in credentials}
             price_rows = session.scalars(
-                select(ModelPrice).where(ModelPrice.provider.in_(providers), ModelPrice.effective_to.is_(None))
+                select(ModelPrice).where(
+                    ModelPrice.provider.in_(providers),
+                    ModelPrice.effective_to.is_(None),
+                    or_(ModelPrice.workspace_id.is_(None), ModelPrice.workspace_id == workspace_id),
+                )
             ).all()
-        prices: dict[tuple[str, str], ModelPrice] = {}
+        grouped: dict[tuple[str, str], list[ModelPrice]] = {}
         for price_row in price_rows:
-            key = (price_row.provider, price_row.model)
-            best = prices.get(key)
-            rank = SOURCE_PRECEDENCE.get(price_row.source, 99)
-            if best is None or rank < SOURCE_PRECEDENCE.get(best.source, 99):
-                prices[key] = price_row
+            grouped.setdefault((price_row.provider, price_row.model), []).append(price_row)
+        prices = {key: best for key, rows in grouped.items() if (best := best_of(rows, workspace_id)) is not None}
         entries: dict[str, CatalogEntry] = {}
 
         def add(model_id: str, provider: str, model: str, free: bool = False) -> None:

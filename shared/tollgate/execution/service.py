@@ -37,11 +37,12 @@ from tollgate.execution.recording import GroupWriter
 from tollgate.execution.resolver import Candidate, ModelResolver
 from tollgate.execution.sse import OpenAIFraming, StreamRecorder, as_tollgate
 from tollgate.keys.limits import KeyLimiter
+from tollgate.metering.output_cap import output_cap, with_output_cap
 from tollgate.money import ZERO, format_usd
 from tollgate.observability import logger
 from tollgate.pricing.book import PriceBook
 from tollgate.pricing.calculator import PriceRow, cost_of, worst_case_cost
-from tollgate.pricing.tokens import DEFAULT_MAX_OUTPUT_TOKENS, estimate_prompt_tokens
+from tollgate.pricing.tokens import DEFAULT_MAX_OUTPUT_TOKENS, size_request
 from tollgate.pricing.unpriced import BLOCK_UNPRICED, PricedAs, UnpricedAlerts, free_price, resolve_price
 from tollgate.providers.base import Usage
 from tollgate.providers.errors import ProviderCallError, to_gateway_error
@@ -154,6 +155,9 @@ class ExecuteService:
         (budget, unknown model...) and of the provider."""
         call, plan = await self._blocking.run(self._gate_and_plan, call)
         upstream_body = {k: v for k, v in call.body.items() if k not in _GATEWAY_FIELDS}
+        # The cap reserved for in _admit (same function, same inputs) is exactly the cap sent upstream.
+        if call.operation is None:  # an operation (messages, embeddings) sends its own API's body and cap
+            upstream_body = with_output_cap(upstream_body, output_cap(call.body, plan.price.max_output_tokens))
         if call.stream:
             return await self._execute_stream(call, plan, upstream_body)
         return await self._execute_once(call, plan, upstream_body)
@@ -205,9 +209,9 @@ class ExecuteService:
         if candidate.target.free:  # a free custom credential: an explicit zero, source "free"
             return PricedAs(free_price(provider, model), estimated=False)
         policy = call.unpriced_policy
-        if policy is None and self._prices.current(provider, model) is None:
+        if policy is None and self._prices.current(provider, model, call.workspace_id) is None:
             policy = self._workspace_policy(call.workspace_id)
-        priced = resolve_price(self._prices, provider, model, policy or BLOCK_UNPRICED)
+        priced = resolve_price(self._prices, provider, model, policy or BLOCK_UNPRICED, call.workspace_id)
         if priced.estimated and self._unpriced_alerts is not None:
             self._unpriced_alerts.raise_once(str(call.workspace_id), provider, model, priced.price)
         return priced
@@ -218,21 +222,26 @@ class ExecuteService:
         return workspace.unpriced_policy if workspace is not None else BLOCK_UNPRICED
 
     def _worst_case_usd(self, call: ExecuteCall, candidate: Candidate, price: PriceRow | None = None) -> Decimal:
-        """What budgets reserve for ``candidate``: the prompt estimate plus max_tokens (or the model's cap)."""
+        """What budgets reserve for ``candidate``: the prompt estimate plus the output cap (``_size``)."""
         price = price or self._price_for(candidate, call).price
+        prompt, output = self._size(call, candidate, price)
+        return worst_case_cost(prompt, output, price)
+
+    @staticmethod
+    def _size(call: ExecuteCall, candidate: Candidate, price: PriceRow) -> tuple[int, int]:
+        """(prompt tokens, output cap) a call is reserved for: the operation's own estimate for
+        /v1/messages and /v1/embeddings, else the one request estimator (``pricing.tokens.size_request``)."""
         if call.operation is not None:
-            prompt = call.operation.prompt_tokens(candidate)
             max_out = call.operation.max_output_tokens()
-        else:
-            messages = list(call.body.get("messages") or [])
-            prompt = estimate_prompt_tokens(candidate.provider, candidate.model, messages)
-            max_out = call.body.get("max_completion_tokens") or call.body.get("max_tokens")
-        if not isinstance(max_out, int):
-            max_out = price.max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS
-        return worst_case_cost(prompt, max_out, price)
+            if not isinstance(max_out, int):
+                max_out = price.max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS
+            return call.operation.prompt_tokens(candidate), max_out
+        size = size_request(candidate.provider, candidate.model, call.body, price.max_output_tokens)
+        return size.prompt_tokens, size.output_tokens
 
     def _admit(self, call: ExecuteCall, candidate: Candidate, price: PriceRow, *, allow_downgrade: bool) -> Admission:
-        worst = self._worst_case_usd(call, candidate, price)
+        prompt_tokens, output_tokens = self._size(call, candidate, price)
+        worst = worst_case_cost(prompt_tokens, output_tokens, price)
         context = SpendContext(
             workspace_id=call.workspace_id,
             key_id=call.key_id,
@@ -242,6 +251,8 @@ class ExecuteService:
             agent=call.attribution.agent,
             request_id=call.request_id,
             user=call.attribution.user,
+            prompt_tokens=prompt_tokens,
+            output_tokens=output_tokens,
         )
         return self._budgets.admit(context, worst, allow_downgrade=allow_downgrade)
 
@@ -351,7 +362,7 @@ class ExecuteService:
             return plan.price
         if candidate.target.free:
             return free_price(candidate.provider, candidate.model)
-        return self._prices.current(candidate.provider, candidate.model) or plan.price
+        return self._prices.current(candidate.provider, candidate.model, call.workspace_id) or plan.price
 
     async def _served_price(self, candidate: Candidate, plan: _Plan, call: ExecuteCall) -> PriceRow:
         if candidate is plan.candidates[0]:
@@ -408,7 +419,7 @@ class ExecuteService:
             reasoning_tokens=usage.reasoning_tokens,
             cost_usd=outcome.cost,
             price_id=outcome.price.id,
-            estimated=outcome.estimated or (plan.estimated and outcome.price is plan.price),
+            estimated=outcome.estimated or (plan.estimated and outcome.price is plan.price) or usage.estimated,
             latency_ms=_ms_since(plan.started),
             upstream_ms=outcome.upstream_ms,
             stream=call.stream,

@@ -1,75 +1,37 @@
-"""Current prices by (provider, model), read from ``model_prices`` with source precedence.
+"""Current prices by (provider, model) for a workspace, read from ``model_prices``.
 
-Precedence (lower wins): a manual override, then the provider's own feed, then an aggregator.
-OpenRouter's model list is the provider's own feed for provider ``openrouter``; for every other
-provider it has no rows, and LiteLLM's community map is the best feed we have.
+The winner among the sources is picked by ``pricing.precedence`` (the one precedence rule).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections import defaultdict
-from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tollgate.db.models import ModelPrice
 from tollgate.pricing.calculator import PriceRow
 from tollgate.pricing.nearest import pick_nearest
-
-SOURCES = ("manual", "litellm", "openrouter")
-# Kept for callers that want a flat order; ``source_rank`` refines it per provider.
-SOURCE_PRECEDENCE = {"manual": 0, "litellm": 1, "openrouter": 2}
-# Which feed is a provider's own price list.
-OWN_FEED = {"openrouter": "openrouter"}
+from tollgate.pricing.precedence import best_of, to_price_row
 
 
-def source_rank(provider: str, source: str) -> int:
-    if source == "manual":
-        return 0
-    if OWN_FEED.get(provider) == source:
-        return 1
-    return 1 + SOURCE_PRECEDENCE.get(source, 98)
-
-
-def to_price_row(row: ModelPrice) -> PriceRow:
-    return PriceRow(
-        id=row.id,
-        provider=row.provider,
-        model=row.model,
-        source=row.source,
-        input_per_1m=row.input_per_1m,
-        output_per_1m=row.output_per_1m,
-        cache_read_per_1m=row.cache_read_per_1m,
-        cache_write_per_1m=row.cache_write_per_1m,
-        cache_write_1h_per_1m=row.cache_write_1h_per_1m,
-        reasoning_per_1m=row.reasoning_per_1m,
-        tier_threshold_tokens=row.tier_threshold_tokens,
-        input_above_tier_per_1m=row.input_above_tier_per_1m,
-        output_above_tier_per_1m=row.output_above_tier_per_1m,
-        cache_read_above_tier_per_1m=row.cache_read_above_tier_per_1m,
-        cache_write_above_tier_per_1m=row.cache_write_above_tier_per_1m,
-        cache_write_1h_above_tier_per_1m=row.cache_write_1h_above_tier_per_1m,
-        max_output_tokens=row.max_output_tokens,
-        max_input_tokens=row.max_input_tokens,
-        effective_from=row.effective_from,
-    )
-
-
-def best_of(rows: Iterable[ModelPrice]) -> ModelPrice | None:
-    """The winning current row among the sources' rows for one (provider, model)."""
-    return min(rows, key=lambda r: source_rank(r.provider, r.source), default=None)
-
-
-def current_price(session: Session, provider: str, model: str) -> PriceRow | None:
+def current_price(
+    session: Session, provider: str, model: str, workspace_id: uuid.UUID | None = None
+) -> PriceRow | None:
+    """The price ``workspace_id`` is billed for ``provider/model`` (None: the global price)."""
+    visible: ColumnElement[bool] = ModelPrice.workspace_id.is_(None)
+    if workspace_id is not None:
+        visible = or_(visible, ModelPrice.workspace_id == workspace_id)
     rows = session.scalars(
         select(ModelPrice).where(
-            ModelPrice.provider == provider, ModelPrice.model == model, ModelPrice.effective_to.is_(None)
+            ModelPrice.provider == provider, ModelPrice.model == model, ModelPrice.effective_to.is_(None), visible
         )
     ).all()
-    best = best_of(rows)
+    best = best_of(rows, workspace_id)
     return None if best is None else to_price_row(best)
 
 
@@ -91,7 +53,7 @@ class PriceBook:
     def __init__(self, session_factory: sessionmaker[Session], ttl_s: float = 30.0) -> None:
         self._sessions = session_factory
         self._ttl = ttl_s
-        self._cache: dict[tuple[str, str], tuple[PriceRow | None, float]] = {}
+        self._cache: dict[tuple[str, str, uuid.UUID | None], tuple[PriceRow | None, float]] = {}
         self._lock = threading.Lock()
         self._providers: tuple[frozenset[str], float] = (frozenset(), 0.0)
 
@@ -105,21 +67,22 @@ class PriceBook:
             self._providers = (names, now + self._ttl)
         return names
 
-    def current(self, provider: str, model: str) -> PriceRow | None:
-        key = (provider, model)
+    def current(self, provider: str, model: str, workspace_id: uuid.UUID | None = None) -> PriceRow | None:
+        """The price ``workspace_id`` is billed with (its own override first; None: global)."""
+        key = (provider, model, workspace_id)
         now = time.monotonic()
         hit = self._cache.get(key)
         if hit is not None and hit[1] > now:
             return hit[0]
         with self._sessions() as session:
-            price = current_price(session, provider, model)
+            price = current_price(session, provider, model, workspace_id)
         with self._lock:
             self._cache[key] = (price, now + self._ttl)
         return price
 
     def nearest(self, provider: str, model: str) -> PriceRow | None:
         """The price of the closest known model of ``provider`` (see ``pricing.nearest``)."""
-        key = ("\x00nearest:" + provider, model)
+        key = ("\x00nearest:" + provider, model, None)
         now = time.monotonic()
         hit = self._cache.get(key)
         if hit is not None and hit[1] > now:

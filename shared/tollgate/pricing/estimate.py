@@ -1,19 +1,22 @@
 """``POST /v1/cost/estimate``: the cost range of a call before it is made.
 
-min: the prompt billed uncached at the input rate and no output; max: the worst case budgets
-reserve (the dearest input-side rate, ``max_tokens`` — or the model's output cap — at the dearest
-output rate, the long-context tier when the prompt is near it).
+min: the prompt billed uncached at the input rate and no output; max: exactly the worst case a
+budget reserves for the same body (``pricing.tokens.size_request``: every prompt token at the
+dearest input-side rate, the output cap times ``n`` at the dearest output rate, the long-context
+tier when the prompt is near it).
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from tollgate.errors import InvalidRequest
 from tollgate.pricing.calculator import PriceRow, input_cost, worst_case_cost
-from tollgate.pricing.tokens import DEFAULT_MAX_OUTPUT_TOKENS, TokenCount, count_prompt_tokens
+from tollgate.pricing.tokens import size_request
 from tollgate.pricing.unpriced import PriceLookup, resolve_price
 
 # Bare model ids (no "provider/") are looked up in this order.
@@ -54,27 +57,28 @@ def estimate_cost(
     known_providers: frozenset[str],
     requested: str,
     *,
-    messages: list[dict[str, Any]] | None,
+    body: Mapping[str, Any],
     input_tokens: int | None,
-    max_tokens: int | None,
     policy: str,
+    workspace_id: uuid.UUID | None = None,
 ) -> CostEstimate:
+    """The estimate for ``body`` (an OpenAI chat body without ``model``; when ``input_tokens`` is
+    given it replaces the counted prompt). Raises ``InvalidRequest`` / ``PricingUnavailable``."""
     provider, model = split_model(requested, prices, known_providers)
-    priced = resolve_price(prices, provider, model, policy)
+    priced = resolve_price(prices, provider, model, policy, workspace_id)
     price = priced.price
-    if messages is not None:
-        counted = count_prompt_tokens(provider, model, messages)
-    else:
-        counted = TokenCount(input_tokens or 0, "given")
-    max_out = max_tokens or price.max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS
+    size = size_request(provider, model, body, price.max_output_tokens)
+    tokens = size.prompt_tokens if input_tokens is None else input_tokens
+    tokenizer = size.prompt.method if input_tokens is None else "given"
+    max_out = size.output_tokens
     return CostEstimate(
         provider=provider,
         model=model,
-        input_tokens=counted.tokens,
+        input_tokens=tokens,
         max_output_tokens=max_out,
-        tokenizer=counted.method,
-        min_cost=input_cost(counted.tokens, price),
-        max_cost=worst_case_cost(counted.tokens, max_out, price),
+        tokenizer=tokenizer,
+        min_cost=input_cost(tokens, price),
+        max_cost=worst_case_cost(tokens, max_out, price),
         price=price,
         estimated=priced.estimated,
     )

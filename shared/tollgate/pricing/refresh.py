@@ -20,11 +20,11 @@ from tollgate.alerts.queue import AlertQueue
 from tollgate.clock import Clock
 from tollgate.db.models import ModelPrice
 from tollgate.observability import logger
-from tollgate.pricing.book import to_price_row
 from tollgate.pricing.calculator import PriceRow
 from tollgate.pricing.feeds import FeedLoader, ParsedFeed
 from tollgate.pricing.feeds.fetch import FeedError
 from tollgate.pricing.guard import OVERRIDABLE, GuardLimits, check_feed
+from tollgate.pricing.precedence import to_price_row
 from tollgate.pricing.status import lock_status, record_attempt
 
 _CHUNK = 500

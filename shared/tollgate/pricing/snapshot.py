@@ -1,8 +1,11 @@
-"""The packaged price snapshot: a compact, gzip'd subset of a LiteLLM price map (same format, only
-the token-priced entries and the fields the parser reads), seeded on first start.
+"""The packaged price snapshot, seeded on first start: a compact, gzip'd subset of a LiteLLM price
+map (same format, only the token-priced entries and the fields the parser reads) and of
+OpenRouter's model list (only ``id``, the ``pricing`` fields, ``context_length`` and
+``top_provider.max_completion_tokens``), so a fresh install prices ``openrouter/*`` too.
 
-Build it from a feed file (the shipped one is built from litellm 1.109.1's map):
-    python -m tollgate.pricing.snapshot model_prices_and_context_window.json
+Build it from the two feed files (at generation time only; the shipped one is built from
+litellm 1.109.1's map and an OpenRouter ``/api/v1/models`` download):
+    python -m tollgate.pricing.snapshot litellm_model_prices.json --openrouter openrouter_models.json
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sqlalchemy.orm import Session
 from tollgate.db.models import ModelPrice
 from tollgate.pricing.feeds import ParsedFeed
 from tollgate.pricing.feeds.litellm import SKIP_KEYS, is_used_field, parse_litellm
+from tollgate.pricing.feeds.openrouter import parse_openrouter
 from tollgate.pricing.refresh import apply_feed
 from tollgate.pricing.status import record_seed
 
@@ -42,6 +46,28 @@ def _compact(document: dict[str, Any]) -> dict[str, Any]:
     return models
 
 
+_OPENROUTER_PRICING = ("prompt", "completion", "input_cache_read", "input_cache_write", "internal_reasoning")
+
+
+def _compact_openrouter(document: dict[str, Any]) -> list[dict[str, Any]]:
+    models: list[dict[str, Any]] = []
+    for model in document.get("data") or []:
+        pricing = model.get("pricing") if isinstance(model, dict) else None
+        if not isinstance(pricing, dict) or not isinstance(model.get("id"), str):
+            continue
+        entry: dict[str, Any] = {
+            "id": model["id"],
+            "pricing": {k: pricing[k] for k in _OPENROUTER_PRICING if pricing.get(k) is not None},
+        }
+        if model.get("context_length"):
+            entry["context_length"] = model["context_length"]
+        top = model.get("top_provider")
+        if isinstance(top, dict) and top.get("max_completion_tokens"):
+            entry["top_provider"] = {"max_completion_tokens": top["max_completion_tokens"]}
+        models.append(entry)
+    return models
+
+
 _DECIMAL_MARK = "__decimal__"
 _MARKED = re.compile(f'"{_DECIMAL_MARK}([^"]+)"')
 
@@ -53,30 +79,52 @@ def _mark_decimal(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-def build_snapshot(feed_path: Path, out_path: Path = SNAPSHOT_PATH) -> int:
+def build_snapshot(feed_path: Path, out_path: Path = SNAPSHOT_PATH, openrouter_path: Path | None = None) -> int:
+    """Write the snapshot; returns how many models it holds (both feeds)."""
     raw = feed_path.read_bytes()
     document = json.loads(raw, parse_float=Decimal)
     models = _compact(document)
-    payload = {
+    payload: dict[str, Any] = {
         "format": FORMAT,
         "source_sha256": hashlib.sha256(raw).hexdigest(),
         "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "models": models,
     }
+    count = len(models)
+    if openrouter_path is not None:
+        raw_or = openrouter_path.read_bytes()
+        openrouter = _compact_openrouter(json.loads(raw_or))
+        payload["openrouter"] = {"source_sha256": hashlib.sha256(raw_or).hexdigest(), "data": openrouter}
+        count += len(openrouter)
     text = _MARKED.sub(r"\1", json.dumps(payload, default=_mark_decimal, separators=(",", ":"), sort_keys=True))
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_bytes(gzip.compress(text.encode(), mtime=0))
-    return len(models)
+    return count
+
+
+@cache
+def _payload(path: Path) -> dict[str, Any]:
+    payload: dict[str, Any] = json.loads(gzip.decompress(path.read_bytes()), parse_float=Decimal)
+    if payload.get("format") != FORMAT:
+        raise ValueError(f"unknown snapshot format {payload.get('format')!r}")
+    return payload
 
 
 @cache
 def load_snapshot(path: Path = SNAPSHOT_PATH) -> tuple[ParsedFeed, datetime]:
-    """Parsed once per process (the result is only read)."""
-    payload = json.loads(gzip.decompress(path.read_bytes()), parse_float=Decimal)
-    if payload.get("format") != FORMAT:
-        raise ValueError(f"unknown snapshot format {payload.get('format')!r}")
+    """The LiteLLM part, parsed once per process (the result is only read)."""
+    payload = _payload(path)
     version = f"snapshot:{payload['source_sha256'][:12]}"
     return parse_litellm(payload["models"], version), datetime.fromisoformat(payload["generated_at"])
+
+
+@cache
+def load_openrouter_snapshot(path: Path = SNAPSHOT_PATH) -> ParsedFeed | None:
+    """The OpenRouter part (None in a snapshot built without it)."""
+    part = _payload(path).get("openrouter")
+    if not isinstance(part, dict):
+        return None
+    return parse_openrouter({"data": part["data"]}, f"snapshot:{part['source_sha256'][:12]}")
 
 
 def seed_snapshot(session: Session, path: Path = SNAPSHOT_PATH) -> int:
@@ -87,17 +135,23 @@ def seed_snapshot(session: Session, path: Path = SNAPSHOT_PATH) -> int:
     if has_feed_rows is not None:
         return 0
     feed, generated_at = load_snapshot(path)
-    report = apply_feed(session, feed, {}, generated_at)
-    record_seed(session, feed.source, feed.version, report.models, generated_at)
-    return report.rows_written
+    written = 0
+    for part in (feed, load_openrouter_snapshot(path)):
+        if part is None:
+            continue
+        report = apply_feed(session, part, {}, generated_at)
+        record_seed(session, part.source, part.version, report.models, generated_at)
+        written += report.rows_written
+    return written
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Build the packaged LiteLLM price snapshot")
     parser.add_argument("feed", type=Path, help="a LiteLLM model_prices_and_context_window.json")
+    parser.add_argument("--openrouter", type=Path, default=None, help="an OpenRouter /api/v1/models download")
     parser.add_argument("--out", type=Path, default=SNAPSHOT_PATH)
     args = parser.parse_args()
-    count = build_snapshot(args.feed, args.out)
+    count = build_snapshot(args.feed, args.out, args.openrouter)
     print(f"wrote {count} models to {args.out}")  # noqa: T201
 
 

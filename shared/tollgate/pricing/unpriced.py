@@ -5,6 +5,7 @@ no priced model at all cannot be estimated."""
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -38,23 +39,36 @@ class PricedAs:
 
 
 class PriceLookup(Protocol):
-    def current(self, provider: str, model: str) -> PriceRow | None: ...
+    def current(self, provider: str, model: str, workspace_id: uuid.UUID | None = None) -> PriceRow | None: ...
 
     def nearest(self, provider: str, model: str) -> PriceRow | None: ...
 
 
-def resolve_price(prices: PriceLookup, provider: str, model: str, policy: str) -> PricedAs:
-    """The price to bill ``provider/model`` with, following the workspace's unpriced policy.
-    Never a silent $0: without a price row (or an estimate) this raises ``PricingUnavailable``."""
-    price = prices.current(provider, model)
+def unpriced_hint(provider: str, model: str) -> str:
+    """What an admin can do about an unpriced model: both routes work with a workspace admin key."""
+    return (
+        f"a workspace admin can price it for this workspace with PUT /v1/pricing/{provider}/{model} "
+        '(body {"input_per_1m": "…", "output_per_1m": "…"}, USD per 1M tokens), or bill unpriced models '
+        'at the nearest known model\'s price with PATCH /v1/workspace {"unpriced_policy": "estimate"}'
+    )
+
+
+def resolve_price(
+    prices: PriceLookup, provider: str, model: str, policy: str, workspace_id: uuid.UUID | None = None
+) -> PricedAs:
+    """The price to bill ``provider/model`` with for ``workspace_id``, following the workspace's
+    unpriced policy. Never a silent $0: without a price row (or an estimate) this raises
+    ``PricingUnavailable`` (409) naming the routes that fix it."""
+    price = prices.current(provider, model, workspace_id)
     if price is not None:
         return PricedAs(price, estimated=False)
-    hint = f"add one with PUT /v1/pricing/{provider}/{model}"
     if policy != ESTIMATE:
-        raise PricingUnavailable(f"No price is known for {provider}/{model}; {hint} or change the workspace policy")
+        raise PricingUnavailable(f"No price is known for {provider}/{model}; {unpriced_hint(provider, model)}")
     nearest = prices.nearest(provider, model)
     if nearest is None:
-        raise PricingUnavailable(f"No price is known for {provider}/{model} or any other {provider} model; {hint}")
+        raise PricingUnavailable(
+            f"No price is known for {provider}/{model} or any other {provider} model; {unpriced_hint(provider, model)}"
+        )
     return PricedAs(nearest, estimated=True)
 
 

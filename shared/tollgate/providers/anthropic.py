@@ -23,6 +23,7 @@ from tollgate.providers.http import JsonReply, SseEvent, UpstreamRequest, error_
 from tollgate.providers.http import retry_after_seconds as _retry_after
 from tollgate.providers.http_adapter import HttpProvider
 from tollgate.providers.streams import MeteredStream, SseDecoder, make_chunk, make_completion
+from tollgate.providers.usage_check import checked_report, checked_usage
 
 __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider", "classify", "from_anthropic", "to_anthropic"]
 
@@ -47,6 +48,10 @@ REQUEST_FIELDS = frozenset(
     | {"tool_choice", "metadata", "thinking", "stream"}
 )
 _FIELD_PATH = re.compile(r"([a-z_]+(?:\.[A-Za-z0-9_]+){0,8}):")
+# Refinements of a type by its message class, where Anthropic gives no more structured signal:
+# (error.type, lower-cased message fragment) → kind. Credit exhaustion is a 400
+# invalid_request_error "Your credit balance is too low to access the Anthropic API...".
+MESSAGE_KINDS = (("invalid_request_error", "credit balance is too low", FailureKind.QUOTA),)
 STOP_REASONS = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -61,6 +66,10 @@ STOP_REASONS = {
 def classify(status: int, body: Any, headers: Mapping[str, str]) -> ProviderCallError:
     error = error_object(body)
     kind = ERROR_KINDS.get(str(error.get("type")), kind_for_status(status))
+    message = str(error.get("message", "")).lower()
+    for error_type, fragment, refined in MESSAGE_KINDS:
+        if error.get("type") == error_type and fragment in message:
+            kind = refined
     details = error.get("details")
     spend_cap = isinstance(details, dict) and details.get("error_code") == "enforced_spend_limit_reached"
     if kind is FailureKind.RATE_LIMIT and spend_cap:
@@ -82,7 +91,10 @@ def _named_field(message: Any) -> str | None:
     return match.group(1) if match and match.group(1).split(".")[0] in REQUEST_FIELDS else None
 
 
-def from_anthropic(payload: dict[str, Any], model: str) -> ChatResponse:
+ANTHROPIC_REQUIRED = ("input_tokens", "output_tokens")
+
+
+def from_anthropic(payload: dict[str, Any], model: str, request: ChatRequest | None = None) -> ChatResponse:
     text: list[str] = []
     tool_calls: list[dict[str, Any]] = []
     for block in payload.get("content") or ():
@@ -100,7 +112,13 @@ def from_anthropic(payload: dict[str, Any], model: str) -> ChatResponse:
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not tool_calls else None}
     if tool_calls:
         message["tool_calls"] = tool_calls
-    usage = anthropic_usage(payload.get("usage") or {})
+    if request is None:
+        usage = anthropic_usage(payload.get("usage") or {})
+    else:
+        answer = (message.get("content") or "") + "".join(c["function"]["arguments"] for c in tool_calls)
+        usage = checked_usage(
+            "anthropic", payload.get("usage"), request, answer, anthropic_usage, required=ANTHROPIC_REQUIRED
+        )
     finish = STOP_REASONS.get(str(payload.get("stop_reason")), "stop")
     body = make_completion(str(payload.get("id", "msg")), model, message, finish, usage)
     return ChatResponse(body=body, usage=usage)
@@ -129,7 +147,7 @@ class AnthropicProvider(HttpProvider):
     def parse_completion(self, reply: JsonReply, request: ChatRequest) -> ChatResponse:
         if not isinstance(reply.body, dict) or reply.body.get("type") == "error":
             raise classify(reply.status, reply.body, reply.headers)
-        return from_anthropic(reply.body, request.model)
+        return from_anthropic(reply.body, request.model, request)
 
     def stream_request(self, target: ProviderTarget, request: ChatRequest) -> UpstreamRequest:
         return self._post(target, request, True)
@@ -229,7 +247,7 @@ class AnthropicDecoder(SseDecoder):
         if kind == "message_start":
             message = data.get("message") or {}
             self._id = str(message.get("id", self._id))
-            self.reported = anthropic_usage(message.get("usage") or {})
+            self.reported = checked_report(self.provider, message.get("usage") or {}, self.request, anthropic_usage)
             return {"role": "assistant", "content": ""}, None
         if kind == "content_block_start":
             block = data.get("content_block") or {}
@@ -257,7 +275,11 @@ class AnthropicDecoder(SseDecoder):
             # holds "{}", so the rebuilt call must too (arguments always parse as JSON).
             return {"tool_calls": [{"index": stopped, "function": {"arguments": "{}"}}]}, None
         if kind == "message_delta":
-            self.reported = anthropic_usage(data.get("usage") or {}, self.reported)
+            previous = self.reported
+            update = checked_report(
+                self.provider, data.get("usage") or {}, self.request, lambda raw: anthropic_usage(raw, previous)
+            )
+            self.reported = update or self.reported
             reason = (data.get("delta") or {}).get("stop_reason")
             return ({}, STOP_REASONS.get(str(reason), "stop")) if reason else None
         return None  # ping and event types added later

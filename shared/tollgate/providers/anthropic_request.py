@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from tollgate.errors import InvalidRequest
+from tollgate.metering.output_cap import DEFAULT_OUTPUT_CAP
 from tollgate.providers.base import ChatRequest
 from tollgate.providers.content import (
     function_tools,
@@ -35,7 +36,9 @@ from tollgate.providers.content import (
 )
 
 PROVIDER = "anthropic"
-DEFAULT_MAX_TOKENS = 4096
+# Anthropic requires ``max_tokens``: the request's one cap (``metering.output_cap``; the execute
+# service always sets the reserved cap), else the gateway's default cap.
+DEFAULT_MAX_TOKENS = DEFAULT_OUTPUT_CAP
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
+from tollgate.metering.output_cap import requested_cap
+
 
 @dataclass(frozen=True)
 class Usage:
@@ -23,6 +25,8 @@ class Usage:
     reasoning_tokens: int = 0
     cache_write_1h_tokens: int = 0
     provider_cost_usd: Decimal | None = None
+    # Tollgate's estimate rather than the provider's report (missing or insane usage, cut streams).
+    estimated: bool = False
 
     @property
     def prompt_tokens(self) -> int:
@@ -71,8 +75,8 @@ class ChatRequest:
 
     @property
     def max_tokens(self) -> int | None:
-        value = self.body.get("max_completion_tokens", self.body.get("max_tokens"))
-        return int(value) if isinstance(value, int) else None
+        requested = requested_cap(self.body)
+        return requested[0] if requested is not None else None
 
 
 @dataclass

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tollgate.errors import InvalidRequest
+from tollgate.metering.output_cap import requested_cap
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,9 @@ def json_instruction(response_format: Any) -> str | None:
 
 
 def max_output_tokens(body: Any, default: int | None = None) -> int | None:
-    value = body.get("max_completion_tokens", body.get("max_tokens"))
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
+    """The request's output cap (``metering.output_cap.requested_cap``: explicit null = absent)."""
+    requested = requested_cap(body)
+    return requested[0] if requested is not None else default
 
 
 def unsupported(provider: str, param: str, why: str) -> InvalidRequest:

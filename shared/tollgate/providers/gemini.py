@@ -38,6 +38,7 @@ from tollgate.providers.http import (
 )
 from tollgate.providers.http_adapter import HttpProvider
 from tollgate.providers.streams import SseDecoder, make_chunk, make_completion
+from tollgate.providers.usage_check import checked_report, checked_usage, token_count
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 API_PREFIX = "/v1beta/models/"
@@ -84,12 +85,14 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> ProviderCall
     )
 
 
+GEMINI_REQUIRED = ("promptTokenCount",)
+
+
 def gemini_usage(meta: Mapping[str, Any]) -> Usage:
     """promptTokenCount includes cachedContentTokenCount; thoughts are NOT inside candidates."""
 
     def count(name: str) -> int:
-        value = meta.get(name)
-        return value if isinstance(value, int) else 0
+        return token_count(meta.get(name)) or 0
 
     prompt, cached = count("promptTokenCount"), count("cachedContentTokenCount")
     thoughts = count("thoughtsTokenCount")
@@ -318,7 +321,10 @@ class GeminiProvider(HttpProvider):
         if calls:
             message["tool_calls"] = calls
             finish = "tool_calls" if finish in (None, "stop") else finish
-        usage = gemini_usage(payload.get("usageMetadata") or {})
+        answer = text + "".join(str(c.get("function", {}).get("arguments", "")) for c in calls)
+        usage = checked_usage(
+            self.name, payload.get("usageMetadata"), request, answer, gemini_usage, required=GEMINI_REQUIRED
+        )
         body = make_completion(
             str(payload.get("responseId", "gemini")), request.model, message, finish or "stop", usage
         )
@@ -372,7 +378,9 @@ class GeminiDecoder(SseDecoder):
         if isinstance(payload.get("error"), dict):
             raise classify(int(payload["error"].get("code") or 0), payload, {})
         if isinstance(payload.get("usageMetadata"), dict):
-            self.reported = gemini_usage(payload["usageMetadata"])
+            self.reported = (
+                checked_report(self.provider, payload["usageMetadata"], self.request, gemini_usage) or self.reported
+            )
         self._id = str(payload.get("responseId", self._id))
         model, chunks = self.request.model, []
         if not self._started:

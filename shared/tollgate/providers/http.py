@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import ssl
 import threading
 import weakref
@@ -48,7 +49,18 @@ def dumps(payload: Any) -> bytes:
 
 
 def loads(raw: bytes | str) -> Any:
-    return orjson.loads(raw)
+    """An upstream JSON body. orjson first (the hot path); what it refuses is read by the standard
+    library, which also accepts what a broken upstream sends (``NaN``/``Infinity``, integers beyond
+    64 bits): such values reach the usage check (``usage_check``), which discards them, instead of
+    failing the whole call. Raises ``ValueError`` for anything that is not JSON (or nests too deep)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 @dataclass(frozen=True)

@@ -1,23 +1,25 @@
 """The built-in ``mock`` provider: deterministic answers with realistic usage, no network, no key.
 
-``mock/echo`` repeats the last user message. Token counts follow the common ~4 characters per
-token rule plus 4 tokens of framing per message, so costs look like real ones.
+``mock/echo`` repeats the last user message. The prompt is counted by the gateway's own estimator
+(``metering.prompt``) and the answer at ~4 characters per token, so costs look like real ones and
+a call's cost equals its reserved worst case when the answer fills ``max_tokens``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
+from tollgate.metering.prompt import prompt_tokens as estimate_prompt
+from tollgate.metering.text import heuristic_text_tokens
 from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget, Usage
 
 MOCK_MODELS = ("echo",)
-_MESSAGE_OVERHEAD_TOKENS = 4
 
 
 def count_text_tokens(text: str) -> int:
-    return max(1, (len(text) + 3) // 4) if text else 0
+    return heuristic_text_tokens(text)
 
 
 def content_text(content: Any) -> str:
@@ -28,8 +30,10 @@ def content_text(content: Any) -> str:
     return ""
 
 
-def prompt_tokens(messages: list[dict[str, Any]]) -> int:
-    return sum(_MESSAGE_OVERHEAD_TOKENS + count_text_tokens(content_text(m.get("content"))) for m in messages)
+def prompt_tokens(body: Mapping[str, Any]) -> int:
+    """The mock reports the gateway's own prompt estimate (``metering.prompt``), so a reservation
+    for a mock call is exactly its prompt cost."""
+    return estimate_prompt(MockProvider.name, "echo", body).tokens
 
 
 def _answer(request: ChatRequest) -> str:
@@ -50,7 +54,7 @@ class MockProvider:
 
     async def complete(self, target: ProviderTarget, request: ChatRequest) -> ChatResponse:
         text, finish = _truncate(_answer(request), request.max_tokens)
-        usage = Usage(input_tokens=prompt_tokens(request.messages), output_tokens=count_text_tokens(text))
+        usage = Usage(input_tokens=prompt_tokens(request.body), output_tokens=count_text_tokens(text))
         body = {
             "id": f"chatcmpl-mock-{abs(hash(text)) % 10**12}",
             "object": "chat.completion",
@@ -78,7 +82,7 @@ class MockProvider:
 class MockStream:
     def __init__(self, request: ChatRequest) -> None:
         self._request = request
-        self._usage = Usage(input_tokens=prompt_tokens(request.messages))
+        self._usage = Usage(input_tokens=prompt_tokens(request.body))
         self._closed = False
 
     @property

@@ -7,7 +7,6 @@ The request passes through nearly unchanged; what differs per provider is the us
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tollgate.errors import InvalidRequest
@@ -27,6 +26,7 @@ from tollgate.providers.http import (
 from tollgate.providers.http_adapter import HttpProvider
 from tollgate.providers.openai_request import openai_body
 from tollgate.providers.streams import SseDecoder
+from tollgate.providers.usage_check import answer_text, checked_report, checked_usage, reported_cost, token_count
 
 # OpenAI 429s that are billing problems, not rate limits (provider_wire_formats.md §1).
 OPENAI_QUOTA_CODES = frozenset(
@@ -41,17 +41,12 @@ OPENAI_QUOTA_CODES = frozenset(
 OPENAI_CODE_KINDS = {"invalid_api_key": FailureKind.AUTH, "model_not_found": FailureKind.NOT_FOUND}
 
 
+OPENAI_REQUIRED = ("prompt_tokens", "completion_tokens")
+
+
 def _int(value: Any) -> int:
-    if isinstance(value, bool):
-        return 0
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str | float):
-        try:
-            return int(value)
-        except ValueError:
-            return 0
-    return 0
+    """A token counter; anything that is not one reads 0 (``sanitize_usage`` has flagged it)."""
+    return token_count(value) or 0
 
 
 def _details(usage: Mapping[str, Any], name: str) -> Mapping[str, Any]:
@@ -89,13 +84,7 @@ def openrouter_usage(usage: Mapping[str, Any]) -> Usage:
     details = _details(usage, "prompt_tokens_details")
     cached = min(prompt, _int(details.get("cached_tokens")))
     written = min(prompt - cached, _int(details.get("cache_write_tokens")))
-    cost: Decimal | None = None
-    raw_cost = usage.get("cost")
-    if isinstance(raw_cost, int | float | str) and not isinstance(raw_cost, bool):
-        try:
-            cost = Decimal(str(raw_cost))
-        except InvalidOperation:
-            cost = None
+    cost = reported_cost(usage.get("cost"))
     return Usage(
         input_tokens=prompt - cached - written,
         cache_read_tokens=cached,
@@ -207,7 +196,8 @@ class OpenAICompatibleProvider(HttpProvider):
             if isinstance(body, dict) and "error" in body:
                 raise _in_band_error(self.name, body)
             raise upstream_error(self.name, FailureKind.PROTOCOL, status=reply.status)
-        usage = self._usage_from(body.get("usage") or {})
+        answer = answer_text(body)
+        usage = checked_usage(self.name, body.get("usage"), request, answer, self._usage_from, required=OPENAI_REQUIRED)
         body["usage"] = usage.to_openai()
         return ChatResponse(body=body, usage=usage)
 
@@ -262,5 +252,5 @@ class OpenAIDecoder(SseDecoder):
             raise _in_band_error(self.provider, payload)
         usage = payload.pop("usage", None)
         if isinstance(usage, dict):
-            self.reported = self._usage_from(usage)
+            self.reported = checked_report(self.provider, usage, self.request, self._usage_from) or self.reported
         return [payload] if payload.get("choices") else []

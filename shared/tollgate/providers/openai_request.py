@@ -7,8 +7,11 @@ The body passes through nearly unchanged; what is adjusted (docs/providers.md, "
   (dropped: the model samples its own way);
 - providers other than OpenAI get ``developer`` messages as ``system`` (DeepSeek and most
   self-hosted servers know no ``developer`` role);
-- DeepSeek gets ``max_tokens`` (it documents no ``max_completion_tokens``) and text-only content
-  arrays as strings; an image part is a 400 naming the field (its chat models read text only);
+- the output cap is sent in exactly one field (``metering.output_cap``: the reserved cap): OpenAI's
+  reasoning models get ``max_completion_tokens``, other OpenAI models the caller's field name, every
+  other provider ``max_tokens`` (DeepSeek documents no ``max_completion_tokens``);
+- DeepSeek gets text-only content arrays as strings; an image part is a 400 naming the field (its
+  chat models read text only);
 - ``extra_content`` on assistant tool calls (Gemini's thought signatures) is removed: it is
   meaningful to Gemini only.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tollgate.metering.output_cap import CAP_FIELDS, requested_cap
 from tollgate.providers.base import ChatRequest
 from tollgate.providers.content import parts_of, text_of, unsupported
 
@@ -56,15 +60,23 @@ def openai_body(provider: str, request: ChatRequest, stream: bool) -> dict[str, 
     body["messages"] = [
         _message(provider, m, f"messages[{i}]") if isinstance(m, dict) else m for i, m in enumerate(request.messages)
     ]
-    if provider == "openai" and is_reasoning_model(request.model):
-        if "max_tokens" in body:
-            limit = body.pop("max_tokens")
-            body.setdefault("max_completion_tokens", limit)
+    # Exactly one cap field, the request's one cap (``metering.output_cap``: the service has put the
+    # reserved cap there); OpenAI's reasoning models take only ``max_completion_tokens``, the other
+    # providers (DeepSeek included) ``max_tokens``.
+    requested = requested_cap(request.body)
+    for name in CAP_FIELDS:
+        body.pop(name, None)
+    reasoning = provider == "openai" and is_reasoning_model(request.model)
+    if reasoning:
         for name in _REASONING_REFUSED:
             body.pop(name, None)
-    if provider == "deepseek" and "max_completion_tokens" in body:
-        limit = body.pop("max_completion_tokens")
-        body["max_tokens"] = limit
+    if requested is not None:
+        limit, source = requested
+        if provider != "openai":
+            source = "max_tokens"
+        elif reasoning:
+            source = "max_completion_tokens"
+        body[source] = limit
     if stream:
         body["stream"] = True
         body["stream_options"] = {**(request.body.get("stream_options") or {}), "include_usage": True}

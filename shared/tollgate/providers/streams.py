@@ -17,9 +17,10 @@ from typing import Any
 import httpx
 
 from tollgate.execution import deadline as deadlines
+from tollgate.metering.prompt import prompt_tokens
+from tollgate.metering.text import text_tokens
 from tollgate.providers.base import ChatRequest, Usage
 from tollgate.providers.http import SseEvent, SseParser, aiter_lines
-from tollgate.providers.mock import count_text_tokens, prompt_tokens
 
 
 def make_chunk(
@@ -113,15 +114,15 @@ class MeteredStream:
 
     @property
     def usage(self) -> Usage:
-        estimated_output = count_text_tokens("".join(self._produced))
+        estimated_output = text_tokens("".join(self._produced))
         reported = self._decoder.reported
         if reported is None:
             if self._prompt_estimate is None:
-                self._prompt_estimate = prompt_tokens(self._request.messages)
-            return Usage(input_tokens=self._prompt_estimate, output_tokens=estimated_output)
+                self._prompt_estimate = prompt_tokens(self.provider, self._request.model, self._request.body).tokens
+            return Usage(input_tokens=self._prompt_estimate, output_tokens=estimated_output, estimated=True)
         if self._finished or reported.output_tokens >= estimated_output:
             return reported
-        return replace(reported, output_tokens=estimated_output)
+        return replace(reported, output_tokens=estimated_output, estimated=True)
 
     async def aclose(self) -> None:
         await self._response.aclose()

@@ -30,6 +30,7 @@ from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_s
 from tollgate.providers.http import JsonReply, UpstreamRequest, error_object, parse_json_event, retry_after_seconds
 from tollgate.providers.http_adapter import HttpProvider
 from tollgate.providers.streams import StreamDecoder, make_chunk, make_completion
+from tollgate.providers.usage_check import checked_report, checked_usage, token_count
 
 DEFAULT_BASE_URL = "https://llm.api.cloud.yandex.net"
 COMPLETION_PATH = "/foundationModels/v1/completion"
@@ -65,10 +66,11 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> ProviderCall
 
 
 def _count(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
+    """A counter (Yandex sends decimal strings); anything else reads 0 (``sanitize_usage`` flags it)."""
+    return token_count(value) or 0
+
+
+YANDEX_REQUIRED = ("inputTextTokens", "completionTokens")
 
 
 def yandex_usage(usage: Mapping[str, Any]) -> Usage:
@@ -221,7 +223,8 @@ class YandexProvider(HttpProvider):
         if calls:
             out["tool_calls"] = calls
         finish = STATUSES.get(str(alternative.get("status")), "stop")
-        usage = yandex_usage(raw_usage)
+        answer = (content if isinstance(content, str) else "") + "".join(str(c["function"]["arguments"]) for c in calls)
+        usage = checked_usage(self.name, raw_usage or None, request, answer, yandex_usage, required=YANDEX_REQUIRED)
         return ChatResponse(
             body=make_completion(f"chatcmpl-yandex-{uuid.uuid4().hex[:16]}", request.model, out, finish, usage),
             usage=usage,
@@ -255,7 +258,7 @@ class YandexDecoder(StreamDecoder):
             raise classify(_count(error.get("httpCode")), payload, {})
         alternative, raw_usage = _alternative(payload)
         if raw_usage:
-            self.reported = yandex_usage(raw_usage)
+            self.reported = checked_report(self.provider, raw_usage, self.request, yandex_usage) or self.reported
         chunk_id, created, model = self._id, self._created, self.request.model
         chunks: list[dict[str, Any]] = []
         if not self._started:

@@ -43,7 +43,7 @@ class RuleSource(Protocol):
 
 
 class PriceLookup(Protocol):
-    def current(self, provider: str, model: str) -> PriceRow | None: ...
+    def current(self, provider: str, model: str, workspace_id: uuid.UUID | None = None) -> PriceRow | None: ...
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,6 @@ class RoutingPlanner:
         return routing
 
     def targets(self, workspace_id: uuid.UUID, rule: RoutingRule, body: Mapping[str, Any]) -> tuple[RoutedTarget, ...]:
-        messages = list(body.get("messages") or [])
         prompt_tokens: int | None = None
         out: list[RoutedTarget] = []
         for model in rule.action.targets:
@@ -132,11 +131,11 @@ class RoutingPlanner:
                 out.append(RoutedTarget(model, (), None, None, error=exc.code))
                 continue
             first = candidates[0]
-            price = self._prices.current(first.provider, first.model)
+            price = self._prices.current(first.provider, first.model, workspace_id)
             cost = None
             if price is not None:
                 if prompt_tokens is None:
-                    prompt_tokens = estimate_prompt_tokens(first.provider, first.model, messages)
+                    prompt_tokens = estimate_prompt_tokens(first.provider, first.model, body)
                 cost = worst_case_cost(prompt_tokens, max_output_of(body, price), price)
             out.append(RoutedTarget(model, candidates, price, cost))
         if rule.action.type is ActionType.CHEAPEST:
@@ -151,9 +150,9 @@ class RoutingPlanner:
         except TollgateError as exc:
             return RoutedTarget(model, (), None, None, error=exc.code)
         first = candidates[0]
-        price = self._prices.current(first.provider, first.model)
+        price = self._prices.current(first.provider, first.model, workspace_id)
         cost = None
         if price is not None:
-            prompt = estimate_prompt_tokens(first.provider, first.model, list(body.get("messages") or []))
+            prompt = estimate_prompt_tokens(first.provider, first.model, body)
             cost = worst_case_cost(prompt, max_output_of(body, price), price)
         return RoutedTarget(model, candidates, price, cost)

@@ -13,7 +13,7 @@ from tests.integration.budgets.conftest import api, budget_body
 from tests.support import Tenant, run_server
 from tollgate.db.models import Reservation, UsageRecord
 from tollgate.pricing.calculator import worst_case_cost
-from tollgate.providers.mock import prompt_tokens
+from tollgate.pricing.tokens import estimate_prompt_tokens
 from tollgate.providers.registry import ProviderRegistry
 from tollgate.wiring import Services
 
@@ -26,7 +26,7 @@ def test_concurrent_requests_never_overspend_a_block_budget(services: Services, 
     services.providers = ProviderRegistry({"mock": SlowMockProvider(0.05)})  # type: ignore[misc]
     price = services.prices.current("mock", "echo")
     assert price is not None
-    per_call = worst_case_cost(prompt_tokens(MESSAGES), MAX_TOKENS, price)
+    per_call = worst_case_cost(estimate_prompt_tokens("mock", "echo", {"messages": MESSAGES}), MAX_TOKENS, price)
     limit = per_call * fits
     with run_server(services) as server, api(server, tenant.admin_key) as client:
         created = client.post("/v1/budgets", json=budget_body(limit_usd=str(limit)))

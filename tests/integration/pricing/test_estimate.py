@@ -27,8 +27,9 @@ def test_estimate_from_messages_uses_the_openai_tokenizer(live_server: LiveServe
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["tokenizer"] == "tiktoken:cl100k_base"
-    # 3 priming + 2 × (3 framing + 1 role token) + 4 ("You are terse.") + 7 ("Hello, how are you today?")
-    assert body["input_tokens"] == 3 + 2 * 4 + 4 + 7
+    # 3 priming + 2 × 3 framing + roles ("system": 2 by the 4-characters-per-token floor, "user": 1)
+    # + 4 ("You are terse.") + 7 ("Hello, how are you today?")
+    assert body["input_tokens"] == 3 + 2 * 3 + 2 + 1 + 4 + 7
     tokens = Decimal(body["input_tokens"])
     assert Decimal(body["min_cost_usd"]) == tokens * Decimal("2.5") / 10**6
     assert Decimal(body["max_cost_usd"]) == (tokens * Decimal("2.5") + 100 * Decimal(10)) / 10**6
@@ -43,8 +44,12 @@ def test_estimate_from_token_counts_and_bare_model(live_server: LiveServer, tena
     assert out["model"] == "anthropic/claude-sonnet-4-5" and out["tokenizer"] == "given"
     assert out["max_output_tokens"] == 64000  # the model's output cap from the map
     assert Decimal(out["max_cost_usd"]) == (1000 * Decimal(6) + 64000 * Decimal(15)) / 10**6
-    heuristic = estimate(live_server, tenant.admin_key, {"model": "gemini/gemini-2.5-pro", "messages": MESSAGES})
-    assert heuristic.json()["tokenizer"].startswith("heuristic")
+    # One estimator for every provider (the same one the budget reservation uses).
+    gemini = estimate(live_server, tenant.admin_key, {"model": "gemini/gemini-2.5-pro", "messages": MESSAGES})
+    assert (
+        gemini.json()["tokenizer"] == "tiktoken:cl100k_base"
+        and gemini.json()["input_tokens"] == 3 + 2 * 3 + 2 + 1 + 4 + 7
+    )
 
 
 @pytest.mark.parametrize(

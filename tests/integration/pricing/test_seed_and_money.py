@@ -16,6 +16,7 @@ from tollgate.bootstrap import prepare_database
 from tollgate.db.models import ModelPrice, UsageRecord, Workspace
 from tollgate.pricing.calculator import PriceRow, cost_of
 from tollgate.pricing.snapshot import load_snapshot
+from tollgate.pricing.status import read_status
 from tollgate.providers.base import Usage
 from tollgate.wiring import Services
 
@@ -94,3 +95,19 @@ def test_cost_at_1e_minus_10_survives_both_databases(services: Services) -> None
     assert stored == Decimal("1E-10") and isinstance(stored, Decimal)
     assert rate == Decimal("0.000000001")
     assert Decimal(total) == Decimal("1E-10")
+
+
+def test_a_fresh_install_prices_openrouter_models_from_the_snapshot(db_url: str, tmp_path: Path) -> None:
+    from tollgate.pricing.snapshot import load_openrouter_snapshot
+
+    services = make_services(db_url, tmp_path)
+    try:
+        feed = load_openrouter_snapshot()
+        assert feed is not None and len(feed.prices) > 300
+        price = services.prices.current("openrouter", "openai/gpt-4o-mini")
+        assert price is not None and price.source == "openrouter" and price.input_per_1m == Decimal("0.15")
+        with services.sessions() as session:
+            status = read_status(session, services.clock.now(), services.settings.pricing_stale_after_s)
+        assert status.source_versions["openrouter"]["status"] == "seeded"
+    finally:
+        services.close()

@@ -8,12 +8,12 @@ from decimal import Decimal
 import pytest
 
 from tests.pricing_data import LITELLM, OPENROUTER, FeedSet, feed_set_params
-from tollgate.pricing.book import source_rank
 from tollgate.pricing.feeds.fetch import parse_json
 from tollgate.pricing.feeds.litellm import map_key, parse_litellm
 from tollgate.pricing.feeds.openrouter import parse_openrouter
 from tollgate.pricing.guard import check_feed
 from tollgate.pricing.nearest import pick_nearest
+from tollgate.pricing.precedence import source_rank
 
 D = Decimal
 

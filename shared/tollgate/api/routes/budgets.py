@@ -51,6 +51,8 @@ def status_out(
         period_start=status.period_start,
         period_end=status.period_end,
         thresholds_crossed=status.thresholds_crossed,
+        thresholds_notified=status.thresholds_notified,
+        thresholds_pending=status.thresholds_pending,
     )
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, cast
 from tollgate.api.app import parse_body
 from tollgate.api.context import RequestContext
 from tollgate.api.http import ApiResponse, json_response
-from tollgate.api.router import ANY_KEY, MEMBER, ROOT, Router
+from tollgate.api.router import ADMIN_OR_ROOT, ANY_KEY, MEMBER, ROOT, Router
 from tollgate.api.schemas.common import decode_cursor, page
 from tollgate.api.schemas.fx import FxStatusOut
 from tollgate.api.schemas.pricing import (
@@ -68,7 +68,7 @@ def _after(cursor: str | None) -> tuple[str, str] | None:
 @router.route("GET", "/v1/pricing", roles=ANY_KEY, summary="Current prices (USD per 1M tokens)", query=PricingListQuery)
 def list_prices(ctx: RequestContext) -> ApiResponse:
     query = ctx.query(PricingListQuery)
-    rows = _catalog(ctx).current_page(query.limit + 1, query.provider, _after(query.cursor))
+    rows = _catalog(ctx).current_page(query.limit + 1, query.provider, _after(query.cursor), ctx.caller.workspace_id)
     items = [PriceOut.from_row(row) for row in rows]
     return json_response(page(items, query.limit, lambda p: f"{p.provider}{_SEPARATOR}{p.model}"))
 
@@ -103,7 +103,7 @@ def pricing_status(ctx: RequestContext) -> ApiResponse:
 )
 def price_detail(ctx: RequestContext) -> ApiResponse:
     provider, model = _path_model(ctx)
-    history = _catalog(ctx).history(provider, model)
+    history = _catalog(ctx).history(provider, model, ctx.caller.workspace_id)
     current = PriceOut.from_row(history.current) if history.current is not None else None
     out = PriceDetailOut(
         provider=provider, model=model, current=current, history=[PriceOut.from_row(v) for v in history.versions]
@@ -114,8 +114,8 @@ def price_detail(ctx: RequestContext) -> ApiResponse:
 @router.route(
     "PUT",
     "/v1/pricing/{provider}/{model:path}",
-    roles=ROOT,
-    summary="Set a manual price (wins over every feed)",
+    roles=ADMIN_OR_ROOT,
+    summary="Set a manual price: root's is global, a workspace admin's applies to that workspace only",
     body=PriceIn,
     response=PriceOut,
 )
@@ -123,7 +123,7 @@ def put_price(ctx: RequestContext) -> ApiResponse:
     provider, model = _path_model(ctx)
     body = ctx.body(PriceIn)
     price = PriceRow(id=None, provider=provider, model=model, source=MANUAL, **body.model_dump())
-    row, _written = _catalog(ctx).set_manual(price)
+    row, _written = _catalog(ctx).set_manual(price, ctx.caller.workspace_id)
     ctx.services.prices.invalidate()
     return json_response(PriceOut.from_row(row))
 
@@ -177,15 +177,15 @@ def cost_estimate(ctx: RequestContext) -> ApiResponse:
         workspace = WorkspaceRepository(session).get(ctx.workspace_id)
     policy = workspace.unpriced_policy if workspace is not None else BLOCK_UNPRICED
     prices = ctx.services.prices
-    messages = [m.model_dump(exclude_none=True) for m in body.messages] if body.messages is not None else None
+    chat_body = body.model_dump(exclude_none=True, exclude={"model", "input_tokens"})
     estimate = estimate_cost(
         prices,
         prices.providers() | ctx.services.providers.names,
         body.model,
-        messages=messages,
+        body=chat_body,
         input_tokens=body.input_tokens,
-        max_tokens=body.max_tokens,
         policy=policy,
+        workspace_id=ctx.workspace_id,
     )
     out = EstimateOut(
         model=f"{estimate.provider}/{estimate.model}",

@@ -16,7 +16,9 @@ from tollgate.money import format_usd
 
 Usd = Annotated[Decimal, PlainSerializer(format_usd, return_type=str)]
 Fraction = Annotated[Decimal, PlainSerializer(float, return_type=float)]
-MAX_LIMIT_USD = Decimal("1000000000")
+# The same range on PostgreSQL and SQLite: SQLite stores money as 64-bit integers of 1e-12 USD
+# (at most ~9.22M USD), and a period's spend plus reservations must fit beside the limit.
+MAX_LIMIT_USD = Decimal("1000000")
 
 
 class BudgetIn(Strict):
@@ -96,6 +98,10 @@ class BudgetStatusOut(BaseModel):
     period_start: datetime
     period_end: datetime | None
     thresholds_crossed: list[Fraction]
+    # Of the crossed thresholds: those whose alert reached a channel, and those still to be delivered
+    # (held by a channel cooldown or being retried). A budget without channels notifies nothing.
+    thresholds_notified: list[Fraction]
+    thresholds_pending: list[Fraction]
     display_currency: str | None = Field(default=None, description="the workspace's display currency, if any")
     limit_display: str | None = None
     spent_display: str | None = None

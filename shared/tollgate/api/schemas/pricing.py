@@ -134,6 +134,14 @@ class EstimateIn(Strict):
     messages: list[ChatMessage] | None = Field(default=None, min_length=1, max_length=10_000)
     input_tokens: int | None = Field(default=None, ge=0, le=100_000_000)
     max_tokens: int | None = Field(default=None, ge=1, le=10_000_000)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=10_000_000)
+    # Everything else a chat body sends upstream and the reservation counts.
+    tools: list[dict[str, Any]] | None = Field(default=None, max_length=1_000)
+    functions: list[dict[str, Any]] | None = Field(default=None, max_length=1_000)
+    tool_choice: str | dict[str, Any] | None = None
+    response_format: dict[str, Any] | None = None
+    prediction: dict[str, Any] | None = None
+    n: int | None = Field(default=None, ge=1, le=128)
 
     @model_validator(mode="after")
     def _one_prompt(self) -> EstimateIn:

@@ -97,12 +97,15 @@ class AlertSent(Base):
 
 
 class AlertCooldown(Base):
-    """When a channel last got an alert for one (budget, threshold): a flapping budget cannot spam."""
+    """When a channel last got the alert for one (budget, period, threshold), and which alert it was.
+
+    Keyed by period: a new period's alert is never held by the previous period's delivery."""
 
     __tablename__ = "alert_cooldowns"
 
     channel_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("alert_channels.id"), primary_key=True)
     budget_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("budgets.id"), primary_key=True)
+    period_start: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
     threshold: Mapped[str] = mapped_column(String(16), primary_key=True)
     alert_id: Mapped[uuid.UUID] = mapped_column(Uuid(), nullable=False)
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tollgate.db.models.base import Base, created_at_column, id_column
@@ -15,11 +15,15 @@ from tollgate.db.types import Price, UtcDateTime
 
 
 class ModelPrice(Base):
-    """One version of one source's price for (provider, model); ``effective_to`` NULL means current."""
+    """One version of one source's price for (provider, model); ``effective_to`` NULL means current.
+
+    ``workspace_id`` NULL: a global row (a feed, or root's manual override); set: a workspace
+    admin's manual override, applied to that workspace only."""
 
     __tablename__ = "model_prices"
 
     id: Mapped[uuid.UUID] = id_column()
+    workspace_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), nullable=True)
     provider: Mapped[str] = mapped_column(String(64), nullable=False)
     model: Mapped[str] = mapped_column(String(255), nullable=False)
     source: Mapped[str] = mapped_column(String(16), nullable=False)
@@ -43,7 +47,27 @@ class ModelPrice(Base):
     created_at: Mapped[datetime] = created_at_column()
 
     __table_args__ = (
-        UniqueConstraint("provider", "model", "source", "effective_from"),
+        Index(
+            "uq_model_prices_global_version",
+            "provider",
+            "model",
+            "source",
+            "effective_from",
+            unique=True,
+            sqlite_where=text("workspace_id IS NULL"),
+            postgresql_where=text("workspace_id IS NULL"),
+        ),
+        Index(
+            "uq_model_prices_workspace_version",
+            "workspace_id",
+            "provider",
+            "model",
+            "source",
+            "effective_from",
+            unique=True,
+            sqlite_where=text("workspace_id IS NOT NULL"),
+            postgresql_where=text("workspace_id IS NOT NULL"),
+        ),
         Index("ix_model_prices_current", "provider", "model", "effective_to"),
     )
 

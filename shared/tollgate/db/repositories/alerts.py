@@ -56,6 +56,20 @@ class AlertSentRepository:
         )
         return list(self._session.scalars(query).all())
 
+    def notified(self, budget_id: uuid.UUID, period_start: datetime) -> list[str]:
+        """Thresholds of the period whose current alert reached at least one channel."""
+        query = (
+            select(AlertSent.threshold)
+            .join(AlertCooldown, AlertCooldown.alert_id == AlertSent.id)
+            .where(AlertSent.budget_id == budget_id, AlertSent.period_start == period_start)
+            .distinct()
+        )
+        return list(self._session.scalars(query).all())
+
+    def hold(self, alert_id: uuid.UUID) -> None:
+        """Put a claimed alert back in the outbox (``enqueued_at`` NULL): the sweeper re-publishes it."""
+        self._session.execute(update(AlertSent).where(AlertSent.id == alert_id).values(enqueued_at=None))
+
     def forget_period(self, budget_id: uuid.UUID, period_start: datetime) -> None:
         self._session.execute(
             delete(AlertSent).where(AlertSent.budget_id == budget_id, AlertSent.period_start == period_start)
@@ -101,15 +115,27 @@ class AlertChannelRepository:
         return self._session.scalars(query.order_by(AlertChannel.created_at)).all()
 
     def record_sent(
-        self, channel_id: uuid.UUID, budget_id: uuid.UUID, threshold: str, alert_id: uuid.UUID, now: datetime
+        self,
+        *,
+        channel_id: uuid.UUID,
+        budget_id: uuid.UUID,
+        period_start: datetime,
+        threshold: str,
+        alert_id: uuid.UUID,
+        now: datetime,
     ) -> None:
         """Remember that this alert reached this channel (the cooldown and retry-skip key)."""
         insert = dialect_insert(self._session.get_bind().dialect.name, AlertCooldown.__table__).values(
-            channel_id=channel_id, budget_id=budget_id, threshold=threshold, alert_id=alert_id, sent_at=now
+            channel_id=channel_id,
+            budget_id=budget_id,
+            period_start=period_start,
+            threshold=threshold,
+            alert_id=alert_id,
+            sent_at=now,
         )
         self._session.execute(
             insert.on_conflict_do_update(
-                index_elements=["channel_id", "budget_id", "threshold"],
+                index_elements=["channel_id", "budget_id", "period_start", "threshold"],
                 set_={"alert_id": insert.excluded.alert_id, "sent_at": insert.excluded.sent_at},
             )
         )

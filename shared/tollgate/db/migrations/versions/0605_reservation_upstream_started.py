@@ -17,7 +17,7 @@ from alembic import op
 from tollgate.db.types import UtcDateTime
 
 revision = "0605"
-down_revision = "0603"
+down_revision = "0604"
 branch_labels = None
 depends_on = None
 

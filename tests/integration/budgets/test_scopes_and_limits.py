@@ -7,12 +7,19 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.integration.budgets.conftest import api, budget_body, error_of
+from tests.integration.budgets.conftest import api, budget_body
 from tests.support import LiveServer, Tenant, make_tenant
 
 HI = {"model": "mock/echo", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def error_of(response: httpx.Response) -> dict[str, Any]:
+    """The ``error`` object of a documented error body."""
+    error: dict[str, Any] = response.json()["error"]
+    return error
 
 
 @pytest.mark.parametrize(

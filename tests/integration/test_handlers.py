@@ -87,7 +87,11 @@ def test_execute_handler_answers_anthropic_errors_in_anthropics_shape(services: 
     assert body["type"] == "error" and body["error"]["type"] == "authentication_error"
 
 
-def test_execute_handler_refuses_embeddings_on_a_provider_without_them(services: Services, tenant: Tenant) -> None:
+def test_execute_handler_serves_embeddings_from_the_mock(services: Services, tenant: Tenant) -> None:
     result = execute_handler(with_key(load_event("execute/embeddings.json"), tenant.admin_key), FakeLambdaContext())
-    assert result["statusCode"] == 400
-    assert "offers no embeddings API" in json.loads(result["body"])["error"]["message"]
+    assert result["statusCode"] == 200, result["body"]
+    body = json.loads(result["body"])
+    [item] = body["data"]
+    assert len(item["embedding"]) == 16 and abs(sum(v * v for v in item["embedding"]) - 1) < 1e-9
+    assert body["usage"]["prompt_tokens"] == body["usage"]["total_tokens"] > 0
+    assert result["headers"]["x-tollgate-cost-usd"]

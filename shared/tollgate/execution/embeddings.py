@@ -2,7 +2,8 @@
 input rate (no output), the adapter is the provider's ``embed``, the answer is OpenAI's list shape.
 
 Providers with an ``embed``: openai, deepseek, openrouter and custom (OpenAI-compatible
-``/embeddings``), gemini (``batchEmbedContents``). Others (anthropic, yandex, mock) answer 400.
+``/embeddings``), gemini (``batchEmbedContents``) and the built-in mock (deterministic vectors).
+Others (anthropic, yandex) answer 400.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+from tollgate.metering.text import text_tokens
 from tollgate.providers.base import Usage
-from tollgate.providers.mock import count_text_tokens
 
 Inputs = list[str] | list[list[int]]
 
@@ -47,7 +47,7 @@ def normalize_input(value: Any) -> Inputs:
 
 def estimate_input_tokens(inputs: Inputs) -> int:
     """Token arrays count exactly; text by the gateway's estimator (the same as for prompts)."""
-    return sum(len(item) if isinstance(item, list) else count_text_tokens(item) for item in inputs)
+    return sum(len(item) if isinstance(item, list) else text_tokens(item) for item in inputs)
 
 
 def encode_base64(vector: list[float]) -> str:

@@ -1,21 +1,28 @@
 """The built-in ``mock`` provider: deterministic answers with realistic usage, no network, no key.
 
-``mock/echo`` repeats the last user message. The prompt is counted by the gateway's own estimator
+``mock/echo`` repeats the last user message, and answers ``/v1/embeddings`` with deterministic
+unit vectors (16 dimensions unless ``dimensions`` asks otherwise), so every model endpoint can be
+tried without a provider key. The prompt is counted by the gateway's own estimator
 (``metering.prompt``) and the answer at ~4 characters per token, so costs look like real ones and
 a call's cost equals its reserved worst case when the answer fills ``max_tokens``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from tollgate.metering.prompt import prompt_tokens as estimate_prompt
 from tollgate.metering.text import heuristic_text_tokens
+from tollgate.providers import embeddings
 from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget, Usage
+from tollgate.providers.embeddings import EmbeddingRequest
 
 MOCK_MODELS = ("echo",)
+EMBEDDING_DIMENSIONS = 16
 
 
 def count_text_tokens(text: str) -> int:
@@ -77,6 +84,22 @@ class MockProvider:
 
     def verify(self, target: ProviderTarget) -> None:
         return None
+
+    async def embed(self, target: ProviderTarget, request: EmbeddingRequest) -> ChatResponse:
+        """One deterministic unit vector per input (the same input always gives the same vector);
+        input tokens by the gateway's estimator, as Gemini's are."""
+        size = request.dimensions or EMBEDDING_DIMENSIONS
+        vectors = [_unit_vector(repr(item), size) for item in request.inputs]
+        usage = Usage(input_tokens=embeddings.estimate_input_tokens(request.inputs))
+        body = embeddings.embedding_list(vectors, request.model, usage, request.encoding_format)
+        return ChatResponse(body=body, usage=usage)
+
+
+def _unit_vector(text: str, size: int) -> list[float]:
+    raw = hashlib.shake_256(text.encode()).digest(2 * size)
+    values = [int.from_bytes(raw[i : i + 2], "big") / 32767.5 - 1.0 for i in range(0, 2 * size, 2)]
+    norm = math.sqrt(sum(v * v for v in values)) or 1.0
+    return [v / norm for v in values]
 
 
 class MockStream:

@@ -44,8 +44,13 @@ def _default(value: Any) -> Any:
 
 
 def dumps(payload: Any) -> bytes:
-    """Compact JSON bytes (orjson: the hot path serialises every request and chunk)."""
-    return orjson.dumps(payload, default=_default)
+    """Compact JSON bytes (orjson: the hot path serialises every request and chunk). What orjson
+    refuses (integers beyond 64 bits, which a client may send in a pass-through field) is written by
+    the standard library, so a valid request body never becomes a 500."""
+    try:
+        return orjson.dumps(payload, default=_default)
+    except TypeError:
+        return json.dumps(payload, separators=(",", ":"), default=_default).encode()
 
 
 def loads(raw: bytes | str) -> Any:

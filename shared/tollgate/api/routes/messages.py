@@ -126,7 +126,7 @@ async def count_tokens(ctx: RequestContext) -> ApiResponse:
             if exc.kind not in _COUNT_FALLBACK:
                 raise _as_error(exc) from None
     translated = to_openai({**request, "max_tokens": 1})
-    estimate = estimate_prompt_tokens(candidate.provider, candidate.model, translated.body["messages"])
+    estimate = estimate_prompt_tokens(candidate.provider, candidate.model, translated.body)
     estimate += sum(count_text_tokens(str(tool)) for tool in request.get("tools") or ())
     return _counted(estimate, "estimate")
 

@@ -27,14 +27,14 @@ from tollgate.clock import Clock
 from tollgate.db.models import UsageRecord
 from tollgate.db.repositories.usage import UsageRepository
 from tollgate.db.repositories.workspaces import WorkspaceRepository
-from tollgate.errors import InternalError
+from tollgate.errors import BudgetExceeded, InternalError, PermissionDenied, PricingUnavailable, TollgateError
 from tollgate.execution.attribution import Attribution
 from tollgate.execution.blocking import BlockingPool
 from tollgate.execution.deadline import Deadline, DeadlineExceeded, DeadlineReached, bound
-from tollgate.execution.gate import Admitted, PolicyGate
+from tollgate.execution.gate import Admitted, PolicyGate, record_refusal
 from tollgate.execution.recording import GroupWriter
-from tollgate.execution.resolver import Candidate, ModelResolver
-from tollgate.execution.sse import StreamRecorder, sse, sse_error
+from tollgate.execution.resolver import Candidate, ModelResolver, parse_model
+from tollgate.execution.sse import RecordedRelay, StreamRecorder, sse, sse_error
 from tollgate.money import ZERO, format_usd
 from tollgate.observability import logger
 from tollgate.pricing.book import PriceBook
@@ -51,6 +51,8 @@ T = TypeVar("T")
 INTERRUPTED = "interrupted"
 # Body fields that are Tollgate's, not the provider's.
 _GATEWAY_FIELDS = ("model", "metadata")
+# refusals of planning that leave a ``refused`` usage row (the gate records its own)
+_REFUSALS = (BudgetExceeded, PricingUnavailable, PermissionDenied)
 
 
 @dataclass(frozen=True)
@@ -155,11 +157,33 @@ class ExecuteService:
         """Runs on the blocking pool. Routing rules + request guardrails (``tollgate.execution.gate``)
         may refuse the call (its ``refused`` usage row is written here) or redact the forwarded
         body; then resolve, price and reserve."""
-        if self._gate is None:
-            return call, self._plan(call)
-        admitted = self._gate.admit(call)
-        call = replace(call, body=admitted.body)
-        return call, self._plan(call, admitted)
+        admitted = None
+        if self._gate is not None:
+            admitted = self._gate.admit(call)
+            call = replace(call, body=admitted.body)
+        try:
+            return call, self._plan(call, admitted)
+        except _REFUSALS as refused:
+            self._record_refusal(call, admitted, refused)
+            raise
+
+    def _record_refusal(self, call: ExecuteCall, admitted: Admitted | None, refused: TollgateError) -> None:
+        """The ``refused`` row of a call planning refused (budget 402, unpriced 409, model 403);
+        a failure to write it is logged and the refusal still answered."""
+        ref = parse_model(call.requested_model or "?")
+        rule_id = admitted.routing_rule_id if admitted is not None else None
+        try:
+            record_refusal(
+                self._sessions,
+                self._clock,
+                call,
+                provider=ref.provider or "",
+                model=ref.model,
+                error_type=refused.code,
+                rule_id=rule_id,
+            )
+        except Exception:
+            logger.exception("could not record a refused call")
 
     def _plan(self, call: ExecuteCall, admitted: Admitted | None = None) -> _Plan:
         started = time.perf_counter()
@@ -274,11 +298,17 @@ class ExecuteService:
         upstream_started = time.perf_counter()
         body = {**body, "stream_options": {**(body.get("stream_options") or {}), "include_usage": True}}
         opened = await self._guarded(call, plan, upstream_started, self._invoker.open_stream(plan.candidates, body))
-        headers = self._headers(call, plan, opened.candidate, opened.fallback_from)
-        return ExecuteResult(headers=headers, chunks=self._relay(call, plan, opened, upstream_started))
+        recorder = StreamRecorder(self._stream_recording(call, plan, opened, upstream_started))
+        relay = self._relay(call, plan, opened, recorder)
+        try:
+            headers = self._headers(call, plan, opened.candidate, opened.fallback_from)
+        except BaseException:
+            await recorder.finish("error", "internal_error")
+            raise
+        return ExecuteResult(headers=headers, chunks=RecordedRelay(relay, recorder))
 
     async def _relay(
-        self, call: ExecuteCall, plan: _Plan, opened: Any, upstream_started: float
+        self, call: ExecuteCall, plan: _Plan, opened: Any, recorder: StreamRecorder
     ) -> AsyncIterator[bytes]:
         """Relay chunks as SSE. The usage row is written before the final usage chunk and [DONE] go
         out (the usage chunk only when the client asked ``stream_options.include_usage``), so a client that
@@ -286,7 +316,6 @@ class ExecuteService:
         relay (client gone) or cancelling its task records what was produced as ``cancelled``."""
         stream = opened.stream
         public_model = f"{opened.candidate.provider}/{opened.candidate.model}"
-        recorder = StreamRecorder(self._stream_recording(call, plan, opened, upstream_started))
         last: dict[str, Any] = {}
         try:
             async for chunk in stream:

@@ -171,3 +171,32 @@ def test_codec_rules() -> None:
         decode_headers([(b"x-tollgate-agent", b"caf\xe9")])
     assert repair_text("x-tollgate-workflow", WORKFLOW.encode().decode("latin-1")) == WORKFLOW
     assert repair_text("x-tollgate-workflow", WORKFLOW) == WORKFLOW
+
+
+@pytest.mark.parametrize(
+    ("model", "budget", "status", "error_type"),
+    [
+        ("openai/gpt-4o-mini", True, 402, "budget_exceeded"),
+        ("openai/gpt-unpriced-9", False, 409, "model_unpriced"),
+    ],
+)
+def test_refused_calls_leave_a_refused_usage_row(
+    gateway: Gateway,  # noqa: F811
+    upstream: FakeProvider,
+    model: str,
+    budget: bool,
+    status: int,
+    error_type: str,
+) -> None:
+    if budget:
+        _budget(gateway)
+    sdk = gateway.sdk()
+    with pytest.raises(openai.APIStatusError) as refused:
+        sdk.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": "hi"}], metadata={"workflow": WORKFLOW}
+        )
+    assert refused.value.status_code == status
+    assert upstream.requests == []
+    (row,) = gateway.usage_rows()
+    assert (row.status, row.error_type, row.cost_usd, row.workflow) == ("refused", error_type, 0, WORKFLOW)
+    assert (row.provider, row.model, row.requested_model) == ("openai", model.split("/", 1)[1], model)

@@ -14,7 +14,7 @@ import asyncio
 import inspect
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -309,7 +309,7 @@ class ExecuteService:
 
     async def _relay(
         self, call: ExecuteCall, plan: _Plan, opened: Any, recorder: StreamRecorder
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """Relay chunks as SSE. The usage row is written before the final usage chunk and [DONE] go
         out (the usage chunk only when the client asked ``stream_options.include_usage``), so a client that
         has read the whole stream can already see its usage. Closing the

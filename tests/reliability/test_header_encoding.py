@@ -16,8 +16,11 @@ import pytest
 from tests.e2e.providers.conftest import Gateway, add_price, gateway  # noqa: F401 - the fixture
 from tests.fake_providers import openai_server
 from tests.fake_providers.base import FakeProvider, running
+from tollgate.api.app import extract_key
 from tollgate.api.headers import decode_headers, encode_value, repair_text
-from tollgate.errors import InvalidRequest
+from tollgate.api.http import ApiResponse
+from tollgate.api.lambda_adapter import request_from_event, response_to_result
+from tollgate.errors import AuthenticationFailed, InvalidRequest
 
 MODEL = "模型-v1"
 WORKFLOW = "données-été"
@@ -200,3 +203,19 @@ def test_refused_calls_leave_a_refused_usage_row(
     (row,) = gateway.usage_rows()
     assert (row.status, row.error_type, row.cost_usd, row.workflow) == ("refused", error_type, 0, WORKFLOW)
     assert (row.provider, row.model, row.requested_model) == ("openai", model.split("/", 1)[1], model)
+
+
+def test_lambda_adapter_reads_and_writes_headers_by_the_same_rules() -> None:
+    event = {
+        "requestContext": {"http": {"method": "POST", "path": "/v1/chat/completions"}},
+        "rawPath": "/v1/chat/completions",
+        "headers": {"X-Tollgate-Workflow": WORKFLOW.encode().decode("latin-1"), "authorization": "Bearer a, Bearer b"},
+        "body": "{}",
+    }
+    request = request_from_event(event)
+    assert request.header("x-tollgate-workflow") == WORKFLOW
+    with pytest.raises(AuthenticationFailed) as ambiguous:
+        extract_key(request)
+    assert ambiguous.value.code == "ambiguous_credentials"
+    result = response_to_result(ApiResponse(200, headers={"x-tollgate-model": MODEL}), b"{}")
+    assert result["headers"]["x-tollgate-model"] == "%E6%A8%A1%E5%9E%8B-v1"

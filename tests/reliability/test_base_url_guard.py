@@ -21,7 +21,7 @@ from tests.support import LiveServer, Tenant, make_services, make_tenant, run_se
 from tollgate.db.models import UsageRecord
 from tollgate.keys.credential_check import check_target
 from tollgate.providers.base import ProviderTarget
-from tollgate.providers.guard import BlockedTarget, GuardedAsyncTransport, GuardedTransport
+from tollgate.providers.guard import BlockedTarget, GuardedAsyncTransport, GuardedTransport, _checked, _pinned
 from tollgate.wiring import Services, set_services
 
 SPELLINGS = ["0x7f000001", "127.1", "2130706433", "0", "localhost.", "localhost", "[::1]", "127.0.0.1"]
@@ -40,11 +40,11 @@ def _port(fake: FakeProvider) -> int:
 @pytest.mark.parametrize("host", SPELLINGS)
 def test_every_spelling_of_loopback_is_refused_at_connect(fake: FakeProvider, host: str) -> None:
     url = f"http://{host}:{_port(fake)}/v1/models"
-    with httpx.Client(transport=GuardedTransport(httpx.HTTPTransport())) as client, pytest.raises(BlockedTarget):
+    with httpx.Client(transport=GuardedTransport(httpx.HTTPTransport)) as client, pytest.raises(BlockedTarget):
         client.get(url)
 
     async def call() -> None:
-        async with httpx.AsyncClient(transport=GuardedAsyncTransport(httpx.AsyncHTTPTransport())) as client:
+        async with httpx.AsyncClient(transport=GuardedAsyncTransport(httpx.AsyncHTTPTransport)) as client:
             await client.get(url)
 
     with pytest.raises(BlockedTarget):
@@ -54,7 +54,7 @@ def test_every_spelling_of_loopback_is_refused_at_connect(fake: FakeProvider, ho
 
 def test_private_dns_name_is_refused(fake: FakeProvider) -> None:
     # "localhost" is a DNS name that resolves privately on every host
-    with httpx.Client(transport=GuardedTransport(httpx.HTTPTransport())) as client, pytest.raises(BlockedTarget):
+    with httpx.Client(transport=GuardedTransport(httpx.HTTPTransport)) as client, pytest.raises(BlockedTarget):
         client.get(f"https://localhost:{_port(fake)}/v1")
 
 
@@ -103,3 +103,14 @@ def test_credential_check_reports_the_rule(
     assert not result.ok and result.error is not None
     assert "TOLLGATE_ALLOW_LOCAL_NETWORK" in result.error.message
     assert fake.requests == []
+
+
+def test_a_public_address_is_pinned_with_the_original_name_for_tls() -> None:
+    request = httpx.Request("POST", "https://api.example.com:8443/v1/chat/completions")
+    _pinned(request, _checked("api.example.com", [(0, 0, 0, "", ("93.184.215.14", 8443))]))
+    assert str(request.url) == "https://93.184.215.14:8443/v1/chat/completions"
+    assert request.headers["host"] == "api.example.com:8443"
+    assert request.extensions["sni_hostname"] == "api.example.com"
+    # one refused address among public ones refuses the host (no "first answer wins")
+    with pytest.raises(BlockedTarget):
+        _checked("mixed.example", [(0, 0, 0, "", ("93.184.215.14", 443)), (0, 0, 0, "", ("10.0.0.5", 443))])

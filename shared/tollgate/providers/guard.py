@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -56,10 +58,13 @@ def _port(request: httpx.Request) -> int:
 
 
 class GuardedAsyncTransport(httpx.AsyncBaseTransport):
-    """An ``httpx.AsyncHTTPTransport`` whose every request is resolved, checked and pinned first."""
+    """Every request resolved, checked and pinned first. Connections are pooled per host NAME (one
+    inner transport each, made by ``factory``): the pool keys connections by the pinned address, so
+    a shared pool could reuse a TLS connection opened for another name on the same address."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self._inner = inner
+    def __init__(self, factory: Callable[[], httpx.AsyncBaseTransport]) -> None:
+        self._factory = factory
+        self._by_host: dict[str, httpx.AsyncBaseTransport] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
@@ -69,18 +74,22 @@ class GuardedAsyncTransport(httpx.AsyncBaseTransport):
             )
         except (OSError, UnicodeError) as exc:
             raise httpx.ConnectError(f"cannot resolve {host}") from exc
+        inner = self._by_host.get(host) or self._by_host.setdefault(host, self._factory())
         _pinned(request, _checked(host, list(infos)))
-        return await self._inner.handle_async_request(request)
+        return await inner.handle_async_request(request)
 
     async def aclose(self) -> None:
-        await self._inner.aclose()
+        for inner in list(self._by_host.values()):
+            await inner.aclose()
 
 
 class GuardedTransport(httpx.BaseTransport):
-    """The synchronous twin (credential checks)."""
+    """The synchronous twin (credential checks), pooled per host name too."""
 
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self._inner = inner
+    def __init__(self, factory: Callable[[], httpx.BaseTransport]) -> None:
+        self._factory = factory
+        self._by_host: dict[str, httpx.BaseTransport] = {}
+        self._lock = threading.Lock()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
@@ -88,8 +97,12 @@ class GuardedTransport(httpx.BaseTransport):
             infos = socket.getaddrinfo(_lookup_name(host), _port(request), proto=socket.IPPROTO_TCP)
         except (OSError, UnicodeError) as exc:
             raise httpx.ConnectError(f"cannot resolve {host}") from exc
+        with self._lock:
+            inner = self._by_host.get(host) or self._by_host.setdefault(host, self._factory())
         _pinned(request, _checked(host, list(infos)))
-        return self._inner.handle_request(request)
+        return inner.handle_request(request)
 
     def close(self) -> None:
-        self._inner.close()
+        with self._lock:
+            for inner in self._by_host.values():
+                inner.close()

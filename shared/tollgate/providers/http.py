@@ -132,16 +132,22 @@ class UpstreamHttp:
     def sync_client(self) -> httpx.Client:
         with self._lock:
             if self._sync is None:
-                inner = httpx.HTTPTransport(limits=httpx.Limits(max_connections=8), trust_env=False)
-                transport = inner if self._allow_local else GuardedTransport(inner)
+
+                def inner() -> httpx.BaseTransport:
+                    return httpx.HTTPTransport(limits=httpx.Limits(max_connections=8), trust_env=False)
+
+                transport = inner() if self._allow_local else GuardedTransport(inner)
                 self._sync = httpx.Client(timeout=self._timeout, trust_env=False, transport=transport)
             return self._sync
 
     def _async_transport(self, verify: ssl.SSLContext) -> httpx.AsyncBaseTransport:
         """Pooled connections; with local network access off, every request is resolved, checked
         and pinned first (``tollgate.providers.guard``)."""
-        inner = httpx.AsyncHTTPTransport(verify=verify, limits=self._limits, trust_env=False)
-        return inner if self._allow_local else GuardedAsyncTransport(inner)
+
+        def inner() -> httpx.AsyncBaseTransport:
+            return httpx.AsyncHTTPTransport(verify=verify, limits=self._limits, trust_env=False)
+
+        return inner() if self._allow_local else GuardedAsyncTransport(inner)
 
     async def send_json(self, request: UpstreamRequest) -> JsonReply:
         """One JSON request/response; ``ProviderCallError`` on transport failure or status >= 400."""

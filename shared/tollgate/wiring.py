@@ -227,7 +227,10 @@ class Services:
 
         settings = self.settings
         return build_http_client(
-            settings.upstream_connect_timeout_s, settings.upstream_read_timeout_s, settings.upstream_max_connections
+            settings.upstream_connect_timeout_s,
+            settings.upstream_read_timeout_s,
+            settings.upstream_max_connections,
+            allow_local_network=settings.allow_local_network,
         )
 
     @cached_property

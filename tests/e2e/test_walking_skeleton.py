@@ -86,7 +86,9 @@ def test_unpriced_model_is_refused_not_free(live_server: LiveServer, tenant: Ten
         sdk.chat.completions.create(model="mock/unpriced-model", messages=[{"role": "user", "content": "hi"}])
     assert caught.value.status_code == 409
     assert caught.value.body["type"] == "pricing_unavailable"  # type: ignore[index]
-    assert usage_rows(live_server) == []
+    # refused, not free: one refused row at cost 0 (the failure rate counts it)
+    (row,) = usage_rows(live_server)
+    assert (row.status, row.error_type, row.cost_usd) == ("refused", "model_unpriced", 0)
 
 
 def test_revoked_key_stops_working_at_once_on_this_instance(live_server: LiveServer, tenant: Tenant) -> None:

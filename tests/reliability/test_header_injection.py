@@ -81,7 +81,14 @@ def _assert_clean(name: str, fake: FakeProvider, gateway_key: str) -> None:
 
 def test_client_headers_do_not_reach_the_upstream(gateway: Gateway, provider: tuple[str, FakeProvider]) -> None:  # noqa: F811
     name, fake = provider
-    headers = {**HOSTILE, "Authorization": f"Bearer {gateway.tenant.admin_key}", "Host": "evil.example"}
+    key = gateway.tenant.admin_key
+    # a different x-api-key next to Authorization is ambiguous: refused before anything is sent
+    headers = {**HOSTILE, "Authorization": f"Bearer {key}", "Host": "evil.example"}
+    refused = httpx.post(gateway.server.api_url + "/chat/completions", json=_chat_body(name), headers=headers)
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "ambiguous_credentials"
+    assert fake.requests == []
+    # the same key in x-api-key is not ambiguous, and still never forwarded
+    headers["X-Api-Key"] = key
     response = httpx.post(gateway.server.api_url + "/chat/completions", json=_chat_body(name), headers=headers)
     assert response.status_code == 200, response.text
     _assert_clean(name, fake, gateway.tenant.admin_key)

@@ -27,13 +27,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from tollgate.alerts.events import channel_events, group_of
 from tollgate.alerts.formats import discord_body, email_text, slack_body
 from tollgate.alerts.signing import SIGNATURE_HEADER, sign
-from tollgate.alerts.ssrf import Resolver, UnsafeTarget, check_target, system_resolver
 from tollgate.clock import Clock
 from tollgate.db.models import AlertCooldown
 from tollgate.db.repositories.alerts import AlertChannelRepository, AlertSentRepository
 from tollgate.fx_display import alert_display
 from tollgate.keys.wrapping import KeyWrapper
 from tollgate.observability import logger
+from tollgate.ssrf import Resolver, UnsafeTarget, check_target, system_resolver
 
 CHANNEL_SECRET_PURPOSE = "alert_channel_secret"  # noqa: S105 - an encryption-context label, not a secret
 _RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from tollgate.alerts.delivery import AlertDelivery, DeliveryFailed, secret_context
-from tollgate.alerts.ssrf import Resolver, check_target, system_resolver
 from tollgate.clock import Clock
 from tollgate.db.models import AlertChannel
 from tollgate.db.repositories.alerts import AlertChannelRepository
 from tollgate.errors import InvalidRequest, NotFound
 from tollgate.keys.wrapping import KeyWrapper
+from tollgate.ssrf import Resolver, check_target, system_resolver
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 

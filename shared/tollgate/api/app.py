@@ -13,6 +13,7 @@ from tollgate.api.context import RequestContext
 from tollgate.api.http import ApiRequest, ApiResponse, json_response
 from tollgate.api.router import ErrorRenderer, Match, Route, Router, RouteTable
 from tollgate.errors import (
+    AuthenticationFailed,
     InternalError,
     InvalidRequest,
     NotFound,
@@ -45,12 +46,32 @@ def describe_validation_error(exc: ValidationError, prefix: str) -> str:
     return "; ".join(parts)
 
 
+AMBIGUOUS = (
+    "More than one credential was sent (a repeated Authorization or x-api-key header, or both with "
+    "different keys); send exactly one"
+)
+
+
 def extract_key(request: ApiRequest) -> str | None:
+    """The gateway key of a request: ``Authorization: Bearer <key>`` or ``x-api-key: <key>``.
+
+    Raises ``AuthenticationFailed`` (401 ``ambiguous_credentials``) when credentials are ambiguous:
+    a repeated header (adapters join repeats with ``", "``; keys never hold a comma) or both headers
+    carrying different keys. Never "the last one wins"."""
     authorization = request.header("authorization")
+    api_key = request.header("x-api-key")
+    found: str | None = None
     if authorization:
+        if "," in authorization:
+            raise AuthenticationFailed(AMBIGUOUS, code="ambiguous_credentials")
         scheme, _, value = authorization.partition(" ")
-        return value.strip() if scheme.lower() == "bearer" else None
-    return request.header("x-api-key")
+        found = value.strip() if scheme.lower() == "bearer" else None
+    if api_key is not None:
+        key = api_key.strip()
+        if "," in key or (found is not None and key != found):
+            raise AuthenticationFailed(AMBIGUOUS, code="ambiguous_credentials")
+        return key or found
+    return found
 
 
 class GatewayApp:

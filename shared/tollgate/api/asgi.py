@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from tollgate.api.app import GatewayApp, error_response
+from tollgate.api.headers import decode_headers, encode_headers
 from tollgate.api.http import ApiRequest, ApiResponse
 from tollgate.errors import InvalidRequest
 from tollgate.ids import new_request_id
@@ -54,10 +55,15 @@ class AsgiGateway:
             )
             await self._send_response(send, receive, error_response(error, request_id))
             return
+        try:
+            headers = decode_headers(scope["headers"])
+        except InvalidRequest as exc:
+            await self._send_response(send, receive, error_response(exc, request_id))
+            return
         request = ApiRequest(
             method=scope["method"],
             path=scope["path"],
-            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
+            headers=headers,
             query=_parse_query(scope.get("query_string", b"")),
             body=body,
             request_id=request_id,
@@ -85,13 +91,22 @@ class AsgiGateway:
                 return b"".join(chunks)
 
     async def _send_response(self, send: Send, receive: Receive, response: ApiResponse) -> None:
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.all_headers().items()]
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
         stream = response.stream
-        if stream is None:
+        chunks = None if stream is None else stream if isinstance(stream, AsyncIterator) else self._pulled(stream)
+        try:
+            headers = encode_headers(response.all_headers())
+            await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        except BaseException:
+            # nothing was relayed: closing the stream still ends the upstream call and records its usage
+            aclose = getattr(stream, "aclose", None) or getattr(stream, "close", None)
+            if aclose is not None:
+                done = aclose()
+                if done is not None:
+                    await done
+            raise
+        if chunks is None:
             await send({"type": "http.response.body", "body": response.body})
             return
-        chunks = stream if isinstance(stream, AsyncIterator) else self._pulled(stream)
         await self._relay(send, receive, chunks)
 
     async def _relay(self, send: Send, receive: Receive, chunks: AsyncIterator[bytes]) -> None:

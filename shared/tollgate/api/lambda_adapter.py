@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tollgate.api.app import GatewayApp
+from tollgate.api.headers import encode_value, repair_text
 from tollgate.api.http import ApiRequest, ApiResponse
 from tollgate.api.routes import routers_for
 from tollgate.config import get_settings
@@ -26,7 +27,7 @@ from tollgate.wiring import Services, get_services
 
 def request_from_event(event: dict[str, Any]) -> ApiRequest:
     http = event.get("requestContext", {}).get("http", {})
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    headers = {k.lower(): repair_text(k.lower(), v) for k, v in (event.get("headers") or {}).items()}
     raw = event.get("body") or ""
     body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
     return ApiRequest(
@@ -53,7 +54,7 @@ async def read_body(response: ApiResponse) -> bytes:
 def response_to_result(response: ApiResponse, body: bytes) -> dict[str, Any]:
     return {
         "statusCode": response.status,
-        "headers": response.all_headers(),
+        "headers": {k: encode_value(v) for k, v in response.all_headers().items()},
         "body": body.decode(),
         "isBase64Encoded": False,
     }

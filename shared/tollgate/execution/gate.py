@@ -107,24 +107,43 @@ class PolicyGate:
         else:
             ref = parse_model(call.requested_model or "?")
             provider, model = ref.provider or "", ref.model
-        record = UsageRecord(
-            id=uuid.uuid4(),
-            workspace_id=call.workspace_id,
-            request_id=call.request_id,
-            key_id=call.key_id,
-            provider=provider,
-            model=model,
-            requested_model=call.requested_model,
-            workflow=call.attribution.workflow,
-            agent=call.attribution.agent,
-            tags=list(call.attribution.tags),
-            status="refused",
-            error_type=error_type,
-            cost_usd=Decimal(0),
-            latency_ms=0,
-            stream=call.stream,
-            routing_rule_id=rule_id,
-            created_at=self._clock.now(),
+        record_refusal(
+            self._sessions, self._clock, call, provider=provider, model=model, error_type=error_type, rule_id=rule_id
         )
-        with self._sessions.begin() as session:
-            UsageRepository(session).add(record)
+
+
+def record_refusal(
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    call: GatedCall,
+    *,
+    provider: str,
+    model: str,
+    error_type: str,
+    rule_id: uuid.UUID | None = None,
+) -> None:
+    """Write the ``refused`` usage row of a call refused before any provider call: cost 0,
+    latency 0, ``error_type`` naming the refusal (``routing_blocked``, ``guardrail_blocked``,
+    ``budget_exceeded``, ``model_unpriced``, ...). One writer for every refusal, so the failure
+    rate counts them all."""
+    record = UsageRecord(
+        id=uuid.uuid4(),
+        workspace_id=call.workspace_id,
+        request_id=call.request_id,
+        key_id=call.key_id,
+        provider=provider,
+        model=model,
+        requested_model=call.requested_model,
+        workflow=call.attribution.workflow,
+        agent=call.attribution.agent,
+        tags=list(call.attribution.tags),
+        status="refused",
+        error_type=error_type,
+        cost_usd=Decimal(0),
+        latency_ms=0,
+        stream=call.stream,
+        routing_rule_id=rule_id,
+        created_at=clock.now(),
+    )
+    with sessions.begin() as session:
+        UsageRepository(session).add(record)

@@ -14,7 +14,7 @@ import asyncio
 import inspect
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -27,15 +27,15 @@ from tollgate.clock import Clock
 from tollgate.db.models import UsageRecord
 from tollgate.db.repositories.usage import UsageRepository
 from tollgate.db.repositories.workspaces import WorkspaceRepository
-from tollgate.errors import InternalError
+from tollgate.errors import BudgetExceeded, InternalError, PermissionDenied, PricingUnavailable, TollgateError
 from tollgate.execution.attribution import Attribution
 from tollgate.execution.blocking import BlockingPool
 from tollgate.execution.deadline import Deadline, DeadlineExceeded, DeadlineReached, bound
-from tollgate.execution.gate import Admitted, PolicyGate
+from tollgate.execution.gate import Admitted, PolicyGate, record_refusal
 from tollgate.execution.operations import CallOperation, StreamFraming
 from tollgate.execution.recording import GroupWriter
-from tollgate.execution.resolver import Candidate, ModelResolver
-from tollgate.execution.sse import OpenAIFraming, StreamRecorder, as_tollgate
+from tollgate.execution.resolver import Candidate, ModelResolver, parse_model
+from tollgate.execution.sse import OpenAIFraming, RecordedRelay, StreamRecorder, as_tollgate
 from tollgate.keys.limits import KeyLimiter
 from tollgate.metering.output_cap import output_cap, with_output_cap
 from tollgate.money import ZERO, format_usd
@@ -54,6 +54,8 @@ T = TypeVar("T")
 INTERRUPTED = "interrupted"
 # Body fields that are Tollgate's, not the provider's.
 _GATEWAY_FIELDS = ("model", "metadata")
+# refusals of planning that leave a ``refused`` usage row (the gate records its own)
+_REFUSALS = (BudgetExceeded, PricingUnavailable, PermissionDenied)
 
 
 @dataclass(frozen=True)
@@ -168,11 +170,33 @@ class ExecuteService:
         """Runs on the blocking pool. Routing rules + request guardrails (``tollgate.execution.gate``)
         may refuse the call (its ``refused`` usage row is written here) or redact the forwarded
         body; then resolve, price and reserve."""
-        if self._gate is None:
-            return call, self._plan(call)
-        admitted = self._gate.admit(call)
-        call = replace(call, body=admitted.body)
-        return call, self._plan(call, admitted)
+        admitted = None
+        if self._gate is not None:
+            admitted = self._gate.admit(call)
+            call = replace(call, body=admitted.body)
+        try:
+            return call, self._plan(call, admitted)
+        except _REFUSALS as refused:
+            self._record_refusal(call, admitted, refused)
+            raise
+
+    def _record_refusal(self, call: ExecuteCall, admitted: Admitted | None, refused: TollgateError) -> None:
+        """The ``refused`` row of a call planning refused (budget 402, unpriced 409, model 403);
+        a failure to write it is logged and the refusal still answered."""
+        ref = parse_model(call.requested_model or "?")
+        rule_id = admitted.routing_rule_id if admitted is not None else None
+        try:
+            record_refusal(
+                self._sessions,
+                self._clock,
+                call,
+                provider=ref.provider or "",
+                model=ref.model,
+                error_type=refused.code,
+                rule_id=rule_id,
+            )
+        except Exception:
+            logger.exception("could not record a refused call")
 
     def _plan(self, call: ExecuteCall, admitted: Admitted | None = None) -> _Plan:
         started = time.perf_counter()
@@ -313,12 +337,18 @@ class ExecuteService:
         opened = await self._guarded(
             call, plan, upstream_started, self._invoker.open_stream(plan.candidates, body, call.operation)
         )
-        headers = self._headers(call, plan, opened.candidate, opened.fallback_from)
-        return ExecuteResult(headers=headers, chunks=self._relay(call, plan, opened, upstream_started))
+        recorder = StreamRecorder(self._stream_recording(call, plan, opened, upstream_started))
+        relay = self._relay(call, plan, opened, recorder)
+        try:
+            headers = self._headers(call, plan, opened.candidate, opened.fallback_from)
+        except BaseException:
+            await recorder.finish("error", "internal_error")
+            raise
+        return ExecuteResult(headers=headers, chunks=RecordedRelay(relay, recorder))
 
     async def _relay(
-        self, call: ExecuteCall, plan: _Plan, opened: Any, upstream_started: float
-    ) -> AsyncIterator[bytes]:
+        self, call: ExecuteCall, plan: _Plan, opened: Any, recorder: StreamRecorder
+    ) -> AsyncGenerator[bytes, None]:
         """Relay chunks in the call's framing (``OpenAIFraming`` for chat completions, the
         operation's otherwise). The usage row is written before the closing events (the usage chunk,
         only when the client asked ``stream_options.include_usage``, and ``[DONE]``; or Anthropic's
@@ -327,7 +357,6 @@ class ExecuteService:
         was produced as ``cancelled``."""
         stream = opened.stream
         framing = _framing_for(call, opened.candidate)
-        recorder = StreamRecorder(self._stream_recording(call, plan, opened, upstream_started))
         try:
             async for chunk in stream:
                 for data in framing.chunk(chunk):

@@ -4,7 +4,7 @@ their own ``StreamFraming`` through their operation), and the once-only recorder
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from tollgate.errors import InternalError, TollgateError
@@ -62,6 +62,27 @@ class OpenAIFraming:
 
 def as_tollgate(error: Exception) -> TollgateError:
     return error if isinstance(error, TollgateError) else InternalError("The stream failed")
+
+
+class RecordedRelay:
+    """A stream relay whose ``aclose`` records the usage even when the relay never started (a
+    response that failed before its first chunk): an unstarted async generator runs no ``finally``."""
+
+    def __init__(self, relay: AsyncGenerator[bytes, None], recorder: StreamRecorder) -> None:
+        self._relay = relay
+        self._recorder = recorder
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        return await self._relay.__anext__()
+
+    async def aclose(self) -> None:
+        try:
+            await self._relay.aclose()
+        finally:
+            await self._recorder.finish("cancelled", "client_disconnected")
 
 
 def sse_error(request_id: str, error: Exception) -> bytes:

@@ -18,6 +18,7 @@ class FailureKind(StrEnum):
     NOT_FOUND = "not_found"  # unknown model / endpoint
     CONFLICT = "conflict"  # 408/409
     PROTOCOL = "protocol"  # the upstream answered something we cannot parse
+    BLOCKED = "blocked_target"  # the base URL resolves to an address the outbound rule refuses
 
 
 def kind_for_status(status: int) -> FailureKind:
@@ -53,6 +54,7 @@ _MESSAGES = {
     FailureKind.NOT_FOUND: "does not know this model",
     FailureKind.CONFLICT: "asked to retry the request",
     FailureKind.PROTOCOL: "sent a response Tollgate could not read",
+    FailureKind.BLOCKED: "was not called: its base URL resolves to a refused address",
 }
 
 
@@ -156,4 +158,8 @@ def to_gateway_error(exc: ProviderCallError) -> Exception:
         )
     if exc.kind is FailureKind.NETWORK:
         return errors.ProviderUnavailable(f"{provider} could not be reached", code="upstream_unreachable", status=502)
+    if exc.kind is FailureKind.BLOCKED:
+        from tollgate.providers.guard import RULE
+
+        return errors.ProviderUnavailable(f"{provider} was not called: {RULE}", code="base_url_blocked", status=424)
     return errors.ProviderUnavailable(f"{provider} is unavailable ({exc.kind.value})", status=502)

@@ -30,6 +30,7 @@ import orjson
 
 from tollgate.execution import deadline as deadlines
 from tollgate.providers.errors import FailureKind, ProviderCallError, upstream_error
+from tollgate.providers.guard import BlockedTarget, GuardedAsyncTransport, GuardedTransport
 
 MAX_ERROR_BODY_BYTES = 64 * 1024
 
@@ -100,7 +101,10 @@ class UpstreamHttp:
 
     SHARD_CONNECTIONS = 64
 
-    def __init__(self, connect_timeout_s: float, read_timeout_s: float, max_connections: int) -> None:
+    def __init__(
+        self, connect_timeout_s: float, read_timeout_s: float, max_connections: int, *, allow_local_network: bool
+    ) -> None:
+        self._allow_local = allow_local_network
         self._timeout = httpx.Timeout(
             connect=connect_timeout_s, read=read_timeout_s, write=read_timeout_s, pool=connect_timeout_s
         )
@@ -132,10 +136,9 @@ class UpstreamHttp:
                 [
                     httpx.AsyncClient(
                         timeout=self._timeout,
-                        limits=self._limits,
                         trust_env=False,
                         follow_redirects=False,
-                        verify=verify,
+                        transport=self._async_transport(verify),
                     )
                     for _ in range(self._shard_count)
                 ]
@@ -146,10 +149,22 @@ class UpstreamHttp:
     def sync_client(self) -> httpx.Client:
         with self._lock:
             if self._sync is None:
-                self._sync = httpx.Client(
-                    timeout=self._timeout, limits=httpx.Limits(max_connections=8), trust_env=False
-                )
+
+                def inner() -> httpx.BaseTransport:
+                    return httpx.HTTPTransport(limits=httpx.Limits(max_connections=8), trust_env=False)
+
+                transport = inner() if self._allow_local else GuardedTransport(inner)
+                self._sync = httpx.Client(timeout=self._timeout, trust_env=False, transport=transport)
             return self._sync
+
+    def _async_transport(self, verify: ssl.SSLContext) -> httpx.AsyncBaseTransport:
+        """Pooled connections; with local network access off, every request is resolved, checked
+        and pinned first (``tollgate.providers.guard``)."""
+
+        def inner() -> httpx.AsyncBaseTransport:
+            return httpx.AsyncHTTPTransport(verify=verify, limits=self._limits, trust_env=False)
+
+        return inner() if self._allow_local else GuardedAsyncTransport(inner)
 
     async def send_json(self, request: UpstreamRequest) -> JsonReply:
         """One JSON request/response; ``ProviderCallError`` on transport failure or status >= 400."""
@@ -162,6 +177,8 @@ class UpstreamHttp:
         except httpx.TimeoutException:
             deadlines.check()
             raise upstream_error(request.provider, FailureKind.TIMEOUT) from None
+        except BlockedTarget:
+            raise upstream_error(request.provider, FailureKind.BLOCKED) from None
         except httpx.TransportError:
             raise upstream_error(request.provider, FailureKind.NETWORK) from None
         return read_json_reply(request, response.status_code, response.headers, response.content)
@@ -177,6 +194,8 @@ class UpstreamHttp:
         except httpx.TimeoutException:
             deadlines.check()
             raise upstream_error(request.provider, FailureKind.TIMEOUT) from None
+        except BlockedTarget:
+            raise upstream_error(request.provider, FailureKind.BLOCKED) from None
         except httpx.TransportError:
             raise upstream_error(request.provider, FailureKind.NETWORK) from None
         return read_json_reply(request, response.status_code, response.headers, response.content)
@@ -193,6 +212,8 @@ class UpstreamHttp:
         except httpx.TimeoutException:
             deadlines.check()
             raise upstream_error(request.provider, FailureKind.TIMEOUT) from None
+        except BlockedTarget:
+            raise upstream_error(request.provider, FailureKind.BLOCKED) from None
         except httpx.TransportError:
             raise upstream_error(request.provider, FailureKind.NETWORK) from None
         if response.status_code >= 400:
@@ -251,9 +272,12 @@ def _capped(timeout_s: float | None) -> float:
     return deadlines.capped_timeout(timeout_s if timeout_s is not None else float("inf"))
 
 
-def build_http_client(connect_timeout_s: float, read_timeout_s: float, max_connections: int) -> UpstreamHttp:
-    """The transport of a process: pooled keep-alive connections, explicit timeouts, no env proxies."""
-    return UpstreamHttp(connect_timeout_s, read_timeout_s, max_connections)
+def build_http_client(
+    connect_timeout_s: float, read_timeout_s: float, max_connections: int, *, allow_local_network: bool
+) -> UpstreamHttp:
+    """The transport of a process: pooled keep-alive connections, explicit timeouts, no env proxies;
+    base URLs checked at connect time unless ``allow_local_network`` (``tollgate.providers.guard``)."""
+    return UpstreamHttp(connect_timeout_s, read_timeout_s, max_connections, allow_local_network=allow_local_network)
 
 
 def read_json_reply(request: UpstreamRequest, status: int, headers: httpx.Headers, content: bytes) -> JsonReply:

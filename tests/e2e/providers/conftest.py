@@ -104,7 +104,7 @@ def gateway(db_url: str, tmp_path: Path) -> Iterator[Gateway]:
     source = FakeCredentialSource(services.sessions)
     services.credentials = source  # type: ignore[misc]
     services.sleep = record_sleep  # type: ignore[misc]
-    services.http_client = build_http_client(0.5, 0.5, 50)  # type: ignore[misc]
+    services.http_client = build_http_client(0.5, 0.5, 50, allow_local_network=True)  # type: ignore[misc]
     for provider, model in (
         ("openai", "gpt-4o-mini"),
         ("anthropic", "claude-sonnet-4-5"),

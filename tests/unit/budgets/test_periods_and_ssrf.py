@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tollgate.alerts.signing import sign, verify
-from tollgate.alerts.ssrf import UnsafeTarget, check_target
 from tollgate.budgets.periods import period_bounds
+from tollgate.ssrf import UnsafeTarget, check_target
 
 
 def test_daily_period_in_berlin_on_the_spring_forward_day_is_23_hours() -> None:

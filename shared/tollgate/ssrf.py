@@ -34,7 +34,10 @@ def _literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def _refused(address: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_local: bool) -> bool:
+def refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_local: bool) -> bool:
+    """The one outbound-address rule (webhooks and provider base URLs): metadata, private,
+    link-local, reserved, multicast and unspecified addresses are refused; loopback only when
+    ``allow_local`` is off."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     if address in METADATA_ADDRESSES:
@@ -63,7 +66,7 @@ def check_target(url: str, *, allow_local: bool, resolve: Resolver = system_reso
         raise UnsafeTarget("target: host does not resolve") from None
     if not addresses:
         raise UnsafeTarget("target: host does not resolve")
-    if any(_refused(a, allow_local) for a in addresses):
+    if any(refused_address(a, allow_local) for a in addresses):
         raise UnsafeTarget("target: resolves to a private, loopback, link-local or metadata address")
     if parts.scheme == "http" and not (allow_local and all(a.is_loopback for a in addresses)):
         raise UnsafeTarget("target: must use https")

@@ -1,0 +1,108 @@
+"""Connect-time guard of provider base URLs (issue: a base URL reached 127.0.0.1 through
+``0x7f000001``, ``127.1``, ``2130706433``, ``0``, ``localhost.`` or a DNS name resolving privately).
+
+With ``TOLLGATE_ALLOW_LOCAL_NETWORK`` off, every upstream connection resolves its host first,
+checks EVERY address with the webhook rule (``tollgate.ssrf.refused_address``) and connects
+to the checked address (the URL is rewritten to it; TLS still verifies and sends SNI for the
+original host name), so a DNS answer that changes after the check cannot reach a refused address.
+It runs on every call, so a credential saved while local access was on stops working once it is
+turned off. A refused host raises ``BlockedTarget`` (mapped to 424 ``base_url_blocked``).
+With local access on, nothing is checked (local development and the test suite's fake servers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from tollgate.ssrf import refused_address
+
+RULE = (
+    "the credential's base URL resolves to a private, loopback, link-local or metadata address, which is "
+    "refused while TOLLGATE_ALLOW_LOCAL_NETWORK is off"
+)
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class BlockedTarget(httpx.TransportError):
+    """The upstream host resolves to an address the outbound rule refuses."""
+
+
+def _checked(host: str, infos: list[Any]) -> str:
+    addresses: list[Address] = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    if not addresses or any(refused_address(a, False) for a in addresses):
+        raise BlockedTarget(RULE)
+    return str(addresses[0])
+
+
+def _pinned(request: httpx.Request, address: str) -> None:
+    host = request.url.host
+    request.url = request.url.copy_with(host=address)
+    if request.url.scheme == "https":
+        request.extensions = {**request.extensions, "sni_hostname": host}
+
+
+def _lookup_name(host: str) -> str:
+    """The name resolved: a fully qualified ``localhost.`` is the same host as ``localhost``."""
+    return host.rstrip(".") or host
+
+
+def _port(request: httpx.Request) -> int:
+    return request.url.port or (443 if request.url.scheme == "https" else 80)
+
+
+class GuardedAsyncTransport(httpx.AsyncBaseTransport):
+    """Every request resolved, checked and pinned first. Connections are pooled per host NAME (one
+    inner transport each, made by ``factory``): the pool keys connections by the pinned address, so
+    a shared pool could reuse a TLS connection opened for another name on the same address."""
+
+    def __init__(self, factory: Callable[[], httpx.AsyncBaseTransport]) -> None:
+        self._factory = factory
+        self._by_host: dict[str, httpx.AsyncBaseTransport] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                _lookup_name(host), _port(request), proto=socket.IPPROTO_TCP
+            )
+        except (OSError, UnicodeError) as exc:
+            raise httpx.ConnectError(f"cannot resolve {host}") from exc
+        inner = self._by_host.get(host) or self._by_host.setdefault(host, self._factory())
+        _pinned(request, _checked(host, list(infos)))
+        return await inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for inner in list(self._by_host.values()):
+            await inner.aclose()
+
+
+class GuardedTransport(httpx.BaseTransport):
+    """The synchronous twin (credential checks), pooled per host name too."""
+
+    def __init__(self, factory: Callable[[], httpx.BaseTransport]) -> None:
+        self._factory = factory
+        self._by_host: dict[str, httpx.BaseTransport] = {}
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        try:
+            infos = socket.getaddrinfo(_lookup_name(host), _port(request), proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError) as exc:
+            raise httpx.ConnectError(f"cannot resolve {host}") from exc
+        with self._lock:
+            inner = self._by_host.get(host) or self._by_host.setdefault(host, self._factory())
+        _pinned(request, _checked(host, list(infos)))
+        return inner.handle_request(request)
+
+    def close(self) -> None:
+        with self._lock:
+            for inner in self._by_host.values():
+                inner.close()

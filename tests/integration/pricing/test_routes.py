@@ -10,7 +10,6 @@ import pytest
 
 from tests.integration.pricing.conftest import FeedServer
 from tests.pricing_data import (
-    FIXTURE_FEEDS,
     SNAPSHOT_MODELS,
     SNAPSHOT_OPENROUTER_MODELS,
     snapshot_document,
@@ -161,7 +160,7 @@ def test_refresh_status_and_health(live_server: LiveServer, tenant: Tenant, feed
     # Then status and health say fresh
     status = get(live_server, "/v1/pricing/status", tenant.admin_key).json()
     assert status["stale"] is False and status["last_error"] is None
-    assert status["sources"]["openrouter"]["models"] == FIXTURE_FEEDS.openrouter_models
+    assert status["sources"]["openrouter"]["models"] == SNAPSHOT_OPENROUTER_MODELS
     assert httpx.get(live_server.base_url + "/health", timeout=10).json()["pricing"]["stale"] is False
     # And OpenRouter's own price wins for provider openrouter
     detail = get(live_server, "/v1/pricing/openrouter/google/gemini-2.5-flash", tenant.admin_key).json()

@@ -18,7 +18,7 @@ from tollgate.providers.gemini import GeminiProvider
 from tollgate.providers.http import JsonReply, UpstreamHttp
 from tollgate.providers.openai_compat import OpenAICompatibleProvider, openai_usage
 
-HTTP = UpstreamHttp(1.0, 1.0, 4)
+HTTP = UpstreamHttp(1.0, 1.0, 4, allow_local_network=True)
 ADAPTERS = build_adapters(HTTP)
 ANTHROPIC = ADAPTERS["anthropic"]
 TARGET = ProviderTarget("anthropic", "https://anthropic.test", "sk-ant", {"beta": "extra-flag"})

@@ -43,6 +43,7 @@ class MessagesOperation:
         self._request = request  # the client's Anthropic body, as validated (extra fields kept)
         self._translated = translated
         self._headers = headers
+        self._redacted = False
 
     def prompt_tokens(self, candidate: Candidate) -> int:
         return estimate_prompt_tokens(candidate.provider, candidate.model, self._translated.body)
@@ -50,8 +51,14 @@ class MessagesOperation:
     def max_output_tokens(self) -> int | None:
         return int(self._request["max_tokens"])
 
+    def _native(self, client: ProviderClient, body: dict[str, Any]) -> bool:
+        """Anthropic gets the client's own body, unless a guardrail redacted the request: then only the
+        redacted body may leave, so the call goes the translated way (and streams in translated framing)."""
+        self._redacted = body.get("messages") != self._translated.body.get("messages")
+        return isinstance(client, NativeMessagesClient) and not self._redacted
+
     async def complete(self, client: ProviderClient, candidate: Candidate, body: dict[str, Any]) -> ChatResponse:
-        if isinstance(client, NativeMessagesClient):
+        if self._native(client, body) and isinstance(client, NativeMessagesClient):
             return await client.native_complete(candidate.target, candidate.model, self._request, self._headers)
         self._check(candidate)
         response = await client.complete(candidate.target, ChatRequest(candidate.model, body, stream=False))
@@ -60,13 +67,13 @@ class MessagesOperation:
 
     async def stream(self, client: ProviderClient, candidate: Candidate, body: dict[str, Any]) -> ChatStream:
         request = ChatRequest(candidate.model, body, stream=True)
-        if isinstance(client, NativeMessagesClient):
+        if self._native(client, body) and isinstance(client, NativeMessagesClient):
             return await client.native_stream(candidate.target, candidate.model, self._request, self._headers, request)
         self._check(candidate)
         return await client.stream(candidate.target, request)
 
     def framing(self, candidate: Candidate, request_id: str) -> StreamFraming:
-        if candidate.provider == "anthropic":
+        if candidate.provider == "anthropic" and not self._redacted:
             return NativeFraming()
         hint = self.prompt_tokens(candidate)
         return TranslatedFraming(AnthropicStreamEncoder(public_model(candidate), input_tokens_hint=hint))

@@ -488,3 +488,23 @@ def test_models_list_answers_anthropics_sdk(gateway: Gateway, upstream: FakeProv
     assert "anthropic/claude-sonnet-4-5" in ids and all(m.type == "model" for m in models)
     plain = httpx.get(gateway.server.api_url + "/models", headers={"x-api-key": gateway.tenant.admin_key}).json()
     assert "type" not in plain["data"][0] and plain["object"] == "list"
+
+
+def test_a_redacting_guardrail_also_covers_messages_to_anthropic(gateway: Gateway, upstream: FakeProvider) -> None:
+    # Given a workspace that redacts e-mail addresses
+    admin = httpx.Client(
+        base_url=gateway.server.base_url, headers={"Authorization": f"Bearer {gateway.tenant.admin_key}"}, timeout=30
+    )
+    settings = {"detectors": {"pii_email": {"action": "redact"}}}
+    assert admin.put("/v1/guardrails", json=settings).status_code == 200
+    # When a message holding one goes to Anthropic, plain and streamed
+    sdk = client(gateway)
+    prompt = [{"role": "user", "content": "Mail jane.doe@example.com the report"}]
+    answer = sdk.messages.create(model="anthropic/claude-sonnet-4-5", max_tokens=64, messages=prompt)  # type: ignore[arg-type]
+    with sdk.messages.stream(model="anthropic/claude-sonnet-4-5", max_tokens=64, messages=prompt) as stream:  # type: ignore[arg-type]
+        final = stream.get_final_message()
+    # Then only the redacted text left (the call went the translated way), and both answers parse
+    sent = [json.dumps(request.body) for request in upstream.requests]
+    assert len(sent) == 2 and all("jane.doe@example.com" not in body for body in sent)
+    assert all("[REDACTED:pii_email]" in body for body in sent)
+    assert answer.content and final.content

@@ -63,8 +63,11 @@ def browser_unavailable() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """One browser for the dashboard tests. Package scope, not session: Playwright's sync API keeps an
+    event loop running in the main thread while it is open, and the tests after this package call
+    ``asyncio.run`` (which refuses to start inside a running loop)."""
     reason = browser_unavailable()
     if reason:
         pytest.skip(reason)

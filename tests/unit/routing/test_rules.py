@@ -101,7 +101,7 @@ class Prices:
         ("anthropic", "claude-sonnet-4-5"): price("anthropic", "claude-sonnet-4-5", "3", "15"),
     }
 
-    def current(self, provider: str, model: str) -> PriceRow | None:
+    def current(self, provider: str, model: str, workspace_id: uuid.UUID | None = None) -> PriceRow | None:
         return self.table.get((provider, model))
 
 

@@ -55,4 +55,5 @@ class EmbeddingsOperation:
         raise ProviderCallError(FailureKind.BAD_REQUEST, "embeddings do not stream", provider=candidate.provider)
 
     def framing(self, candidate: Candidate, request_id: str) -> StreamFraming:
-        raise NotImplementedError("embeddings do not stream")
+        # Unreachable in practice: ``stream`` refuses first. Same refusal, so no call path can differ.
+        raise ProviderCallError(FailureKind.BAD_REQUEST, "embeddings do not stream", provider=candidate.provider)

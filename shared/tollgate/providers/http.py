@@ -19,6 +19,7 @@ import ssl
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -86,6 +87,21 @@ class JsonReply:
     status: int
     headers: httpx.Headers
     body: Any
+
+
+@contextmanager
+def transport_failures(provider: str) -> Iterator[None]:
+    """Map httpx transport failures to ``ProviderCallError``: timeouts (unless the call's deadline has
+    passed, which ``deadlines.check`` raises), refused targets, and network errors."""
+    try:
+        yield
+    except httpx.TimeoutException:
+        deadlines.check()
+        raise upstream_error(provider, FailureKind.TIMEOUT) from None
+    except BlockedTarget:
+        raise upstream_error(provider, FailureKind.BLOCKED) from None
+    except httpx.TransportError:
+        raise upstream_error(provider, FailureKind.NETWORK) from None
 
 
 class UpstreamHttp:
@@ -170,34 +186,20 @@ class UpstreamHttp:
         """One JSON request/response; ``ProviderCallError`` on transport failure or status >= 400."""
         headers = {"content-type": "application/json", "accept": "application/json", **request.headers}
         content = None if request.payload is None else dumps(request.payload)
-        try:
+        with transport_failures(request.provider):
             response = await self.client().request(
                 request.method, request.url, headers=headers, content=content, timeout=self._call_timeout()
             )
-        except httpx.TimeoutException:
-            deadlines.check()
-            raise upstream_error(request.provider, FailureKind.TIMEOUT) from None
-        except BlockedTarget:
-            raise upstream_error(request.provider, FailureKind.BLOCKED) from None
-        except httpx.TransportError:
-            raise upstream_error(request.provider, FailureKind.NETWORK) from None
         return read_json_reply(request, response.status_code, response.headers, response.content)
 
     def send_json_sync(self, request: UpstreamRequest) -> JsonReply:
         """The same as ``send_json`` from synchronous code (credential checks only)."""
         headers = {"content-type": "application/json", "accept": "application/json", **request.headers}
         content = None if request.payload is None else dumps(request.payload)
-        try:
+        with transport_failures(request.provider):
             response = self.sync_client().request(
                 request.method, request.url, headers=headers, content=content, timeout=self._call_timeout()
             )
-        except httpx.TimeoutException:
-            deadlines.check()
-            raise upstream_error(request.provider, FailureKind.TIMEOUT) from None
-        except BlockedTarget:
-            raise upstream_error(request.provider, FailureKind.BLOCKED) from None
-        except httpx.TransportError:
-            raise upstream_error(request.provider, FailureKind.NETWORK) from None
         return read_json_reply(request, response.status_code, response.headers, response.content)
 
     async def open_stream(self, request: UpstreamRequest) -> httpx.Response:
@@ -207,15 +209,8 @@ class UpstreamHttp:
         built = client.build_request(
             request.method, request.url, headers=headers, content=dumps(request.payload), timeout=self._call_timeout()
         )
-        try:
+        with transport_failures(request.provider):
             response = await client.send(built, stream=True)
-        except httpx.TimeoutException:
-            deadlines.check()
-            raise upstream_error(request.provider, FailureKind.TIMEOUT) from None
-        except BlockedTarget:
-            raise upstream_error(request.provider, FailureKind.BLOCKED) from None
-        except httpx.TransportError:
-            raise upstream_error(request.provider, FailureKind.NETWORK) from None
         if response.status_code >= 400:
             try:
                 raw = await _read_bounded(response)

@@ -4,6 +4,9 @@ input rate (no output), the adapter is the provider's ``embed``, the answer is O
 Providers with an ``embed``: openai, deepseek, openrouter and custom (OpenAI-compatible
 ``/embeddings``), gemini (``batchEmbedContents``) and the built-in mock (deterministic vectors).
 Others (anthropic, yandex) answer 400.
+
+The inputs sent are ``body["input"]`` when the call carries them (the route puts them there, so the
+guardrails gate scans them and may redact them), else the inputs the operation was built with.
 """
 
 from __future__ import annotations
@@ -43,7 +46,8 @@ class EmbeddingsOperation:
             raise ProviderCallError(
                 FailureKind.BAD_REQUEST, f"provider '{provider}' offers no embeddings API", provider=provider
             )
-        request = EmbeddingRequest(candidate.model, self._inputs, self._dimensions, self._encoding_format, self._user)
+        inputs = body.get("input", self._inputs)  # the gate's (possibly redacted) copy
+        request = EmbeddingRequest(candidate.model, inputs, self._dimensions, self._encoding_format, self._user)
         if request.token_arrays and provider == "gemini":
             message = "token-array input cannot be sent to gemini (it embeds text); send strings"
             raise ProviderCallError(FailureKind.BAD_REQUEST, message, provider=provider)

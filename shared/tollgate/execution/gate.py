@@ -3,8 +3,13 @@
 ``admit`` runs before planning (so before any reservation or provider call):
 
 1. the first matching routing rule decides the candidates (a ``block`` rule refuses the call);
-2. the guardrails scan every message part; ``block`` refuses the call, ``redact`` replaces the
-   forwarded body, ``warn`` adds the ``x-tollgate-guardrail`` response header.
+2. the guardrails scan every message part (and every string of an embeddings ``input``); ``block``
+   refuses the call, ``redact`` replaces the forwarded body, ``warn`` adds the
+   ``x-tollgate-guardrail`` response header. Embeddings token arrays under a redacting or blocking
+   policy are refused (``unscannable_input``): no detector can read them.
+
+After the call, ``screen_response`` scans a non-streamed answer and ``stream_screen`` builds the
+screen a streamed answer is relayed through (``tollgate.execution.screen``).
 
 A refused call writes a usage row with status ``refused``, cost 0 and the error type
 (``routing_blocked`` or ``guardrail_blocked``), then raises the 403 / 400 error.
@@ -23,8 +28,12 @@ from tollgate.clock import Clock
 from tollgate.db.models import UsageRecord
 from tollgate.db.repositories.usage import UsageRepository
 from tollgate.execution.attribution import Attribution
+from tollgate.execution.blocking import BlockingPool
 from tollgate.execution.resolver import parse_model
-from tollgate.guardrails.service import GUARDRAIL_HEADER, GuardrailBlocked, GuardrailService
+from tollgate.execution.screen import StreamScreen
+from tollgate.guardrails.chunks import ChunkScreen
+from tollgate.guardrails.service import GUARDRAIL_HEADER, GuardrailBlocked, GuardrailService, UnscannableInput
+from tollgate.guardrails.stream import StreamScanner
 from tollgate.routing.planner import Routing, RoutingBlocked, RoutingPlanner
 
 
@@ -78,9 +87,9 @@ class PolicyGate:
             raise
         scanned = self._guardrails.scan_request(call.workspace_id, call.request_id, call.body)
         blocked_by = scanned.blocked_by
-        if blocked_by is not None:
+        if blocked_by is not None or scanned.unscannable:
             self._refuse(call, routing, "guardrail_blocked", routing.rule_id if routing else None)
-            raise GuardrailBlocked(blocked_by)
+            raise GuardrailBlocked(blocked_by) if blocked_by is not None else UnscannableInput()
         headers = {GUARDRAIL_HEADER: ",".join(scanned.warned)} if scanned.warned else {}
         return Admitted(routing, scanned.body, headers)
 
@@ -100,6 +109,18 @@ class PolicyGate:
             names = [n for n in headers.get(GUARDRAIL_HEADER, "").split(",") if n]
             headers[GUARDRAIL_HEADER] = ",".join(dict.fromkeys([*names, *scanned.warned]))
         return scanned.body
+
+    def stream_screen(self, call: GatedCall, blocking: BlockingPool) -> StreamScreen | None:
+        """The response guardrails of a streamed answer (``tollgate.execution.screen``), or None when
+        the workspace does not scan responses. Reads the policy (database when not cached): call it
+        on the blocking pool."""
+        policy = self._guardrails.policy(call.workspace_id)
+        if not policy.scan_responses:
+            return None
+        scanner = StreamScanner(policy.active)
+        if not scanner.active:
+            return None
+        return StreamScreen(ChunkScreen(scanner), self._guardrails.record, blocking, call.workspace_id, call.request_id)
 
     def _refuse(self, call: GatedCall, routing: Routing | None, error_type: str, rule_id: uuid.UUID | None) -> None:
         if routing is not None and routing.candidates:

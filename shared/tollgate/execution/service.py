@@ -299,7 +299,8 @@ class ExecuteService:
         if call.operation is None:  # an operation's response is already in its API's shape
             response["model"] = f"{served.candidate.provider}/{served.candidate.model}"
         headers = self._headers(call, plan, served.candidate, served.fallback_from)
-        if self._gate is not None and call.operation is None and self._gate.may_screen_response(call):
+        screened = call.operation is None or call.operation.kind == "messages"  # not embeddings (vectors)
+        if self._gate is not None and screened and self._gate.may_screen_response(call):
             response = await self._blocking.run(self._gate.screen_response, call, response, headers)
         headers["x-tollgate-cost-usd"] = format_usd(cost)
         return ExecuteResult(headers=headers, body=response)
@@ -358,7 +359,8 @@ class ExecuteService:
         stream = opened.stream
         framing = _framing_for(call, opened.candidate)
         try:
-            async for chunk in stream:
+            chunks, framing = await self._screened(call, stream, framing)  # response guardrails
+            async for chunk in chunks:
                 for data in framing.chunk(chunk):
                     yield data
             await recorder.finish("success", None)
@@ -383,6 +385,17 @@ class ExecuteService:
                 yield data
         finally:
             await recorder.finish("cancelled", "client_disconnected")
+
+    async def _screened(
+        self, call: ExecuteCall, stream: AsyncIterator[dict[str, Any]], framing: StreamFraming
+    ) -> tuple[AsyncIterator[dict[str, Any]], StreamFraming]:
+        """The chunks and framing of a stream under the workspace's response guardrails
+        (``tollgate.execution.screen``); unchanged, with no pool hop, when the cached policy says
+        responses are not scanned."""
+        if self._gate is None or not self._gate.may_screen_response(call):
+            return stream, framing
+        screen = await self._blocking.run(self._gate.stream_screen, call, self._blocking)
+        return (stream, framing) if screen is None else (screen.chunks(stream), screen.framing(framing))
 
     # -- accounting ---------------------------------------------------------------------------
 

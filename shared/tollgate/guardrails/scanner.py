@@ -1,9 +1,11 @@
-"""Scan a chat request (or response) with a policy: find hits, redact, decide block / warn.
+"""Scan a request (or a response) with a policy: find hits, redact, decide block / warn.
 
 Every text part is scanned: a message's string ``content`` and each ``{"type": "text"}`` part of a
-content list (request), or each choice's ``message.content`` (response). Hits carry the detector,
-the action taken, the message role and index, never the matched text. The body is copied only
-when something is redacted.
+content list, and each string of an embeddings ``input`` (role ``input``, index = the item's
+position) on a request; each choice's ``message.content`` of a chat completion, or each ``text``
+block of an Anthropic ``message``, on a response. Token arrays in an embeddings ``input`` cannot be
+read (``ScanResult.unscannable``). Hits carry the detector, the action taken, the role and index,
+never the matched text. The body is copied only when something is redacted.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ class Hit:
 class ScanResult:
     body: dict[str, Any]  # what to forward (a redacted copy, or the original)
     hits: list[Hit] = field(default_factory=list)
+    # token arrays in an embeddings ``input`` while a detector redacts or blocks: they cannot be read,
+    # so they cannot be let through under a policy that promises redaction or refusal
+    unscannable: bool = False
 
     @property
     def blocked_by(self) -> str | None:
@@ -68,14 +73,21 @@ def find_spans(text: str, detectors: Mapping[str, GuardAction]) -> list[Span]:
     return merge_spans(found) if len(found) > 1 else found
 
 
-def _text_slots(body: dict[str, Any], response: bool) -> Iterator[tuple[str, int, dict[str, Any], str]]:
-    """(role, index, container, key) for every scannable string, so it can be replaced in place."""
+# (role, index, container, key): ``container[key]`` is the string (a dict and a key, or the
+# embeddings ``input`` list and a position), so it can be replaced in place.
+Slot = tuple[str, int, Any, Any]
+
+
+def _text_slots(body: dict[str, Any], response: bool) -> Iterator[Slot]:
+    """Every scannable string of ``body`` as a ``Slot``."""
     if response:
-        for i, choice in enumerate(body.get("choices") or []):
-            message = choice.get("message") if isinstance(choice, dict) else None
-            if isinstance(message, dict) and isinstance(message.get("content"), str):
-                yield "assistant", i, message, "content"
+        yield from _response_slots(body)
         return
+    inputs = body.get("input")
+    if isinstance(inputs, list):  # /v1/embeddings (normalized to a list by the route)
+        for i, item in enumerate(inputs):
+            if isinstance(item, str):
+                yield "input", i, inputs, i
     for i, message in enumerate(body.get("messages") or []):
         if not isinstance(message, dict):
             continue
@@ -89,13 +101,34 @@ def _text_slots(body: dict[str, Any], response: bool) -> Iterator[tuple[str, int
                     yield role, i, part, "text"
 
 
+def _response_slots(body: dict[str, Any]) -> Iterator[Slot]:
+    if body.get("type") == "message":  # Anthropic Messages: one assistant message, its text blocks
+        for block in body.get("content") or []:
+            if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
+                yield "assistant", 0, block, "text"
+        return
+    for i, choice in enumerate(body.get("choices") or []):
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if isinstance(message, dict) and isinstance(message.get("content"), str):
+            yield "assistant", i, message, "content"
+
+
+def has_token_arrays(body: dict[str, Any]) -> bool:
+    """An embeddings ``input`` holding token arrays (lists of ints), which no detector can read."""
+    inputs = body.get("input")
+    return isinstance(inputs, list) and any(isinstance(item, list) for item in inputs)
+
+
 def scan(body: dict[str, Any], policy: GuardrailPolicy, *, response: bool = False) -> ScanResult:
     """Hits of every active detector; ``redact`` spans replaced in a copy of ``body``."""
     active = policy.active
     if not active:
         return ScanResult(body)
+    if not response and has_token_arrays(body):
+        strict = any(action in (GuardAction.REDACT, GuardAction.BLOCK) for action in active.values())
+        return ScanResult(body, unscannable=strict)
     hits: dict[tuple[str, str, int], Hit] = {}
-    redactions: list[tuple[int, str, list[Span]]] = []
+    redactions: list[tuple[int, Any, list[Span]]] = []
     for slot_index, (role, index, container, key) in enumerate(_text_slots(body, response)):
         spans = find_spans(container[key], active)
         for span in spans:
@@ -111,7 +144,7 @@ def scan(body: dict[str, Any], policy: GuardrailPolicy, *, response: bool = Fals
 
 
 def _redacted_copy(
-    body: dict[str, Any], response: bool, redactions: list[tuple[int, str, list[Span]]]
+    body: dict[str, Any], response: bool, redactions: list[tuple[int, Any, list[Span]]]
 ) -> dict[str, Any]:
     copied = copy.deepcopy(body)
     slots = list(_text_slots(copied, response))

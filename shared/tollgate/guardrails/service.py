@@ -22,7 +22,7 @@ from tollgate.clock import Clock
 from tollgate.db.models import SecurityEvent
 from tollgate.db.repositories.rules import GuardrailSettingsRepository, SecurityEventRepository
 from tollgate.errors import TollgateError
-from tollgate.guardrails.policy import DEFAULT_POLICY, GuardrailPolicy
+from tollgate.guardrails.policy import DEFAULT_POLICY, GuardAction, GuardrailPolicy
 from tollgate.guardrails.scanner import Hit, ScanResult, scan
 from tollgate.observability import logger
 
@@ -40,6 +40,22 @@ class GuardrailBlocked(TollgateError):
     def __init__(self, detector: str) -> None:
         super().__init__(
             f"The request was blocked by the '{detector}' guardrail before it reached any provider", code=detector
+        )
+
+
+UNSCANNABLE = "unscannable_input"
+
+
+class UnscannableInput(GuardrailBlocked):
+    """400 ``guardrail_blocked`` / ``unscannable_input``: embeddings token arrays under a policy that
+    redacts or blocks (no detector can read token ids, so the promise could not be kept)."""
+
+    def __init__(self) -> None:
+        TollgateError.__init__(
+            self,
+            "Token-array input cannot be scanned, and this workspace's guardrails redact or block; send the input "
+            "as strings",
+            code=UNSCANNABLE,
         )
 
 
@@ -104,7 +120,7 @@ class GuardrailService:
         """Scan the request's messages; hits are recorded as security events (and alerted)."""
         result = scan(body, self.policy(workspace_id))
         if result.hits:
-            self._record(workspace_id, request_id, result.hits)
+            self.record(workspace_id, request_id, result.hits)
         return result
 
     def scan_response(self, workspace_id: uuid.UUID, request_id: str, body: dict[str, Any]) -> ScanResult | None:
@@ -113,9 +129,9 @@ class GuardrailService:
         policy = self.policy(workspace_id)
         if not policy.scan_responses:
             return None
-        result = scan(body, _blocks_as_redacts(policy), response=True)
+        result = scan(body, blocks_as_redacts(policy), response=True)
         if result.hits:
-            self._record(workspace_id, request_id, result.hits)
+            self.record(workspace_id, request_id, result.hits)
         return result
 
     def events_page(
@@ -126,7 +142,9 @@ class GuardrailService:
             session.expunge_all()
         return rows
 
-    def _record(self, workspace_id: uuid.UUID, request_id: str, hits: Sequence[Hit]) -> None:
+    def record(self, workspace_id: uuid.UUID, request_id: str, hits: Sequence[Hit]) -> None:
+        """Write one security event per hit (own transaction) and alert each detector (throttled).
+        Blocking (database): call it from the blocking pool on the async path."""
         now = self._clock.now()
         events = [
             SecurityEvent(
@@ -174,8 +192,7 @@ class GuardrailService:
             logger.exception("could not enqueue a guardrail alert", extra={"detector": detector})
 
 
-def _blocks_as_redacts(policy: GuardrailPolicy) -> GuardrailPolicy:
-    from tollgate.guardrails.policy import GuardAction
-
+def blocks_as_redacts(policy: GuardrailPolicy) -> GuardrailPolicy:
+    """The policy applied to responses: ``block`` redacts (the provider has already been paid)."""
     actions = {k: GuardAction.REDACT if v is GuardAction.BLOCK else v for k, v in policy.actions.items()}
     return GuardrailPolicy(actions, policy.scan_responses)

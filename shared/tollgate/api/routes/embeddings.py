@@ -1,6 +1,9 @@
 """``POST /v1/embeddings`` (OpenAI's shape) on the `execute` function: the same citizen as a chat
-completion (auth, budgets reserved from the input estimate, retries, failover, one usage row,
-``x-tollgate-cost-usd``), priced at the model's input rate."""
+completion (auth, routing rules, guardrails on every input string, budgets reserved from the input
+estimate, retries, failover, one usage row, ``x-tollgate-cost-usd``), priced at the model's input rate.
+
+The normalized ``input`` list travels in ``ExecuteCall.body`` so the policy gate scans it like a
+chat request's messages; what the gate forwards (redacted or not) is what the operation sends."""
 
 from __future__ import annotations
 
@@ -25,8 +28,9 @@ router = Router("execute")
 )
 async def create_embeddings(ctx: RequestContext) -> ApiResponse:
     request = ctx.body(EmbeddingsRequest)
+    inputs = normalize_input(request.input)
     operation = EmbeddingsOperation(
-        normalize_input(request.input),
+        inputs,
         dimensions=request.dimensions,
         encoding_format=request.encoding_format,
         user=request.user,
@@ -35,7 +39,7 @@ async def create_embeddings(ctx: RequestContext) -> ApiResponse:
         workspace_id=ctx.workspace_id,
         key_id=ctx.caller.key_id,
         request_id=ctx.request_id,
-        body={"model": request.model},
+        body={"model": request.model, "input": inputs},
         attribution=attribution_from(ctx.request.headers, request.metadata),
         operation=operation,
     )

@@ -1,9 +1,10 @@
 """Guardrails on a streamed answer's text, scanned as the deltas arrive. Pure: no I/O.
 
 A stream's text comes in *channels* (an OpenAI choice, an Anthropic content block); each channel is
-scanned on its own. Every delta is scanned together with a carry-over window of the text before it
-(the last ``CARRY`` characters, kept longer while a match may still be growing), so a secret split
-across two or more deltas is found like one sent whole.
+scanned on its own. New text is scanned (in batches of ``SCAN_EVERY`` characters: deltas are often
+one token) together with a carry-over window of the text before it (the last ``CARRY`` characters,
+kept longer while a match may still be growing), so a secret split across two or more deltas is
+found like one sent whole.
 
 - **Observe** (no detector redacts): the text is passed on unchanged, at once; a hit is reported
   when its match is *settled* (a character follows it, or the channel ended), once per
@@ -17,7 +18,8 @@ across two or more deltas is found like one sent whole.
   held text is released with what is found in it redacted (a single match longer than that, which no
   detector's shape allows short of a 16 KB PEM block, would be cut).
 
-The client therefore sees redacted text up to ``HOLD`` characters later than it was produced.
+The client therefore sees redacted text up to ``HOLD + SCAN_EVERY`` characters later than it was
+produced; observed (warn-only) text is never delayed.
 Decision and numbers: docs/guardrails.md ("Streamed answers").
 """
 
@@ -39,6 +41,9 @@ CARRY = 256
 HOLD = 128
 # A held match (e.g. a PEM block waiting for its END line) never holds more than this.
 MAX_HOLD = 20_000
+# Deltas are scanned in batches of at least this many new characters (a scan costs ~30 µs whatever
+# its size below a few hundred characters; deltas are often a single token).
+SCAN_EVERY = 48
 _PEM_OPEN = "PRIVATE KEY-----"
 _PEM_END = re.compile(r"-----END[ A-Z0-9]*PRIVATE KEY-----")
 
@@ -46,8 +51,9 @@ _PEM_END = re.compile(r"-----END[ A-Z0-9]*PRIVATE KEY-----")
 @dataclass
 class _Channel:
     index: int  # the message index hits are reported under
-    tail: str = ""  # text already released (original, unredacted), for context
-    pending: str = ""  # redact mode: text received but not released yet
+    tail: str = ""  # text already scanned and released (original, unredacted), for context
+    pending: str = ""  # text received but not scanned yet (observe) / not released yet (redact)
+    unscanned: int = 0  # redact mode: characters of ``pending`` added since the last scan
     seen: set[str] = field(default_factory=set)  # detectors already reported for this channel
 
 
@@ -81,10 +87,14 @@ class StreamScanner:
         state = self._channels.get(channel)
         if state is None:
             state = self._channels[channel] = _Channel(index)
-        if not self.redacting:
-            self._observe(state, text)
-            return text
         state.pending += text
+        if not self.redacting:
+            if len(state.pending) >= SCAN_EVERY:
+                self._observe(state)
+            return text
+        state.unscanned += len(text)
+        if state.unscanned < SCAN_EVERY:
+            return ""
         return self._release(state, final=len(state.pending) > MAX_HOLD)
 
     def flush(self, channel: object) -> str:
@@ -93,6 +103,7 @@ class StreamScanner:
         if state is None:
             return ""
         if not self.redacting:
+            self._observe(state)
             self._report(state, find_spans(state.tail, self._actions), len(state.tail), final=True)
             return ""
         return self._release(state, final=True)
@@ -113,8 +124,9 @@ class StreamScanner:
 
     # -- observe --------------------------------------------------------------------------------
 
-    def _observe(self, state: _Channel, text: str) -> None:
-        window = state.tail + text
+    def _observe(self, state: _Channel) -> None:
+        window = state.tail + state.pending
+        state.pending = ""
         spans = find_spans(window, self._actions)
         self._report(state, spans, len(window), final=False)
         keep_from = max(0, len(window) - CARRY)
@@ -145,6 +157,7 @@ class StreamScanner:
         out = redact_spans(window[tail_len:cut], to_redact) if to_redact else window[tail_len:cut]
         state.tail = window[:cut][-CARRY:]
         state.pending = window[cut:]
+        state.unscanned = 0
         return out
 
     # -- hits -----------------------------------------------------------------------------------

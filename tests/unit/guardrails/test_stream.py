@@ -10,7 +10,7 @@ import pytest
 from tollgate.guardrails.policy import GuardAction
 from tollgate.guardrails.scanner import find_spans
 from tollgate.guardrails.spans import redact_spans
-from tollgate.guardrails.stream import HOLD, MAX_HOLD, StreamScanner
+from tollgate.guardrails.stream import HOLD, MAX_HOLD, SCAN_EVERY, StreamScanner
 
 KEY = "AKIA" + "Z7QX4LMB2WPK9RTE"
 OPENAI_KEY = "sk-proj-" + "Q7w8E9r0T1y2U3i4O5p6A7s8D9f0G1h2J3k4"
@@ -102,12 +102,15 @@ def test_block_on_a_response_redacts() -> None:
     assert [h.action for h in scanner.take_hits()] == [GuardAction.REDACT]
 
 
-def test_text_is_released_once_it_is_hold_characters_behind() -> None:
+def test_text_is_released_in_batches_once_it_is_hold_characters_behind() -> None:
     scanner = StreamScanner({"pii_email": GuardAction.REDACT})
     released = scanner.feed(0, 0, "a" * 300)
     assert released == "a" * (300 - HOLD)
-    assert scanner.feed(0, 0, "b") == "a"
-    assert scanner.flush(0) == "a" * (HOLD - 1) + "b"
+    # the next deltas wait until SCAN_EVERY new characters arrived, then HOLD stay behind
+    small = "".join(scanner.feed(0, 0, "b") for _ in range(SCAN_EVERY - 1))
+    assert small == ""
+    assert scanner.feed(0, 0, "c") == "a" * SCAN_EVERY
+    assert scanner.flush(0) == "a" * (HOLD - SCAN_EVERY) + "b" * (SCAN_EVERY - 1) + "c"
 
 
 def test_a_pem_block_is_held_until_its_end_line_and_redacted_whole() -> None:
@@ -134,6 +137,8 @@ def test_channels_are_independent_and_report_their_own_index() -> None:
     scanner.feed(("choice", 0), 0, "jane.doe@exa")
     scanner.feed(("choice", 1), 1, "mple.com is not an address here")
     scanner.feed(("choice", 0), 0, "mple.com wrote")
+    assert scanner.take_hits() == []  # fewer than SCAN_EVERY new characters: not scanned yet
+    assert scanner.flush(("choice", 0)) == scanner.flush(("choice", 1)) == ""
     assert [(h.detector, h.message_index) for h in scanner.take_hits()] == [("pii_email", 0)]
 
 

@@ -16,8 +16,8 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from tollgate.execution.attribution import Attribution
-from tollgate.guardrails.policy import DETECTORS, GuardAction, GuardrailPolicy
 from tollgate.guardrails.chunks import ChunkScreen
+from tollgate.guardrails.policy import DETECTORS, GuardAction, GuardrailPolicy
 from tollgate.guardrails.scanner import FINDERS, scan
 from tollgate.guardrails.stream import StreamScanner
 from tollgate.routing.cache import CachedRules
@@ -124,7 +124,8 @@ def bench_embeddings(everything: GuardrailPolicy, redacting: GuardrailPolicy) ->
         body = {"model": "openai/text-embedding-3-small", "input": inputs}
         wall, cpu = p50_ms(lambda b=body, p=policy: scan(b, p), 500)  # type: ignore[misc]
         print(
-            f"guardrails: embeddings, {len(inputs)} inputs of 80 chars, all {label}: p50 wall {wall:.3f} ms, cpu {cpu:.3f} ms"
+            f"guardrails: embeddings, {len(inputs)} inputs of 80 chars, all {label}: "
+            f"p50 wall {wall:.3f} ms, cpu {cpu:.3f} ms"
         )
 
 

@@ -1,8 +1,8 @@
 """Guardrails on a streamed answer's text, scanned as the deltas arrive. Pure: no I/O.
 
 A stream's text comes in *channels* (an OpenAI choice, an Anthropic content block); each channel is
-scanned on its own. New text is scanned (in batches of ``SCAN_EVERY`` characters: deltas are often
-one token) together with a carry-over window of the text before it (the last ``CARRY`` characters,
+scanned on its own. New text is scanned (in batches of ``SCAN_EVERY`` characters when redacting,
+``OBSERVE_EVERY`` otherwise: deltas are often one token) together with a carry-over window of the text before it (the last ``CARRY`` characters,
 kept longer while a match may still be growing), so a secret split across two or more deltas is
 found like one sent whole.
 
@@ -42,8 +42,11 @@ HOLD = 128
 # A held match (e.g. a PEM block waiting for its END line) never holds more than this.
 MAX_HOLD = 20_000
 # Deltas are scanned in batches of at least this many new characters (a scan costs ~30 µs whatever
-# its size below a few hundred characters; deltas are often a single token).
+# its size below a few hundred characters; deltas are often a single token). Redact mode releases
+# text only after a scan, so its batches are small; observe mode never delays the text, so its
+# batches are large (a hit is reported up to that many characters later).
 SCAN_EVERY = 48
+OBSERVE_EVERY = 256
 _PEM_OPEN = "PRIVATE KEY-----"
 _PEM_END = re.compile(r"-----END[ A-Z0-9]*PRIVATE KEY-----")
 
@@ -89,7 +92,7 @@ class StreamScanner:
             state = self._channels[channel] = _Channel(index)
         state.pending += text
         if not self.redacting:
-            if len(state.pending) >= SCAN_EVERY:
+            if len(state.pending) >= OBSERVE_EVERY:
                 self._observe(state)
             return text
         state.unscanned += len(text)

@@ -2,9 +2,9 @@
 
 A stream's text comes in *channels* (an OpenAI choice, an Anthropic content block); each channel is
 scanned on its own. New text is scanned (in batches of ``SCAN_EVERY`` characters when redacting,
-``OBSERVE_EVERY`` otherwise: deltas are often one token) together with a carry-over window of the text before it (the last ``CARRY`` characters,
-kept longer while a match may still be growing), so a secret split across two or more deltas is
-found like one sent whole.
+``OBSERVE_EVERY`` otherwise: deltas are often one token) together with a carry-over window of the
+text before it (the last ``CARRY`` characters, kept longer while a match may still be growing), so
+a secret split across two or more deltas is found like one sent whole.
 
 - **Observe** (no detector redacts): the text is passed on unchanged, at once; a hit is reported
   when its match is *settled* (a character follows it, or the channel ended), once per

@@ -219,3 +219,44 @@ def test_held_text_is_released_before_a_mid_stream_failure(gateway: Gateway, ope
     assert text == "Hello there, mail [REDACTED:pii_email]"
     assert "error" in payloads[-1] and EMAIL not in sent
     assert [r.status for r in gateway.wait_for_rows(1)] == ["error"]
+
+
+def test_a_big_delta_is_screened_too_and_nothing_is_scanned_when_responses_are_not(
+    gateway: Gateway, openai_up: FakeProvider, anthropic_up: FakeProvider
+) -> None:
+    client = configure(gateway, secrets="redact", email="redact")
+    # A provider that sends its answer in one large chunk (scanned on the blocking pool)
+    filler = "lorem ipsum dolor sit amet " * 120
+    big = f"{filler}write to {EMAIL} {filler}"
+    assert len(big) > 2048
+    openai_up.push(Reply(events=openai_server.stream_events((big, " end"))))
+    chunks = gateway.sdk().chat.completions.create(
+        model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "x"}], stream=True
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == f"{filler}write to [REDACTED:pii_email] {filler} end"
+    # A native Anthropic stream with a warn: unchanged text, the SDK skips the comment
+    client.put("/v1/guardrails", json={"detectors": {"secrets": {"action": "warn"}, "pii_email": {"action": "off"}}})
+    anthropic_up.push(Reply(events=anthropic_events(PIECES)))
+    sdk = anthropic.Anthropic(base_url=gateway.server.base_url, api_key=gateway.tenant.admin_key, max_retries=0)
+    with sdk.messages.stream(
+        model="anthropic/claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "tell me"}]
+    ) as stream:
+        assert stream.get_final_message().content[0].text == PLAIN  # type: ignore[union-attr]
+    anthropic_up.push(Reply(events=anthropic_events(PIECES)))
+    sent = raw_stream(
+        gateway,
+        "/v1/messages",
+        {"model": "anthropic/claude-sonnet-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": "x"}]},
+    )
+    assert "\n\n: x-tollgate-guardrail: secrets\n\n" in sent
+    assert sent.index(": x-tollgate-guardrail: secrets") < sent.index("event: message_stop")
+    # When the workspace does not scan responses, a stream is passed on as the upstream sent it
+    client.put("/v1/guardrails", json={"detectors": {"pii_email": {"action": "redact"}}, "scan_responses": False})
+    openai_up.push(Reply(events=openai_server.stream_events(PIECES)))
+    chunks = gateway.sdk().chat.completions.create(
+        model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "x"}], stream=True
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == PLAIN
+    assert sorted({e[0] for e in events_of(client)}) == ["pii_email", "secrets"]
+    assert len(events_of(client)) == 3  # the big delta's address, and the key of the two native streams

@@ -18,13 +18,11 @@ from tollgate.db.models import UsageRecord
 from tollgate.db.repositories.usage import UsageRepository
 from tollgate.execution.blocking import BlockingPool
 from tollgate.execution.call import ExecuteCall
-from tollgate.execution.planning import Plan
+from tollgate.execution.planning import CandidatePrice, Plan
 from tollgate.execution.recording import GroupWriter
-from tollgate.execution.resolver import Candidate
 from tollgate.keys.limits import KeyLimiter
 from tollgate.money import ZERO
 from tollgate.observability import logger
-from tollgate.pricing.calculator import PriceRow
 from tollgate.providers.base import Usage
 
 # A call cut by its deadline: charged at the reserved worst case, estimated.
@@ -33,10 +31,13 @@ INTERRUPTED = "interrupted"
 
 @dataclass(frozen=True)
 class Outcome:
-    candidate: Candidate
+    """What a call did. ``priced`` is the candidate it is billed as (the one that served; the first
+    one when none did): its provider, model, credential and price row go on the usage row, and a
+    price estimated under the unpriced policy flags the row ``estimated``."""
+
+    priced: CandidatePrice
     usage: Usage
     cost: Decimal
-    price: PriceRow
     status: str
     error_type: str | None
     upstream_ms: int | None
@@ -85,18 +86,15 @@ class OutcomeRecorder:
 
     async def record_failure(self, call: ExecuteCall, plan: Plan, error_type: str, upstream_started: float) -> None:
         """A call that failed upstream: an ``error`` row at cost 0 (which releases the reservations)."""
-        outcome = Outcome(
-            plan.candidates[0], Usage(), ZERO, plan.price, "error", error_type, ms_since(upstream_started), None
-        )
+        outcome = Outcome(plan.priced.first, Usage(), ZERO, "error", error_type, ms_since(upstream_started), None)
         await self.record_or_leave_to_sweeper(call, plan, outcome)
 
     async def record_interrupted(self, call: ExecuteCall, plan: Plan, upstream_started: float) -> None:
         """The deadline passed mid-call: charge the reserved worst case as an estimated row."""
         outcome = Outcome(
-            plan.candidates[0],
+            plan.priced.first,
             Usage(),
             plan.admission.worst_case_usd or ZERO,
-            plan.price,
             INTERRUPTED,
             "deadline_exceeded",
             ms_since(upstream_started),
@@ -118,7 +116,7 @@ class OutcomeRecorder:
                 self._key_limits.count_tokens(session, row.record.key_id, row.tokens)
 
     def _usage_row(self, call: ExecuteCall, plan: Plan, outcome: Outcome) -> UsageRecord:
-        candidate, usage = outcome.candidate, outcome.usage
+        candidate, usage = outcome.priced.candidate, outcome.usage
         return UsageRecord(
             id=uuid.uuid4(),
             workspace_id=call.workspace_id,
@@ -139,8 +137,8 @@ class OutcomeRecorder:
             output_tokens=usage.output_tokens,
             reasoning_tokens=usage.reasoning_tokens,
             cost_usd=outcome.cost,
-            price_id=outcome.price.id,
-            estimated=outcome.estimated or (plan.estimated and outcome.price is plan.price) or usage.estimated,
+            price_id=outcome.priced.price.id,
+            estimated=outcome.estimated or outcome.priced.estimated or usage.estimated,
             latency_ms=ms_since(plan.started),
             upstream_ms=outcome.upstream_ms,
             stream=call.stream,

@@ -38,7 +38,7 @@ from tollgate.keys.limits import KeyLimiter
 from tollgate.metering.output_cap import output_cap, with_output_cap
 from tollgate.money import format_usd
 from tollgate.pricing.book import PriceBook
-from tollgate.pricing.calculator import PriceRow, cost_of
+from tollgate.pricing.calculator import cost_of
 from tollgate.pricing.unpriced import UnpricedAlerts
 from tollgate.providers.errors import ProviderCallError, to_gateway_error
 from tollgate.providers.invoker import ProviderInvoker
@@ -108,9 +108,9 @@ class ExecuteService:
             raise InternalError("the provider call returned no response")
         upstream_ms = ms_since(upstream_started)
         usage = served.response.usage
-        price = await self._served_price(served.candidate, plan, call)
-        cost = cost_of(usage, price)
-        outcome = Outcome(served.candidate, usage, cost, price, "success", None, upstream_ms, served.fallback_from)
+        priced = plan.price_of(served.candidate)  # billed as the candidate that served
+        cost = cost_of(usage, priced.price)
+        outcome = Outcome(priced, usage, cost, "success", None, upstream_ms, served.fallback_from)
         await self._outcomes.record(call, plan, outcome)
         response = served.response.body
         if call.operation is None:  # an operation's response is already in its API's shape
@@ -152,9 +152,7 @@ class ExecuteService:
         opened = await self._guarded(
             call, plan, upstream_started, self._invoker.open_stream(plan.candidates, body, call.operation)
         )
-        recording = stream_recording(
-            call, plan, opened, upstream_started, outcomes=self._outcomes, served_price=self._served_price
-        )
+        recording = stream_recording(call, plan, opened, upstream_started, outcomes=self._outcomes)
         recorder = StreamRecorder(recording)
         chunks = relay(call, plan, opened, recorder)
         try:
@@ -163,11 +161,6 @@ class ExecuteService:
             await recorder.finish("error", "internal_error")
             raise
         return ExecuteResult(headers=headers, chunks=RecordedRelay(chunks, recorder))
-
-    async def _served_price(self, candidate: Candidate, plan: Plan, call: ExecuteCall) -> PriceRow:
-        if candidate is plan.candidates[0]:
-            return plan.price
-        return await self._blocking.run(self._planner.price_for_served, candidate, plan, call)
 
     @staticmethod
     def _headers(plan: Plan, candidate: Candidate, fallback_from: str | None) -> dict[str, str]:

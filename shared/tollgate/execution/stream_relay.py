@@ -18,12 +18,10 @@ from tollgate.execution.resolver import Candidate
 from tollgate.execution.sse import OpenAIFraming, StreamRecorder, as_tollgate
 from tollgate.money import ZERO
 from tollgate.observability import logger
-from tollgate.pricing.calculator import PriceRow, cost_of
+from tollgate.pricing.calculator import cost_of
 from tollgate.providers.base import Usage
 from tollgate.providers.errors import ProviderCallError, to_gateway_error
 from tollgate.providers.invoker import OpenedStream
-
-ServedPrice = Callable[[Candidate, Plan, ExecuteCall], Awaitable[PriceRow]]
 
 
 async def relay(
@@ -73,9 +71,10 @@ def stream_recording(
     upstream_started: float,
     *,
     outcomes: OutcomeRecorder,
-    served_price: ServedPrice,
 ) -> Callable[[str, str | None], Awaitable[None]]:
-    """How a streamed call's usage is recorded once it ends with ``status`` (what was produced so far)."""
+    """How a streamed call's usage is recorded once it ends with ``status`` (what was produced so
+    far), billed as the candidate that served."""
+    priced = plan.price_of(opened.candidate)
 
     async def record(status: str, error_type: str | None) -> None:
         stream = opened.stream
@@ -85,17 +84,11 @@ def stream_recording(
         except Exception:
             logger.exception("could not close an upstream stream")
         usage: Usage = stream.usage
-        try:
-            price = await served_price(opened.candidate, plan, call)
-        except Exception:
-            logger.exception("could not price a streamed call; the first candidate's price is used")
-            price = plan.price
         cut = status == INTERRUPTED  # deadline: what was produced is unknown, charge the worst case
         outcome = Outcome(
-            opened.candidate,
+            priced,
             usage,
-            (plan.admission.worst_case_usd or ZERO) if cut else cost_of(usage, price),
-            price,
+            (plan.admission.worst_case_usd or ZERO) if cut else cost_of(usage, priced.price),
             status,
             error_type,
             ms_since(upstream_started),

@@ -102,14 +102,17 @@ class Plan:
         return self.priced.first.price
 
     def price_of(self, served: Candidate) -> CandidatePrice:
-        """The ``CandidatePrice`` of the candidate that served (the invoker returns one of ``candidates``)."""
+        """The ``CandidatePrice`` of the candidate that served (the invoker returns one of
+        ``candidates``). Never raises, so a served call is always recorded: a candidate not in the
+        plan (a bug) is billed as the dearest one and logged."""
         for priced in self.priced.priced:
             if priced.candidate is served:
                 return priced
         for priced in self.priced.priced:
             if priced.candidate == served:
                 return priced
-        raise ValueError(f"{served.provider}/{served.model} is not a candidate of this plan")
+        logger.error("a served candidate is not in its plan; billed as the dearest candidate")
+        return self.priced.dearest
 
 
 class CallPlanner:

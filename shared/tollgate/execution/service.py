@@ -5,7 +5,8 @@
 * ``planning``: the policy gate, resolve, key limits, price, reserve (``CallPlanner``);
 * ``providers.invoker``: retries and failover at the provider;
 * ``outcomes``: the usage row and the settlement, in one transaction (``OutcomeRecorder``);
-* ``stream_relay``: a stream's relay to the client and the recording of however it ends.
+* ``stream_relay``: a stream's relay to the client and the recording of however it ends (a stream
+  the client left is read on to the provider's final usage, ``cancelled_stream_read_s`` at most).
 
 ``execute`` is a coroutine. The provider call (and a stream's whole life) runs on the event loop;
 the short synchronous database steps (planning; the usage row, key TPM + settle) run on the
@@ -33,7 +34,7 @@ from tollgate.execution.outcomes import Outcome, OutcomeRecorder, ms_since
 from tollgate.execution.planning import CallPlanner, Plan
 from tollgate.execution.resolver import Candidate, ModelResolver
 from tollgate.execution.sse import RecordedRelay, StreamRecorder
-from tollgate.execution.stream_relay import relay, stream_recording
+from tollgate.execution.stream_relay import DEFAULT_READ_ON_S, UpstreamReader, relay, stream_of, stream_recording
 from tollgate.keys.limits import KeyLimiter
 from tollgate.metering.output_cap import output_cap, with_output_cap
 from tollgate.money import format_usd
@@ -65,11 +66,13 @@ class ExecuteService:
         blocking: BlockingPool | None = None,
         gate: PolicyGate | None = None,
         key_limits: KeyLimiter | None = None,
+        cancelled_stream_read_s: float = DEFAULT_READ_ON_S,
     ) -> None:
         self._invoker = invoker
         self._budgets = budgets
         self._blocking = blocking or BlockingPool(8)
         self._gate = gate
+        self._read_on_s = cancelled_stream_read_s
         key_limits = key_limits or KeyLimiter(session_factory, clock)
         self._planner = CallPlanner(
             resolver=resolver,
@@ -152,9 +155,12 @@ class ExecuteService:
         opened = await self._guarded(
             call, plan, upstream_started, self._invoker.open_stream(plan.candidates, body, call.operation)
         )
-        recording = stream_recording(call, plan, opened, upstream_started, outcomes=self._outcomes)
+        reader = UpstreamReader(stream_of(opened))
+        recording = stream_recording(
+            call, plan, opened, reader, upstream_started, outcomes=self._outcomes, read_on_s=self._read_on_s
+        )
         recorder = StreamRecorder(recording)
-        chunks = relay(call, plan, opened, recorder)
+        chunks = relay(call, opened, reader, recorder)
         try:
             headers = self._headers(plan, opened.candidate, opened.fallback_from)
         except BaseException:

@@ -192,3 +192,24 @@ def test_an_unpriced_fallback_under_block_unpriced_is_never_tried(
     assert len(openai_fake.requests) == 3 and anthropic_fake.requests == []
     (row,) = gateway.usage_rows()
     assert (row.status, row.provider, row.cost_usd) == ("error", "openai", 0)
+
+
+def test_a_key_cap_is_checked_against_the_dearest_candidate(
+    gateway: Gateway, openai_fake: FakeProvider, anthropic_fake: FakeProvider
+) -> None:
+    price_anthropic(gateway)
+    client = admin(gateway)
+    cheap, dear = worst_case(client, "openai/gpt-4o-mini"), worst_case(client, "anthropic/claude-sonnet-4-5")
+    # Given a key whose per-request cap fits the primary's worst case but not its dearer equivalent's
+    cap = (cheap + dear) / 2
+    created = client.post("/v1/keys", json={"name": "capped", "role": "member", "max_cost_per_request_usd": str(cap)})
+    assert created.status_code == 201, created.text
+    capped = openai.OpenAI(base_url=gateway.server.api_url, api_key=created.json()["key"], max_retries=0)
+    # When it makes a call that may fail over to the dearer model
+    with pytest.raises(openai.APIStatusError) as refused:
+        capped.chat.completions.create(**REQUEST)
+    # Then it is refused before any provider call, naming the dearer worst case
+    assert refused.value.status_code == 402
+    error = refused.value.response.json()["error"]
+    assert error["code"] == "max_cost_per_request" and Decimal(error["worst_case_usd"]) == dear
+    assert openai_fake.requests == [] and anthropic_fake.requests == []

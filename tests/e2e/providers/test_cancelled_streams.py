@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import anthropic
 import httpx
 import pytest
 
@@ -133,6 +134,25 @@ def test_anthropic_stream_left_after_the_first_chunk_is_billed_from_message_delt
     assert (row.input_tokens, row.cache_write_tokens, row.output_tokens) == (21, 1800, 4060)
     assert row.estimated is False
     assert row.cost_usd == expected_cost(21, 0, 1800, 4060)
+    assert spent_and_reserved(client, budget_id) == (expected_cost(21, 0, 1800, 4060), 0)
+
+
+def test_native_messages_stream_left_after_the_first_event_is_billed_from_message_delta(
+    gateway: Gateway, anthropic_fake: FakeProvider
+) -> None:
+    client = admin(gateway)
+    budget_id = budget(client)
+    anthropic_fake.push(Reply(events=anthropic_thinking_events(12), event_delay_s=0.05))
+    # When an Anthropic SDK client reads the first event of /v1/messages and hangs up
+    sdk = anthropic.Anthropic(base_url=gateway.server.base_url, api_key=gateway.tenant.admin_key, max_retries=0)
+    stream = sdk.messages.create(model="anthropic/claude-sonnet-4-5", max_tokens=8000, messages=MESSAGES, stream=True)
+    for _ in stream:
+        break
+    stream.close()
+    # Then the passed-through stream is billed what Anthropic bills
+    row = cancelled_row(gateway)
+    assert (row.input_tokens, row.cache_write_tokens, row.output_tokens) == (21, 1800, 4060)
+    assert row.estimated is False and row.cost_usd == expected_cost(21, 0, 1800, 4060)
     assert spent_and_reserved(client, budget_id) == (expected_cost(21, 0, 1800, 4060), 0)
 
 

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # reservation_ttl_s so the sweeper never settles a reservation whose call is still running.
     call_deadline_s: float = Field(default=840.0, gt=0)
     deadline_margin_s: float = Field(default=3.0, ge=0)
+    # A stream the client left is read on (not relayed) to the provider's final usage for at most this
+    # long, never past the call's deadline; then it is charged its reserved worst case (docs/pricing.md).
+    cancelled_stream_read_s: float = Field(default=120.0, ge=0)
     sweeper_interval_s: int = 300
     credential_probe_interval_s: float = 30.0  # re-check cooled-down credentials (local timer)
     unpriced_policy: Literal["block_unpriced", "estimate"] = "block_unpriced"

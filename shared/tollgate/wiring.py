@@ -415,6 +415,7 @@ class Services:
             blocking=self.blocking,
             gate=self.policy_gate,
             key_limits=self.key_limiter,
+            cancelled_stream_read_s=self.settings.cancelled_stream_read_s,
         )
 
     @cached_property

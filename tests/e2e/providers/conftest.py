@@ -29,6 +29,8 @@ PRICE = {
     "cache_write": Decimal("1.25"),
 }
 EQUIVALENTS = {"openai/gpt-4o-mini": ["anthropic/claude-sonnet-4-5"]}
+# How long a stream the client left is read on for the provider's final usage (seconds).
+CANCELLED_STREAM_READ_S = 2.0
 
 
 def add_price(services: Services, provider: str, model: str) -> None:
@@ -93,6 +95,7 @@ def gateway(db_url: str, tmp_path: Path) -> Iterator[Gateway]:
         tmp_path,
         model_equivalents=EQUIVALENTS,
         upstream_read_timeout_s=0.5,
+        cancelled_stream_read_s=CANCELLED_STREAM_READ_S,
         upstream_connect_timeout_s=0.5,
         pricing_seed_snapshot=False,  # prices below are the only ones, so costs and /v1/models are exact
     )

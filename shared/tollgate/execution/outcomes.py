@@ -1,0 +1,153 @@
+"""Recording what a call did: its usage row and the settlement of its reservations, written in
+ONE transaction (group-committed with other calls finishing at the same time, ``GroupWriter``),
+so a call is either fully accounted or not at all."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tollgate.budgets.guard import Admission, BudgetGuard
+from tollgate.clock import Clock
+from tollgate.db.models import UsageRecord
+from tollgate.db.repositories.usage import UsageRepository
+from tollgate.execution.blocking import BlockingPool
+from tollgate.execution.call import ExecuteCall
+from tollgate.execution.planning import CandidatePrice, Plan
+from tollgate.execution.recording import GroupWriter
+from tollgate.keys.limits import KeyLimiter
+from tollgate.money import ZERO
+from tollgate.observability import logger
+from tollgate.providers.base import Usage
+
+# A call cut by its deadline: charged at the reserved worst case, estimated.
+INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a call did. ``priced`` is the candidate it is billed as (the one that served; the first
+    one when none did): its provider, model, credential and price row go on the usage row, and a
+    price estimated under the unpriced policy flags the row ``estimated``."""
+
+    priced: CandidatePrice
+    usage: Usage
+    cost: Decimal
+    status: str
+    error_type: str | None
+    upstream_ms: int | None
+    fallback_from: str | None
+    estimated: bool = False
+
+
+@dataclass(frozen=True)
+class _Row:
+    record: UsageRecord
+    admission: Admission
+    cost: Decimal
+    tokens: int = 0  # every token class of the call, added to its key's TPM window
+
+
+class OutcomeRecorder:
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        budgets: BudgetGuard,
+        key_limits: KeyLimiter,
+        blocking: BlockingPool,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._budgets = budgets
+        self._key_limits = key_limits
+        self._writer: GroupWriter[_Row] = GroupWriter(blocking, self._write_rows, self._write_one)
+
+    async def record(self, call: ExecuteCall, plan: Plan, outcome: Outcome) -> None:
+        """Write the usage row and settle the reservations, grouped into one transaction with
+        other calls finishing at the same time (``GroupWriter``); raises what writing it raised."""
+        row = _Row(self._usage_row(call, plan, outcome), plan.admission, outcome.cost, outcome.usage.total_tokens)
+        await self._writer.submit(row)
+
+    async def record_or_leave_to_sweeper(self, call: ExecuteCall, plan: Plan, outcome: Outcome) -> None:
+        """Record the call (group-committed). If that fails the reservations stay: the upstream call
+        started, so the sweeper charges them (estimated) once they expire rather than lose the call
+        from spend."""
+        try:
+            await self.record(call, plan, outcome)
+        except Exception:
+            logger.exception("could not record a call; the sweeper will charge it", extra={"stream": call.stream})
+
+    async def record_failure(self, call: ExecuteCall, plan: Plan, error_type: str, upstream_started: float) -> None:
+        """A call that failed upstream: an ``error`` row at cost 0 (which releases the reservations)."""
+        outcome = Outcome(plan.priced.first, Usage(), ZERO, "error", error_type, ms_since(upstream_started), None)
+        await self.record_or_leave_to_sweeper(call, plan, outcome)
+
+    async def record_interrupted(self, call: ExecuteCall, plan: Plan, upstream_started: float) -> None:
+        """The deadline passed mid-call: charge the reserved worst case as an estimated row."""
+        outcome = Outcome(
+            plan.priced.first,
+            Usage(),
+            plan.admission.worst_case_usd or ZERO,
+            INTERRUPTED,
+            "deadline_exceeded",
+            ms_since(upstream_started),
+            None,
+            estimated=True,
+        )
+        await self.record_or_leave_to_sweeper(call, plan, outcome)
+
+    def _write_one(self, row: _Row) -> None:
+        self._write_rows([row])
+
+    def _write_rows(self, rows: Sequence[_Row]) -> None:
+        """Usage rows and settlements of several calls in ONE transaction (all or nothing)."""
+        with self._sessions.begin() as session:
+            usage = UsageRepository(session)
+            for row in rows:
+                usage.add(row.record)
+                self._budgets.settle(session, row.admission, row.cost)
+                self._key_limits.count_tokens(session, row.record.key_id, row.tokens)
+
+    def _usage_row(self, call: ExecuteCall, plan: Plan, outcome: Outcome) -> UsageRecord:
+        candidate, usage = outcome.priced.candidate, outcome.usage
+        return UsageRecord(
+            id=uuid.uuid4(),
+            workspace_id=call.workspace_id,
+            request_id=call.request_id,
+            key_id=call.key_id,
+            credential_id=candidate.target.credential_id,
+            provider=candidate.provider,
+            model=candidate.model,
+            requested_model=call.requested_model,
+            workflow=call.attribution.workflow,
+            agent=call.attribution.agent,
+            tags=list(call.attribution.tags),
+            status=outcome.status,
+            error_type=outcome.error_type,
+            input_tokens=usage.input_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            output_tokens=usage.output_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            cost_usd=outcome.cost,
+            price_id=outcome.priced.price.id,
+            estimated=outcome.estimated or outcome.priced.estimated or usage.estimated,
+            latency_ms=ms_since(plan.started),
+            upstream_ms=outcome.upstream_ms,
+            stream=call.stream,
+            fallback_from=outcome.fallback_from,
+            routing_rule_id=plan.routing_rule_id,
+            created_at=self._clock.now(),
+        )
+
+
+def ms_since(started: float) -> int:
+    """Whole milliseconds since ``started`` (a ``time.perf_counter()`` reading)."""
+    return int((time.perf_counter() - started) * 1000)

@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -188,25 +188,38 @@ class ReservingBudgetGuard:
     # -- settle / release ---------------------------------------------------------------------
 
     def settle(self, session: Session, admission: Admission, actual_usd: Decimal) -> None:
-        held: list[Reserved] = admission.reservations
-        if not held:
+        self.settle_many(session, [(admission, actual_usd)])
+
+    def settle_many(self, session: Session, settlements: Sequence[tuple[Admission, Decimal]]) -> None:
+        """Settle several calls inside the caller's (group-commit) transaction: one DELETE of their
+        reservation rows, then one update per counter with the sums (counters in budget id order,
+        like admissions). A threshold crossed by the group is claimed once."""
+        pairs = [(r, actual) for admission, actual in settlements for r in admission.reservations]
+        if not pairs:
             return
         now = self._clock.now()
         repo = CounterRepository(session)
         alerts = AlertSentRepository(session)
-        taken = repo.take_reservations(r.id for r in held)
+        taken = repo.take_reservations(r.id for r, _ in pairs)
+        sums: dict[tuple[uuid.UUID, datetime], tuple[Reserved, Decimal, Decimal]] = {}
+        for reserved, actual in pairs:
+            key = (reserved.budget.id, reserved.period_start)
+            _, spent, unreserve = sums.get(key, (reserved, ZERO, ZERO))
+            back = reserved.amount_usd if reserved.id in taken else ZERO
+            sums[key] = (reserved, spent + actual, unreserve + back)
         messages: list[dict[str, Any]] = []
-        for reserved in held:
+        for key in sorted(sums):
+            reserved, spent, unreserve = sums[key]
             budget = reserved.budget
             state = repo.apply(
                 workspace_id=budget.workspace_id,
                 budget_id=budget.id,
                 period_start=reserved.period_start,
-                spent=actual_usd,
-                unreserve=reserved.amount_usd if reserved.id in taken else ZERO,
+                spent=spent,
+                unreserve=unreserve,
                 now=now,
             )
-            before = state.spent_usd - actual_usd
+            before = state.spent_usd - spent
             for threshold in crossed(budget.thresholds, budget.limit_usd, before, state.spent_usd):
                 alert_id = alerts.claim(
                     budget.workspace_id, budget.id, reserved.period_start, threshold_key(threshold), now

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -45,6 +46,10 @@ class BudgetGuard(Protocol):
 
     def settle(self, session: Session, admission: Admission, actual_usd: Decimal) -> None:
         """Replace the reservations with the actual cost, inside the usage-row transaction."""
+        ...
+
+    def settle_many(self, session: Session, settlements: Sequence[tuple[Admission, Decimal]]) -> None:
+        """``settle`` for several calls (``(admission, actual_usd)`` each) in the same transaction."""
         ...
 
     def release(self, admission: Admission) -> None:

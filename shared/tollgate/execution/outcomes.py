@@ -109,10 +109,9 @@ class OutcomeRecorder:
     def _write_rows(self, rows: Sequence[_Row]) -> None:
         """Usage rows and settlements of several calls in ONE transaction (all or nothing)."""
         with self._sessions.begin() as session:
-            usage = UsageRepository(session)
+            UsageRepository(session).add_many([row.record for row in rows])
+            self._budgets.settle_many(session, [(row.admission, row.cost) for row in rows])
             for row in rows:
-                usage.add(row.record)
-                self._budgets.settle(session, row.admission, row.cost)
                 self._key_limits.count_tokens(session, row.record.key_id, row.tokens)
 
     def _usage_row(self, call: ExecuteCall, plan: Plan, outcome: Outcome) -> UsageRecord:

@@ -115,7 +115,7 @@ class UpstreamHttp:
     quadratic CPU under load, while shards of ``SHARD_CONNECTIONS`` keep it flat.
     """
 
-    SHARD_CONNECTIONS = 64
+    SHARD_CONNECTIONS = 32
 
     def __init__(
         self, connect_timeout_s: float, read_timeout_s: float, max_connections: int, *, allow_local_network: bool

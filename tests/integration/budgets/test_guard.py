@@ -189,6 +189,25 @@ def test_each_threshold_alerts_once_under_concurrency(services: Services, tenant
     assert counter(services, budget.id).spent_usd == Decimal("2.00")
 
 
+def test_settling_a_group_sums_per_counter_and_alerts_each_threshold_once(services: Services, tenant: Tenant) -> None:
+    wide = services.budget_service.create(tenant.workspace_id, spec(name="wide", limit_usd=Decimal("1")))
+    etl = services.budget_service.create(
+        tenant.workspace_id, spec(name="etl", scope=Scope.WORKFLOW, scope_value="etl", limit_usd=Decimal("10"))
+    )
+    guard = services.budget_guard
+    admissions = [guard.admit(ctx(tenant, workflow="etl" if i % 2 else None), Decimal("0.10")) for i in range(8)]
+    with services.sessions.begin() as session:  # one group: 8 calls of 0.10 cross 50% and 75% of "wide"
+        guard.settle_many(session, [(admission, Decimal("0.10")) for admission in admissions])
+    assert (counter(services, wide.id).spent_usd, counter(services, wide.id).reserved_usd) == (Decimal("0.80"), 0)
+    assert (counter(services, etl.id).spent_usd, counter(services, etl.id).reserved_usd) == (Decimal("0.40"), 0)
+    assert reservations(services) == 0
+    queue = services.alert_queue
+    assert isinstance(queue, InProcessAlertQueue)
+    messages = queue.drain()
+    assert sorted(m["payload"]["threshold"] for m in messages) == [0.5, 0.75]
+    assert {m["payload"]["budget_id"] for m in messages} == {str(wide.id)}
+
+
 def test_reset_zeroes_the_period_and_rearms_alerts(services: Services, tenant: Tenant) -> None:
     budget = services.budget_service.create(tenant.workspace_id, spec(limit_usd=Decimal("1")))
     settle(services, services.budget_guard.admit(ctx(tenant), Decimal("0.6")), "0.6")

@@ -16,12 +16,14 @@ from tests.integration.usage.seed import (
     Row,
     at,
     insert,
+    make_record,
     random_rows,
     reference,
     rollup_from_rows,
     rollup_in_db,
 )
 from tollgate.db.models import UsageRecord
+from tollgate.db.repositories.usage import UsageRepository
 from tollgate.usage.filters import UsageFilter
 from tollgate.usage.latency import exact_percentile
 from tollgate.usage.summary import SummaryRequest
@@ -127,6 +129,20 @@ def test_rollup_equals_raw_after_random_inserts(services: Services) -> None:
     for start in range(0, len(rows), 37):  # many transactions of different sizes
         insert(services, rows[start : start + 37])
     assert rollup_in_db(services) == rollup_from_rows(rows)
+
+
+def test_grouped_inserts_fold_into_the_same_rollup_as_single_ones(services: Services) -> None:
+    # Given groups of records (the execute path's group commit) with repeated rollup keys
+    rng = random.Random(5)
+    keys: list[uuid.UUID | None] = [uuid.uuid4(), None]
+    rows = random_rows(rng, WS, keys, 300, at("2026-10-01"), timedelta(days=3))
+    for start in range(0, len(rows), 41):
+        with services.sessions.begin() as session:
+            UsageRepository(session).add_many([make_record(row) for row in rows[start : start + 41]])
+    # Then every row is there and the rollup (sums and latency buckets) equals the raw rows
+    assert rollup_in_db(services) == rollup_from_rows(rows)
+    with services.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(UsageRecord)) == len(rows)
 
 
 def test_rollup_equals_raw_under_concurrent_inserts(services: Services) -> None:

@@ -82,6 +82,40 @@ def _reserve_statement(dialect: str, conditional: bool) -> Any:
 
 
 @lru_cache(maxsize=4)
+def _lock_statement(dialect: str) -> Any:
+    """Create the period's counter if missing, else lock it (a no-op update), returning its state."""
+    table = BudgetCounter.__table__
+    insert = dialect_insert(dialect, table).values(
+        budget_id=bindparam("budget_id", type_=Uuid()),
+        workspace_id=bindparam("workspace_id", type_=Uuid()),
+        period_start=bindparam("period_start", type_=UtcDateTime()),
+        spent_usd=bindparam("zero", type_=Money()),
+        reserved_usd=bindparam("zero", type_=Money()),
+        updated_at=bindparam("now", type_=UtcDateTime()),
+    )
+    return insert.on_conflict_do_update(
+        index_elements=[table.c.budget_id, table.c.period_start],
+        set_={"updated_at": insert.excluded.updated_at},
+    ).returning(table.c.spent_usd, table.c.reserved_usd)
+
+
+@lru_cache(maxsize=1)
+def _add_reserved_statement() -> Any:
+    table: Table = BudgetCounter.__table__  # type: ignore[assignment]
+    return (
+        update(table)
+        .where(
+            table.c.budget_id == bindparam("b_budget_id", type_=Uuid()),
+            table.c.period_start == bindparam("b_period_start", type_=UtcDateTime()),
+        )
+        .values(
+            reserved_usd=table.c.reserved_usd + bindparam("added", type_=Money()),
+            updated_at=bindparam("now", type_=UtcDateTime()),
+        )
+    )
+
+
+@lru_cache(maxsize=4)
 def _apply_statement(dialect: str) -> Any:
     table = BudgetCounter.__table__
     insert = dialect_insert(dialect, table).values(
@@ -169,6 +203,32 @@ class CounterRepository:
             params["ceiling"] = ceiling
         row = self._session.connection().execute(_reserve_statement(self._dialect, ceiling is not None), params).first()
         return None if row is None else CounterState(row[0], row[1])
+
+    def lock(
+        self, *, workspace_id: uuid.UUID, budget_id: uuid.UUID, period_start: datetime, now: datetime
+    ) -> CounterState:
+        """Lock the period's counter row until the transaction ends (creating it at zero on first
+        use) and return its state: grouped admissions check many reservations against it at once."""
+        params = {
+            "budget_id": budget_id,
+            "workspace_id": workspace_id,
+            "period_start": period_start,
+            "zero": ZERO,
+            "now": now,
+        }
+        row = self._session.connection().execute(_lock_statement(self._dialect), params).one()
+        return CounterState(row[0], row[1])
+
+    def add_reserved(self, added: Sequence[tuple[uuid.UUID, datetime, Decimal]], now: datetime) -> None:
+        """Add to ``reserved`` of locked counters: ``(budget_id, period_start, amount)`` each (one executemany)."""
+        params = [{"b_budget_id": b, "b_period_start": p, "added": amount, "now": now} for b, p, amount in added]
+        if params:
+            self._session.connection().execute(_add_reserved_statement(), params)
+
+    def drop_reservations(self, ids: Sequence[uuid.UUID]) -> None:
+        """Delete reservation rows written earlier in this transaction (refused in a grouped admission)."""
+        if ids:
+            self._session.connection().execute(_take_statement(), {"ids": list(ids)})
 
     def add_reservations(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:

@@ -121,7 +121,11 @@ def start_postgres(base_dir: Path) -> tuple[str, Any]:
     return uri.replace("postgresql://", "postgresql+psycopg://", 1), server
 
 
-def make_services(database_url: str, home: Path, **settings: Any) -> Services:
+def make_services(
+    database_url: str, home: Path, *, overrides: dict[str, Any] | None = None, **settings: Any
+) -> Services:
+    """Services on a prepared copy of the test database. ``settings`` are ``Settings`` fields;
+    ``overrides`` pre-fill components (``Services(settings, **overrides)``: e.g. a recording ``sleep``)."""
     values: dict[str, Any] = {
         "database_url": database_url,
         "home": home,
@@ -129,7 +133,7 @@ def make_services(database_url: str, home: Path, **settings: Any) -> Services:
         "allow_local_network": True,
     }
     values.update(settings)
-    services = Services(Settings(**values))
+    services = Services(Settings(**values), **(overrides or {}))
     prepare_database(services)
     if settings.get("pricing_seed_snapshot") is False:
         unseed_feed_prices(services)

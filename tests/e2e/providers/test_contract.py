@@ -19,7 +19,7 @@ from openai.types.chat import ChatCompletion
 from tests.e2e.providers.conftest import Gateway, expected_cost
 from tests.e2e.providers.specs import SPECS, Spec
 from tests.fake_providers.answers import Answer, Call, render
-from tests.fake_providers.base import FakeProvider, running
+from tests.fake_providers.base import FakeProvider
 
 MESSAGES = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hi"}]
 TOOLS = [
@@ -41,10 +41,7 @@ def spec(request: pytest.FixtureRequest) -> Spec:
 
 @pytest.fixture
 def fake(spec: Spec, gateway: Gateway) -> Iterator[FakeProvider]:
-    with running(spec.fake()) as server:
-        gateway.add_credential(
-            spec.provider, spec.credential_name, server.url + spec.base_path, spec.api_key, options=spec.options
-        )
+    with gateway.upstream(spec) as server:
         yield server
 
 

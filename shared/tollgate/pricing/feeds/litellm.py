@@ -16,17 +16,11 @@ from typing import Any
 from tollgate.money import per_token_to_per_1m
 from tollgate.pricing.calculator import PriceRow
 from tollgate.pricing.feeds import ParsedFeed
+from tollgate.providers.registry import litellm_provider_names
 
 SOURCE = "litellm"
 SKIP_KEYS = frozenset({"sample_spec", "fallback_generalizations"})
-PROVIDER_NAMES = {
-    "openai": "openai",
-    "text-completion-openai": "openai",
-    "anthropic": "anthropic",
-    "gemini": "gemini",
-    "deepseek": "deepseek",
-    "openrouter": "openrouter",
-}
+PROVIDER_NAMES = litellm_provider_names()  # the registry's ``litellm_providers``
 _TIER = re.compile(r"^input_cost_per_token_above_(\d+)k_tokens$")
 
 # Our column ← LiteLLM field(s), first present wins.

@@ -9,14 +9,13 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import httpx
 import uvicorn
 from sqlalchemy import create_engine, delete, text, update
 
@@ -32,8 +31,24 @@ EVENTS = REPO / "events"
 ROOT_KEY = "tg_roottestkey0_" + "r" * 32
 
 
+class HttpResponse(Protocol):
+    """What ``assert_error`` reads: an ``httpx.Response``, or the one an SDK error carries (the
+    openai SDK's comes from its own httpx copy)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def json(self) -> Any: ...
+
+
 def assert_error(
-    response: httpx.Response, status: int | tuple[int, ...], error_type: str, code: str | None = None
+    response: HttpResponse, status: int | tuple[int, ...], error_type: str, code: str | None = None
 ) -> dict[str, Any]:
     """Assert ``response`` is the documented error (docs/api.md) and return its ``error`` object.
 

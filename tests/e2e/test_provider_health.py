@@ -8,7 +8,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -77,7 +77,7 @@ class Switchable:
 
     def __init__(self) -> None:
         self.failing = True
-        self._ok = default_reply()
+        self._ok: Callable[[Recorded], Reply] = default_reply()
 
     def __call__(self, request: Recorded) -> Reply:
         if self.failing:

@@ -54,7 +54,7 @@ def _ledger(services: Services) -> tuple[list[UsageRecord], Decimal, Decimal, in
         spent = session.scalar(select(func.coalesce(func.sum(BudgetCounter.spent_usd), 0)))
         reserved = session.scalar(select(func.coalesce(func.sum(BudgetCounter.reserved_usd), 0)))
         held = session.scalar(select(func.count()).select_from(Reservation))
-    return rows, Decimal(spent), Decimal(reserved), int(held or 0)
+    return rows, Decimal(spent or 0), Decimal(reserved or 0), int(held or 0)
 
 
 @pytest.mark.parametrize("key", ["fresh", "cached"])

@@ -232,6 +232,6 @@ def test_database_unreachable_fails_closed(services: Services, tenant: Tenant, t
         url = "sqlite:////nonexistent-dir/definitely/not/here.db"
     else:
         url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
-    broken.sessions = create_session_factory(create_db_engine(url))  # type: ignore[misc]
+    broken.sessions = create_session_factory(create_db_engine(url))
     with pytest.raises(ServiceUnavailable):
         broken.budget_guard.admit(ctx(tenant), Decimal("0.1"))

@@ -207,16 +207,13 @@ class LiveServer:
 
 
 @contextmanager
-def run_server(services: Services, workers: int = 8) -> Iterator[LiveServer]:
-    """The app on uvicorn in a thread (its own event loop); ``workers`` threads serve sync routes."""
+def serve_in_thread(app: Any, what: str, *, backlog: int = 2048) -> Iterator[int]:
+    """Serve the ASGI ``app`` with uvicorn on 127.0.0.1 (a free port) from a thread with its own
+    event loop; yields the port once it accepts connections. Raises ``RuntimeError`` naming
+    ``what`` when it has not started within 10 s."""
     port = free_port()
     config = uvicorn.Config(
-        build_asgi(services, sync_workers=workers),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off", backlog=backlog
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -224,13 +221,20 @@ def run_server(services: Services, workers: int = 8) -> Iterator[LiveServer]:
     deadline = time.monotonic() + 10
     while not server.started:
         if time.monotonic() > deadline:
-            raise RuntimeError("local server did not start")
+            raise RuntimeError(f"{what} did not start")
         time.sleep(0.01)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", services)
+        yield port
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def run_server(services: Services, workers: int = 8) -> Iterator[LiveServer]:
+    """The app on uvicorn in a thread (its own event loop); ``workers`` threads serve sync routes."""
+    with serve_in_thread(build_asgi(services, sync_workers=workers), "local server") as port:
+        yield LiveServer(f"http://127.0.0.1:{port}", services)
 
 
 @dataclass(frozen=True)

@@ -186,6 +186,7 @@ class AnthropicProvider(HttpProvider):
         )
 
     def parse_count(self, reply: JsonReply) -> int:
+        """``input_tokens`` of a count_tokens answer. Raises ``ProviderCallError`` (protocol) when it has none."""
         count = reply.body.get("input_tokens") if isinstance(reply.body, dict) else None
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise upstream_error(self.name, FailureKind.PROTOCOL, status=reply.status)

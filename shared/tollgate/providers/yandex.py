@@ -90,6 +90,8 @@ def yandex_usage(usage: Mapping[str, Any]) -> Usage:
 
 
 def model_uri(target: ProviderTarget, model: str) -> str:
+    """``gpt://<folder>/<model>/latest`` (a full URI is kept).
+    Raises ``InvalidRequest`` when the credential has no ``folder_id``."""
     if model.startswith(("gpt://", "emb://", "ds://")):
         return model
     folder = target.options.get("folder_id")

@@ -9,14 +9,13 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import httpx
 import uvicorn
 from sqlalchemy import create_engine, delete, text, update
 
@@ -32,8 +31,24 @@ EVENTS = REPO / "events"
 ROOT_KEY = "tg_roottestkey0_" + "r" * 32
 
 
+class HttpResponse(Protocol):
+    """What ``assert_error`` reads: an ``httpx.Response``, or the one an SDK error carries (the
+    openai SDK's comes from its own httpx copy)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def json(self) -> Any: ...
+
+
 def assert_error(
-    response: httpx.Response, status: int | tuple[int, ...], error_type: str, code: str | None = None
+    response: HttpResponse, status: int | tuple[int, ...], error_type: str, code: str | None = None
 ) -> dict[str, Any]:
     """Assert ``response`` is the documented error (docs/api.md) and return its ``error`` object.
 
@@ -121,7 +136,11 @@ def start_postgres(base_dir: Path) -> tuple[str, Any]:
     return uri.replace("postgresql://", "postgresql+psycopg://", 1), server
 
 
-def make_services(database_url: str, home: Path, **settings: Any) -> Services:
+def make_services(
+    database_url: str, home: Path, *, overrides: dict[str, Any] | None = None, **settings: Any
+) -> Services:
+    """Services on a prepared copy of the test database. ``settings`` are ``Settings`` fields;
+    ``overrides`` pre-fill components (``Services(settings, **overrides)``: e.g. a recording ``sleep``)."""
     values: dict[str, Any] = {
         "database_url": database_url,
         "home": home,
@@ -129,7 +148,7 @@ def make_services(database_url: str, home: Path, **settings: Any) -> Services:
         "allow_local_network": True,
     }
     values.update(settings)
-    services = Services(Settings(**values))
+    services = Services(Settings(**values), **(overrides or {}))
     prepare_database(services)
     if settings.get("pricing_seed_snapshot") is False:
         unseed_feed_prices(services)
@@ -188,16 +207,13 @@ class LiveServer:
 
 
 @contextmanager
-def run_server(services: Services, workers: int = 8) -> Iterator[LiveServer]:
-    """The app on uvicorn in a thread (its own event loop); ``workers`` threads serve sync routes."""
+def serve_in_thread(app: Any, what: str, *, backlog: int = 2048) -> Iterator[int]:
+    """Serve the ASGI ``app`` with uvicorn on 127.0.0.1 (a free port) from a thread with its own
+    event loop; yields the port once it accepts connections. Raises ``RuntimeError`` naming
+    ``what`` when it has not started within 10 s."""
     port = free_port()
     config = uvicorn.Config(
-        build_asgi(services, sync_workers=workers),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off", backlog=backlog
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -205,13 +221,20 @@ def run_server(services: Services, workers: int = 8) -> Iterator[LiveServer]:
     deadline = time.monotonic() + 10
     while not server.started:
         if time.monotonic() > deadline:
-            raise RuntimeError("local server did not start")
+            raise RuntimeError(f"{what} did not start")
         time.sleep(0.01)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", services)
+        yield port
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def run_server(services: Services, workers: int = 8) -> Iterator[LiveServer]:
+    """The app on uvicorn in a thread (its own event loop); ``workers`` threads serve sync routes."""
+    with serve_in_thread(build_asgi(services, sync_workers=workers), "local server") as port:
+        yield LiveServer(f"http://127.0.0.1:{port}", services)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from constructs import IConstruct
 from tollgate_infra.config import StageConfig
 from tollgate_infra.constructs.dashboard_site import DashboardSite
 
-LAMBDA_MANAGED_POLICIES = [
+LAMBDA_MANAGED_POLICIES: list[str | RegexAppliesTo] = [
     "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
 ]

@@ -18,6 +18,7 @@ import typer
 from tollgate.cli_services import DbOption
 from tollgate.cli_services import services_for as _services
 from tollgate.errors import TollgateError
+from tollgate.providers.registry import CREDENTIAL_PROVIDERS
 
 credential_app = typer.Typer(help="Provider credentials (keys stored encrypted).", no_args_is_help=True)
 keys_app = typer.Typer(help="Key custody: re-wrap stored secrets under a new local master key.", no_args_is_help=True)
@@ -67,7 +68,7 @@ def _line(row: Any) -> str:
 @credential_app.command("add")
 def credential_add(  # noqa: PLR0917 - one parameter per CLI option is how typer works
     workspace: WorkspaceOption,
-    provider: Annotated[str, typer.Option(help="openai, anthropic, gemini, deepseek, yandex, openrouter, custom")],
+    provider: Annotated[str, typer.Option(help=", ".join(CREDENTIAL_PROVIDERS))],
     name: Annotated[str, typer.Option(help="unique name in the workspace")],
     api_key_env: KeyEnvOption = None,
     base_url: Annotated[str | None, typer.Option(help="default: the provider's own")] = None,

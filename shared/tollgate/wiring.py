@@ -31,9 +31,7 @@ from tollgate.keys.limits import KeyLimiter
 from tollgate.keys.service import GatewayKeyService, WorkspaceService
 from tollgate.keys.wrapping import KeyWrapper
 from tollgate.pricing.book import PriceBook
-from tollgate.providers.base import ProviderClient
 from tollgate.providers.invoker import ProviderInvoker, RetryPolicy
-from tollgate.providers.mock import MockProvider
 from tollgate.providers.registry import ProviderRegistry
 from tollgate.usage.service import UsageService
 
@@ -247,9 +245,7 @@ class Services:
     def providers(self) -> ProviderRegistry:
         from tollgate.providers.adapters import build_adapters
 
-        clients: dict[str, ProviderClient] = {"mock": MockProvider()}
-        clients.update(build_adapters(self.http_client))
-        return ProviderRegistry(clients)
+        return ProviderRegistry(build_adapters(self.http_client))
 
     @cached_property
     def invoker(self) -> ProviderInvoker:

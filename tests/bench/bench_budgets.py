@@ -84,7 +84,7 @@ def main() -> None:
             left = session.scalar(select(func.count()).select_from(Reservation))
         print(
             f"200 concurrent on one budget: {200 / elapsed:.0f} req/s, admitted {sum(results)} (fits 120), "
-            f"spent {spent} of 0.120, overspend {max(Decimal(0), Decimal(spent) - Decimal('0.120'))}, "
+            f"spent {spent} of 0.120, overspend {max(Decimal(0), Decimal(spent or 0) - Decimal('0.120'))}, "
             f"reservations left {left}"
         )
         services.close()

@@ -31,7 +31,11 @@ from tests.bench.inflight import aload, postgres_url, setup_gateway
 from tests.bench.procstat import PeakRss, cpu_seconds
 from tests.bench.upstream_process import fake_upstream
 
-REQUEST = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 16}
+REQUEST: dict[str, Any] = {
+    "model": "openai/gpt-4o-mini",
+    "messages": [{"role": "user", "content": "Say hi"}],
+    "max_tokens": 16,
+}
 WARM_UP = 200
 
 

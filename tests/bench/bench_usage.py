@@ -121,7 +121,7 @@ def build_rollup(services: Services) -> None:
 
 def time_summaries(services: Services, workspace: uuid.UUID, now: datetime, runs: int) -> list[tuple[str, ...]]:
     start = now - timedelta(days=30)
-    table = []
+    table: list[tuple[str, ...]] = []
     for group_by in ("provider", "model", "day", None):
         request = SummaryRequest(UsageFilter(workspace, start=start, end=now), group_by)
         services.usage.summary(request)  # warm-up (plans, pool)

@@ -136,7 +136,10 @@ def tollgate_server(database_url: str | None = None, env: dict[str, str] | None 
                 except httpx.HTTPError:
                     pass
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start: {process.stderr.read() if process.stderr else ''}")
+                    raise RuntimeError(
+                        "server did not start: "
+                        + (process.stderr.read().decode(errors="replace") if process.stderr else "")
+                    )
                 time.sleep(0.1)
             yield ServerProcess(base_url, process)
         finally:

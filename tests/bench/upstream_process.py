@@ -1,4 +1,5 @@
-"""Run the zero-latency fake upstream (tests.bench.fake_upstream) as its own process."""
+"""Run the fake OpenAI upstream (``tests.fake_providers.slow_openai``, zero latency unless a delay is
+given) as its own process."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def fake_upstream(delay_s: float = 0.0) -> Iterator[str]:
     """Yields the upstream's OpenAI-style base URL (``http://127.0.0.1:<port>/v1``)."""
     port = free_port()
     process = subprocess.Popen(  # noqa: S603 - fixed argv
-        [sys.executable, "-m", "tests.bench.fake_upstream", "--port", str(port), "--delay", str(delay_s)],
+        [sys.executable, "-m", "tests.fake_providers.slow_openai", "--port", str(port), "--delay", str(delay_s)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -55,9 +55,9 @@ async def _fire(url: str, key: str) -> list[tuple[int, str]]:
 
 def test_health_and_management_answer_while_hundreds_of_calls_wait_upstream(services: Services) -> None:
     # Two threads for database steps and two for management routes: far fewer than the calls in flight.
-    services.blocking = BlockingPool(2)  # type: ignore[misc]
+    services.blocking = BlockingPool(2)
     source = FakeCredentialSource(services.sessions, cache_ttl_s=30.0)
-    services.credentials = source  # type: ignore[misc]
+    services.credentials = source
     tenant = make_tenant(services)
     with slow_upstream(4.0) as (upstream_url, upstream), run_server(services, workers=2) as server:
         source.add(tenant.workspace_id, "openai", "slow", upstream_url, "sk-slow-upstream")
@@ -152,8 +152,8 @@ def test_a_request_never_logs_another_requests_workspace(services: Services, log
 def test_an_exhausted_database_pool_answers_503_not_500(services: Services) -> None:
     tenant = make_tenant(services)
     engine = create_engine(services.database_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
-    services.engine = engine  # type: ignore[misc]
-    services.sessions = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)  # type: ignore[misc]
+    services.engine = engine
+    services.sessions = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
     services.authenticator.forget()
     admin = {"authorization": f"Bearer {tenant.admin_key}"}
     with run_server(services) as server:

@@ -220,6 +220,7 @@ def test_bad_create_bodies(http: httpx.Client, tenant: Tenant, body: dict[str, A
 def test_bad_patch_and_rotate_bodies(http: httpx.Client, tenant: Tenant) -> None:
     h = auth(tenant.admin_key)
     cid = create(http, tenant.admin_key).json()["id"]
+    body: dict[str, Any]
     for body in (
         {"provider": "anthropic"},
         {"priority": "x"},

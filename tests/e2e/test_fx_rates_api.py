@@ -3,19 +3,25 @@ rates per USD, the 10% guard, root's manual rate, GET /v1/fx-rates and the stale
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support import ROOT_KEY, LiveServer, make_key, make_services, make_tenant, run_server
+from tests.support import (
+    ROOT_KEY,
+    LiveServer,
+    http_server,
+    installed_services,
+    make_key,
+    make_tenant,
+    run_server,
+)
 from tollgate.pricing.fx import rate_at
-from tollgate.wiring import set_services
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "ecb" / "eurofxref-daily.xml"
 
@@ -42,26 +48,15 @@ def feed() -> Iterator[Feed]:
         def log_message(self, *args: Any) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/stats/eurofxref/eurofxref-daily.xml"
-    try:
+    with http_server(Handler) as url:
+        state.url = url + "/stats/eurofxref/eurofxref-daily.xml"
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
 def fx_server(db_url: str, tmp_path: Path, feed: Feed) -> Iterator[LiveServer]:
-    services = make_services(db_url, tmp_path, fx_url=feed.url)
-    set_services(services)
-    try:
-        with run_server(services) as server:
-            yield server
-    finally:
-        set_services(None)
-        services.close()
+    with installed_services(db_url, tmp_path, fx_url=feed.url) as services, run_server(services) as server:
+        yield server
 
 
 def auth(key: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ import json
 import logging
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import openai
@@ -49,7 +50,7 @@ def admin(live_server: LiveServer, tenant: Tenant, upstream: FakeProvider) -> ht
 
 
 def everything_in_the_database(server: LiveServer) -> str:
-    dumped = []
+    dumped: list[Any] = []
     with server.services.engine.connect() as connection:
         for table in Base.metadata.sorted_tables:
             dumped.extend(str(tuple(row)) for row in connection.execute(text(f"SELECT * FROM {table.name}")))
@@ -75,6 +76,7 @@ def test_defaults_settings_validation_and_roles(live_server: LiveServer, tenant:
     assert updated.json()["detectors"]["pii_card"] == {"action": "block"}
     assert updated.json()["detectors"]["secrets"] == {"action": "warn"} and updated.json()["scan_responses"] is True
     assert admin.get("/v1/guardrails").json() == updated.json()
+    bad: dict[str, Any]
     for bad in (
         {"detectors": {"pii_card": {"action": "shred"}}},
         {"detectors": {"telepathy": {"action": "warn"}}},

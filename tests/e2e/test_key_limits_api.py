@@ -124,7 +124,7 @@ def test_tpm_limit_counts_the_tokens_of_recorded_calls(live_server: LiveServer, 
     # mock/echo bills 4 tokens of framing per message plus ~1 token per 4 characters, both ways
     _, secret = new_key(admin, tpm_limit=30)
     client = sdk(live_server, secret)
-    client.chat.completions.create(model="mock/echo", messages=[{"role": "user", "content": "x" * 100}])  # type: ignore[arg-type]
+    client.chat.completions.create(model="mock/echo", messages=[{"role": "user", "content": "x" * 100}])
     with pytest.raises(openai.RateLimitError) as limited:
         client.chat.completions.create(model="mock/echo", messages=HI)  # type: ignore[arg-type]
     error = limited.value.body

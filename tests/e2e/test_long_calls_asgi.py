@@ -13,7 +13,6 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -22,11 +21,9 @@ from sqlalchemy import select
 
 from tests.fake_providers import openai_server
 from tests.fake_providers.base import FakeProvider, Recorded, Reply, running, sse
+from tests.long_calls import openai_with_budget
 from tests.support import Tenant, make_services, make_tenant, run_server
-from tollgate.budgets.periods import Period
-from tollgate.budgets.spec import Action, BudgetSpec, Scope
 from tollgate.db.models import BudgetCounter, UsageRecord
-from tollgate.keys.credentials import CredentialSpec
 from tollgate.wiring import Services
 
 CHUNKS = 17
@@ -52,32 +49,13 @@ def upstream(release: threading.Event) -> Iterator[FakeProvider]:
         yield fake
 
 
-def _prepare(services: Services, tenant: Tenant, fake: FakeProvider) -> None:
-    services.credential_service.create(
-        tenant.workspace_id,
-        CredentialSpec(provider="openai", name="main", api_key="sk-long-" + "g" * 24, base_url=fake.url + "/v1"),
-    )
-    services.budget_service.create(
-        tenant.workspace_id,
-        BudgetSpec(
-            name="team",
-            scope=Scope.WORKSPACE,
-            scope_value=None,
-            period=Period.MONTHLY,
-            timezone="UTC",
-            limit_usd=Decimal("10"),
-            action=Action.BLOCK,
-        ),
-    )
-
-
 CHAT = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 200}
 
 
 def test_a_stream_longer_than_30_s_arrives_chunk_by_chunk_and_is_metered(
     services: Services, tenant: Tenant, upstream: FakeProvider
 ) -> None:
-    _prepare(services, tenant, upstream)
+    openai_with_budget(services, tenant, upstream, "sk-long-" + "g" * 24)
     arrivals: list[float] = []
     lines: list[str] = []
     with run_server(services) as server:
@@ -125,7 +103,7 @@ def test_the_adapters_deadline_charges_the_call_and_answers_504_without_retry(
     lambda_services: Services, upstream: FakeProvider
 ) -> None:
     tenant = make_tenant(lambda_services)
-    _prepare(lambda_services, tenant, upstream)
+    openai_with_budget(lambda_services, tenant, upstream, "sk-long-" + "g" * 24)
     with run_server(lambda_services) as server:
         response = httpx.post(
             server.api_url + "/chat/completions",
@@ -147,7 +125,7 @@ def test_the_adapters_deadline_charges_the_call_and_answers_504_without_retry(
 def test_off_lambda_a_client_cannot_set_a_deadline(
     services: Services, tenant: Tenant, upstream: FakeProvider, release: threading.Event
 ) -> None:
-    _prepare(services, tenant, upstream)
+    openai_with_budget(services, tenant, upstream, "sk-long-" + "g" * 24)
     threading.Timer(3.0, release.set).start()  # the provider answers after 3 s
     with run_server(services) as server:
         response = httpx.post(

@@ -5,11 +5,10 @@ channels that subscribed to `provider` events, the background probe, and one pro
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,16 @@ import pytest
 
 from tests.fake_providers.base import FakeProvider, Recorded, Reply, running
 from tests.fake_providers.openai_server import SERVER_ERROR, default_reply, error
-from tests.support import LiveServer, Tenant, make_key, make_services, make_tenant, run_server
-from tollgate.wiring import Services, set_services
+from tests.support import (
+    LiveServer,
+    Tenant,
+    http_server,
+    installed_services,
+    make_key,
+    make_tenant,
+    run_server,
+)
+from tollgate.wiring import Services
 
 HI = [{"role": "user", "content": "hi"}]
 
@@ -50,26 +57,16 @@ def hooks() -> Iterator[Hooks]:
         def log_message(self, *args: Any) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with http_server(Handler) as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
 def short_cooldown(db_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    services = make_services(db_url, tmp_path, cooldown_s=1.0, retry_max_attempts=1, health_cache_ttl_s=0.0)
-    set_services(services)
-    try:
-        with run_server(services) as server:
-            yield server
-    finally:
-        set_services(None)
-        services.close()
+    settings = {"cooldown_s": 1.0, "retry_max_attempts": 1, "health_cache_ttl_s": 0.0}
+    with installed_services(db_url, tmp_path, **settings) as services, run_server(services) as server:
+        yield server
 
 
 class Switchable:
@@ -77,7 +74,7 @@ class Switchable:
 
     def __init__(self) -> None:
         self.failing = True
-        self._ok = default_reply()
+        self._ok: Callable[[Recorded], Reply] = default_reply()
 
     def __call__(self, request: Recorded) -> Reply:
         if self.failing:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 from sqlalchemy import select
 
 from tests.fake_providers.base import FakeProvider, running
@@ -120,10 +121,10 @@ def test_route_cheapest_block_and_explain_through_the_sdk(
         json=rule_body("stop", 10, {"tags": ["forbidden"]}, {"type": "block", "message": "Not for this team"}),
     ).json()
     sdk = openai.OpenAI(base_url=live_server.api_url, api_key=tenant.admin_key, max_retries=0)
-    messages = [{"role": "user", "content": "Say hi"}]
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Say hi"}]
 
     # When a request for "smart" matches the cheapest rule
-    raw = sdk.chat.completions.with_raw_response.create(model="smart-v1", messages=messages, max_tokens=50)  # type: ignore[arg-type]
+    raw = sdk.chat.completions.with_raw_response.create(model="smart-v1", messages=messages, max_tokens=50)
     # Then the cheaper of the two targets served it
     assert raw.headers["x-tollgate-model"] == "gpt-4o-mini"
     assert upstream.requests[-1].body["model"] == "gpt-4o-mini"
@@ -133,7 +134,7 @@ def test_route_cheapest_block_and_explain_through_the_sdk(
         model="smart-v1",
         messages=messages,
         max_tokens=50,
-        extra_headers={"X-Tollgate-Workflow": "report"},  # type: ignore[arg-type]
+        extra_headers={"X-Tollgate-Workflow": "report"},
     )
     assert raw.headers["x-tollgate-model"] == "gpt-4o" and upstream.requests[-1].body["model"] == "gpt-4o"
 
@@ -143,7 +144,7 @@ def test_route_cheapest_block_and_explain_through_the_sdk(
         sdk.chat.completions.create(
             model="smart-v1",
             messages=messages,
-            extra_headers={"X-Tollgate-Tags": "a,forbidden"},  # type: ignore[arg-type]
+            extra_headers={"X-Tollgate-Tags": "a,forbidden"},
         )
     error = refused.value.response.json()["error"]
     assert (error["type"], error["code"], error["message"]) == (

@@ -88,7 +88,7 @@ def test_unpriced_model_is_refused_not_free(live_server: LiveServer, tenant: Ten
     assert caught.value.body["type"] == "pricing_unavailable"  # type: ignore[index]
     # refused, not free: one refused row at cost 0 (the failure rate counts it)
     (row,) = usage_rows(live_server)
-    assert (row.status, row.error_type, row.cost_usd) == ("refused", "model_unpriced", 0)
+    assert (row.status, row.error_type, row.cost_usd) == ("refused", "model_unpriced", Decimal(0))
 
 
 def test_revoked_key_stops_working_at_once_on_this_instance(live_server: LiveServer, tenant: Tenant) -> None:

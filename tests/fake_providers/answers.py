@@ -43,7 +43,7 @@ def _halves(text: str) -> list[str]:
 
 
 def _openai(answer: Answer, stream: bool) -> Reply:
-    calls = [
+    calls: list[dict[str, Any]] = [
         {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.args)}}
         for c in answer.calls
     ]
@@ -131,7 +131,9 @@ def _gemini(answer: Answer, stream: bool) -> Reply:
     pieces = _halves(answer.text)
     events = []
     if len(pieces) > 1:
-        first = {"candidates": [{"content": {"role": "model", "parts": [{"text": pieces[0]}]}, "index": 0}]}
+        first: dict[str, Any] = {
+            "candidates": [{"content": {"role": "model", "parts": [{"text": pieces[0]}]}, "index": 0}]
+        }
         first.update(usageMetadata={"promptTokenCount": usage["promptTokenCount"]}, responseId="mAitaNabc")
         events.append(sse(first))
     last_parts = [{"text": p} for p in pieces[1:] or pieces] + calls

@@ -23,6 +23,12 @@ ANTHROPIC_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "imag
 ANTHROPIC_ONE_SAMPLER = re.compile(r"claude-(?:opus-4-1|\w+-4-5)")
 
 
+def _blocks(message: dict[str, Any]) -> list[Any]:
+    """A message's content blocks (none when the content is a string)."""
+    content = message.get("content")
+    return content if isinstance(content, list) else []
+
+
 def _anthropic(message: str, type_: str = "invalid_request_error") -> Reply:
     return Reply(
         status=400,
@@ -77,18 +83,12 @@ def _anthropic_turns(messages: list[Any]) -> str | None:
         uses = {b["id"] for b in blocks if b.get("type") == "tool_use"}
         following = messages[i + 1] if i + 1 < len(messages) and isinstance(messages[i + 1], dict) else {}
         answered = {
-            b.get("tool_use_id")
-            for b in (following.get("content") if isinstance(following.get("content"), list) else [])
-            if isinstance(b, dict) and b.get("type") == "tool_result"
+            b.get("tool_use_id") for b in _blocks(following) if isinstance(b, dict) and b.get("type") == "tool_result"
         }
         if uses - answered:
             return f"messages.{i}: `tool_use` ids were found without `tool_result` blocks immediately after"
         previous = messages[i - 1] if i > 0 and isinstance(messages[i - 1], dict) else {}
-        asked = {
-            b.get("id")
-            for b in (previous.get("content") if isinstance(previous.get("content"), list) else [])
-            if isinstance(b, dict) and b.get("type") == "tool_use"
-        }
+        asked = {b.get("id") for b in _blocks(previous) if isinstance(b, dict) and b.get("type") == "tool_use"}
         results = {b.get("tool_use_id") for b in blocks if b.get("type") == "tool_result"}
         if results - asked:
             return f"messages.{i}.content.0: unexpected `tool_use_id` found in `tool_result` blocks"

@@ -15,10 +15,10 @@ from tollgate.providers.mock import MockProvider, MockStream
 class MemoryKeyring(KeyringBackend):
     """An OS keyring that lives in a dict, so tests never touch the developer's real one."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # keyring ships no annotations
         self.entries: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:

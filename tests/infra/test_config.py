@@ -80,7 +80,7 @@ def overridden(test_context: dict[str, Any], tmp_path_factory: pytest.TempPathFa
         "tollgate:dashboard": "false",
     }
     (stack,) = build_app(cdk.App(context=context, outdir=str(tmp_path_factory.mktemp("cdk.out"))))
-    template: dict[str, Any] = Template.from_stack(stack).to_json()
+    template: dict[str, Any] = dict(Template.from_stack(stack).to_json())
     template["nag_errors"] = Annotations.from_stack(stack).find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
     return template
 

@@ -45,6 +45,7 @@ def resources_of(statement: dict[str, Any]) -> list[Any]:
 
 
 def kms_key_id(stack: Any) -> str:
+    key_id: str
     (key_id,) = stack.of_type("AWS::KMS::Key")
     return key_id
 

@@ -35,7 +35,7 @@ def rest_route_keys(stack: Any) -> set[str]:
         if "Fn::GetAtt" in ref:  # the API's root resource
             return ""
         resource = resources[ref["Ref"]]["Properties"]
-        return path_of(resource["ParentId"]) + "/" + resource["PathPart"]
+        return f"{path_of(resource['ParentId'])}/{resource['PathPart']}"
 
     return {
         f"{m['Properties']['HttpMethod']} {path_of(m['Properties']['ResourceId'])}"

@@ -14,6 +14,7 @@ def schedule_targets(stack: Any) -> dict[str, str]:
 
 
 def alarm(stack: Any, alarm_id_prefix: str) -> dict[str, Any]:
+    found: dict[str, Any]
     (found,) = [
         a["Properties"] for i, a in stack.of_type("AWS::CloudWatch::Alarm").items() if i.startswith(alarm_id_prefix)
     ]

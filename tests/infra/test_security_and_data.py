@@ -10,7 +10,8 @@ from tollgate_infra.constructs.security import ROOT_KEY_INITIALIZER_CODE
 
 def only(resources: dict[str, dict[str, Any]]) -> dict[str, Any]:
     assert len(resources) == 1, sorted(resources)
-    return next(iter(resources.values()))["Properties"]
+    properties: dict[str, Any] = next(iter(resources.values()))["Properties"]
+    return properties
 
 
 def test_provider_key_is_customer_managed_with_rotation(any_stage: Any) -> None:

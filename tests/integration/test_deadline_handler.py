@@ -16,31 +16,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
 
 from functions.execute.handler import handler as execute_handler
 from tests.fake_providers import openai_server
 from tests.fake_providers.base import FakeProvider, Recorded, Reply, running, sse
 from tests.fakes.lambda_context import FakeLambdaContext
+from tests.long_calls import ledger, openai_with_budget
 from tests.support import Tenant, load_event
-from tollgate.budgets.periods import Period
-from tollgate.budgets.spec import Action, BudgetSpec, Scope
-from tollgate.db.models import BudgetCounter, Reservation, UsageRecord
-from tollgate.keys.credentials import CredentialSpec
 from tollgate.wiring import Services
-
-
-@dataclass
-class ExpiringContext(FakeLambdaContext):
-    """Lambda's clock: the invocation ends ``remaining_ms`` after the context was made."""
-
-    remaining_ms: int = 4_500
-
-    def __post_init__(self) -> None:
-        self._ends = time.monotonic() + self.remaining_ms / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._ends - time.monotonic()) * 1000))
 
 
 @dataclass
@@ -67,25 +50,6 @@ def slow_openai() -> Iterator[Slow]:
         release.set()
 
 
-def _prepare(services: Services, tenant: Tenant, fake: FakeProvider) -> None:
-    services.credential_service.create(
-        tenant.workspace_id,
-        CredentialSpec(provider="openai", name="main", api_key="sk-deadline-" + "f" * 24, base_url=fake.url + "/v1"),
-    )
-    services.budget_service.create(
-        tenant.workspace_id,
-        BudgetSpec(
-            name="team",
-            scope=Scope.WORKSPACE,
-            scope_value=None,
-            period=Period.MONTHLY,
-            timezone="UTC",
-            limit_usd=Decimal("10"),
-            action=Action.BLOCK,
-        ),
-    )
-
-
 def _event(key: str, *, stream: bool = False) -> dict:  # type: ignore[type-arg]
     event = load_event("execute/chat.json")
     event["headers"] = {**event["headers"], "authorization": f"Bearer {key}"}
@@ -96,23 +60,14 @@ def _event(key: str, *, stream: bool = False) -> dict:  # type: ignore[type-arg]
     return event
 
 
-def _ledger(services: Services) -> tuple[list[UsageRecord], Decimal, Decimal, int]:
-    with services.sessions() as session:
-        rows = list(session.scalars(select(UsageRecord)))
-        spent = session.scalar(select(func.coalesce(func.sum(BudgetCounter.spent_usd), 0)))
-        reserved = session.scalar(select(func.coalesce(func.sum(BudgetCounter.reserved_usd), 0)))
-        held = session.scalar(select(func.count()).select_from(Reservation))
-    return rows, Decimal(spent), Decimal(reserved), int(held or 0)
-
-
 def test_deadline_mid_call_charges_the_worst_case_and_answers_504_without_retry(
     services: Services, tenant: Tenant, slow_openai: Slow
 ) -> None:
-    _prepare(services, tenant, slow_openai.fake)
-    context = ExpiringContext(remaining_ms=4_500)  # margin 3 s: 1.5 s for the whole call
+    openai_with_budget(services, tenant, slow_openai.fake, "sk-deadline-" + "f" * 24)
+    context = FakeLambdaContext(remaining_ms=4_500)  # margin 3 s: 1.5 s for the whole call
 
     started = time.monotonic()
-    result = execute_handler(_event(tenant.admin_key), context)  # type: ignore[arg-type]
+    result = execute_handler(_event(tenant.admin_key), context)
     took = time.monotonic() - started
 
     assert result["statusCode"] == 504, result["body"]
@@ -123,7 +78,7 @@ def test_deadline_mid_call_charges_the_worst_case_and_answers_504_without_retry(
     # answered before Lambda would have killed the invocation, with one upstream attempt (no retry)
     assert took < 4.5
     assert len(slow_openai.fake.requests) == 1
-    rows, spent, reserved, held = _ledger(services)
+    rows, spent, reserved, held = ledger(services)
     [row] = rows
     assert (row.status, row.error_type, row.estimated) == ("interrupted", "deadline_exceeded", True)
     assert row.cost_usd > 0 and spent == row.cost_usd
@@ -133,8 +88,8 @@ def test_deadline_mid_call_charges_the_worst_case_and_answers_504_without_retry(
 def test_deadline_mid_stream_ends_the_stream_with_an_error_and_charges_the_worst_case(
     services: Services, tenant: Tenant, slow_openai: Slow
 ) -> None:
-    _prepare(services, tenant, slow_openai.fake)
-    result = execute_handler(_event(tenant.admin_key, stream=True), ExpiringContext(remaining_ms=5_000))  # type: ignore[arg-type]
+    openai_with_budget(services, tenant, slow_openai.fake, "sk-deadline-" + "f" * 24)
+    result = execute_handler(_event(tenant.admin_key, stream=True), FakeLambdaContext(remaining_ms=5_000))
 
     assert result["statusCode"] == 200  # the stream had started
     events = [e for e in result["body"].split("\n\n") if e]
@@ -142,7 +97,7 @@ def test_deadline_mid_stream_ends_the_stream_with_an_error_and_charges_the_worst
     last = json.loads(events[-1].removeprefix("data: "))
     assert (last["error"]["type"], last["error"]["code"]) == ("provider_unavailable", "deadline_exceeded")
     assert "data: [DONE]" not in events
-    rows, spent, reserved, held = _ledger(services)
+    rows, spent, reserved, held = ledger(services)
     [row] = rows
     assert (row.status, row.estimated, row.stream) == ("interrupted", True, True)
     assert spent == row.cost_usd > 0
@@ -150,9 +105,9 @@ def test_deadline_mid_stream_ends_the_stream_with_an_error_and_charges_the_worst
 
 
 def test_a_call_within_its_deadline_is_recorded_normally(services: Services, tenant: Tenant, slow_openai: Slow) -> None:
-    _prepare(services, tenant, slow_openai.fake)
+    openai_with_budget(services, tenant, slow_openai.fake, "sk-deadline-" + "f" * 24)
     slow_openai.release.set()
-    result = execute_handler(_event(tenant.admin_key), ExpiringContext(remaining_ms=60_000))  # type: ignore[arg-type]
+    result = execute_handler(_event(tenant.admin_key), FakeLambdaContext(remaining_ms=60_000))
     assert result["statusCode"] == 200, result["body"]
-    [row] = _ledger(services)[0]
+    [row] = ledger(services)[0]
     assert (row.status, row.estimated) == ("success", False)

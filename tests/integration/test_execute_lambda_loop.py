@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 from sqlalchemy import select
 
@@ -18,7 +19,7 @@ from tollgate.db.models import UsageRecord
 from tollgate.wiring import Services
 
 
-def _event(name: str, key: str) -> dict:
+def _event(name: str, key: str) -> dict[str, Any]:
     event = load_event(name)
     event["headers"] = {**event["headers"], "authorization": f"Bearer {key}"}
     body = json.loads(event["body"])
@@ -28,7 +29,7 @@ def _event(name: str, key: str) -> dict:
 
 def test_invocations_share_one_loop_and_one_upstream_pool(services: Services, tenant: Tenant) -> None:
     source = FakeCredentialSource(services.sessions)
-    services.credentials = source  # type: ignore[misc]
+    services.credentials = source
     with slow_upstream(0.0) as (upstream_url, upstream):
         source.add(tenant.workspace_id, "openai", "upstream", upstream_url, "sk-upstream-key")
         first = execute_handler(_event("execute/chat.json", tenant.admin_key), FakeLambdaContext())
@@ -48,7 +49,7 @@ def test_invocations_share_one_loop_and_one_upstream_pool(services: Services, te
 
 
 def test_a_handler_called_where_a_loop_already_runs_still_answers(services: Services, tenant: Tenant) -> None:
-    async def host() -> dict:
+    async def host() -> dict[str, Any]:
         return execute_handler(load_event_with_key("execute/chat.json", tenant.admin_key), FakeLambdaContext())
 
     result = asyncio.run(host())
@@ -56,7 +57,7 @@ def test_a_handler_called_where_a_loop_already_runs_still_answers(services: Serv
     assert json.loads(result["body"])["choices"][0]["message"]["content"]
 
 
-def load_event_with_key(name: str, key: str) -> dict:
+def load_event_with_key(name: str, key: str) -> dict[str, Any]:
     event = load_event(name)
     event["headers"] = {**event["headers"], "authorization": f"Bearer {key}"}
     return event

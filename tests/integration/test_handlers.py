@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import select
 
@@ -14,7 +15,7 @@ from tollgate.db.models import UsageRecord
 from tollgate.wiring import Services
 
 
-def with_key(event: dict, key: str) -> dict:
+def with_key(event: dict[str, Any], key: str) -> dict[str, Any]:
     event["headers"] = {**event["headers"], "authorization": f"Bearer {key}"}
     return event
 

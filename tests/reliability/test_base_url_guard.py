@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -62,7 +63,7 @@ def test_private_dns_name_is_refused(fake: FakeProvider) -> None:
 def guarded(db_url: str, tmp_path: Path) -> Iterator[tuple[Services, LiveServer, Tenant, FakeCredentialSource]]:
     services = make_services(db_url, tmp_path, allow_local_network=False)
     source = FakeCredentialSource(services.sessions)
-    services.credentials = source  # type: ignore[misc]
+    services.credentials = source
     set_services(services)
     tenant = make_tenant(services)
     try:
@@ -91,7 +92,7 @@ def test_credential_saved_with_local_on_stops_working_when_off(
     assert fake.requests == []
     with services.sessions() as session:
         (row,) = session.query(UsageRecord).all()
-    assert (row.status, row.error_type, row.cost_usd) == ("error", "blocked_target", 0)
+    assert (row.status, row.error_type, row.cost_usd) == ("error", "blocked_target", Decimal(0))
 
 
 def test_credential_check_reports_the_rule(

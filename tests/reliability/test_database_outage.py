@@ -12,14 +12,12 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 
 from tests.fake_providers.base import Recorded
+from tests.long_calls import ledger
 from tests.reliability.conftest import DatabaseOutage, HookedUpstream, admin_client
 from tests.support import LiveServer, Tenant, assert_error, make_key
 from tollgate.budgets.sweeper import ReservationSweeper
-from tollgate.db.models import BudgetCounter, Reservation, UsageRecord
-from tollgate.wiring import Services
 
 UPSTREAM_KEY = "sk-test-reliability-" + "d" * 24
 CHAT = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 64}
@@ -48,15 +46,6 @@ def _setup(server: LiveServer, tenant: Tenant, upstream: HookedUpstream) -> http
     return admin
 
 
-def _ledger(services: Services) -> tuple[list[UsageRecord], Decimal, Decimal, int]:
-    with services.sessions() as session:
-        rows = list(session.scalars(select(UsageRecord).order_by(UsageRecord.created_at)))
-        spent = session.scalar(select(func.coalesce(func.sum(BudgetCounter.spent_usd), 0)))
-        reserved = session.scalar(select(func.coalesce(func.sum(BudgetCounter.reserved_usd), 0)))
-        held = session.scalar(select(func.count()).select_from(Reservation))
-    return rows, Decimal(spent), Decimal(reserved), int(held or 0)
-
-
 @pytest.mark.parametrize("key", ["fresh", "cached"])
 def test_database_down_before_the_request_is_503_and_the_provider_is_not_called(
     live_server: LiveServer, tenant: Tenant, upstream: HookedUpstream, outage: DatabaseOutage, key: str
@@ -76,7 +65,7 @@ def test_database_down_before_the_request_is_503_and_the_provider_is_not_called(
     assert upstream.fake.requests == []
     # And once the database is back the gateway serves again and nothing was half-recorded
     outage.stop()
-    assert _ledger(live_server.services) == ([], Decimal(0), Decimal(0), 0)
+    assert ledger(live_server.services) == ([], Decimal(0), Decimal(0), 0)
     assert admin.post("/v1/chat/completions", json=CHAT).status_code == 200
     assert len(upstream.fake.requests) == 1
 
@@ -94,7 +83,7 @@ def test_database_down_with_warm_caches_still_fails_closed_before_the_provider(
     # Then the budget reservation cannot be made: 503, and the provider saw only the first call
     assert_error(response, 503, "internal_error", "service_unavailable")
     assert len(upstream.fake.requests) == 1
-    rows, spent, reserved, held = _ledger(live_server.services)
+    rows, spent, reserved, held = ledger(live_server.services)
     assert [r.status for r in rows] == ["success"]
     assert (spent, reserved, held) == (rows[0].cost_usd, Decimal(0), 0)
 
@@ -122,7 +111,7 @@ def test_database_lost_after_admission_fails_closed_and_the_sweeper_restores_the
 
     # When the database returns
     outage.stop()
-    rows, spent, reserved, held = _ledger(services)
+    rows, spent, reserved, held = ledger(services)
     # the lost call left its reservation behind (marked started: the provider was called) and no usage row
     assert [r.status for r in rows] == ["success"]
     assert held == 1 and reserved > 0
@@ -134,12 +123,12 @@ def test_database_lost_after_admission_fails_closed_and_the_sweeper_restores_the
     assert (first.charged, first.charged_usd, first.released) == (1, reserved, 0)
     assert sweeper.sweep().charged == 0
     # Then the counters are consistent: nothing reserved, spent == the usage recorded (incl. the estimate)
-    rows, spent, reserved, held = _ledger(services)
+    rows, spent, reserved, held = ledger(services)
     assert [(r.status, r.estimated) for r in rows] == [("success", False), ("interrupted", True)]
     assert len({r.request_id for r in rows}) == len(rows) == 2
     assert (reserved, held) == (Decimal(0), 0)
     assert spent == sum(r.cost_usd for r in rows)
     # And the gateway serves normally again
     assert admin.post("/v1/chat/completions", json=CHAT).status_code == 200
-    rows, spent, reserved, held = _ledger(services)
+    rows, spent, reserved, held = ledger(services)
     assert len(rows) == 3 and spent == sum(r.cost_usd for r in rows) and (reserved, held) == (Decimal(0), 0)

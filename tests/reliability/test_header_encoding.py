@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from decimal import Decimal
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -201,7 +202,7 @@ def test_refused_calls_leave_a_refused_usage_row(
     assert refused.value.status_code == status
     assert upstream.requests == []
     (row,) = gateway.usage_rows()
-    assert (row.status, row.error_type, row.cost_usd, row.workflow) == ("refused", error_type, 0, WORKFLOW)
+    assert (row.status, row.error_type, row.cost_usd, row.workflow) == ("refused", error_type, Decimal(0), WORKFLOW)
     assert (row.provider, row.model, row.requested_model) == ("openai", model.split("/", 1)[1], model)
 
 

@@ -32,13 +32,13 @@ def kms(services: Services) -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("kms", region_name="us-east-1")
         arn = client.create_key(Description="tollgate reliability")["KeyMetadata"]["Arn"]
-        services.key_wrapper = build_kms_wrapper(arn)  # type: ignore[misc]
+        services.key_wrapper = build_kms_wrapper(arn)
         yield client, arn
 
 
 def _new_instance(services: Services, arn: str, botocore_session: botocore.session.Session | None = None) -> None:
     """What a fresh Lambda instance would have: no cached data keys, no cached decrypted targets."""
-    services.key_wrapper = build_kms_wrapper(arn, botocore_session=botocore_session)  # type: ignore[misc]
+    services.key_wrapper = build_kms_wrapper(arn, botocore_session=botocore_session)
     services.credential_source.invalidate()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -70,7 +71,7 @@ def test_a_failed_group_is_written_item_by_item() -> None:
 
 
 def run_loop(coroutine: object) -> list[BaseException | None]:
-    result = asyncio.run(coroutine)  # type: ignore[arg-type]
+    result: Any = asyncio.run(coroutine)  # type: ignore[arg-type]
     assert isinstance(result, list)
     return result
 

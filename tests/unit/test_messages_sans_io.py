@@ -76,7 +76,7 @@ def test_count_tokens_request_and_reply() -> None:
 
 
 def test_native_decoder_passes_events_unchanged_meters_them_and_stops_after_message_stop() -> None:
-    events = [
+    events: list[dict[str, Any]] = [
         {"type": "message_start", "message": {"usage": {"input_tokens": 4, "output_tokens": 1}}},
         {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hello"}},
         {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 6}},

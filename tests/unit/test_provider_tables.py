@@ -15,6 +15,7 @@ from tests.fake_providers import (
     openrouter_server,
     yandex_server,
 )
+from tollgate.anthropic_api.native import usage_of as anthropic_usage
 from tollgate.providers import anthropic, gemini, yandex
 from tollgate.providers.base import Usage
 from tollgate.providers.errors import FailureKind
@@ -118,7 +119,7 @@ def test_usage_normalization_rules() -> None:
     assert (routed.input_tokens, routed.cache_write_tokens, routed.output_tokens) == (94, 100, 2)
     assert routed.provider_cost_usd == Decimal("0.0012")
     # Anthropic: input_tokens excludes reads and writes; 1h writes split out
-    usage = anthropic.anthropic_usage(
+    usage = anthropic_usage(
         {
             **anthropic_server.USAGE,
             "cache_creation": {"ephemeral_5m_input_tokens": 1000, "ephemeral_1h_input_tokens": 800},
@@ -127,8 +128,8 @@ def test_usage_normalization_rules() -> None:
     assert (usage.input_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens) == (21, 1800, 800)
     assert usage.prompt_tokens == 21 + 1800
     # Anthropic stream: message_delta output is cumulative and replaces, never adds
-    start = anthropic.anthropic_usage({"input_tokens": 21, "output_tokens": 1})
-    assert anthropic.anthropic_usage({"output_tokens": 5}, start) == Usage(input_tokens=21, output_tokens=5)
+    start = anthropic_usage({"input_tokens": 21, "output_tokens": 1})
+    assert anthropic_usage({"output_tokens": 5}, start) == Usage(input_tokens=21, output_tokens=5)
     # Gemini: cached ⊂ prompt; thoughts are added to candidates
     assert gemini.gemini_usage(gemini_server.USAGE) == Usage(
         input_tokens=700, cache_read_tokens=300, output_tokens=500, reasoning_tokens=100

@@ -282,4 +282,4 @@ def test_refusal_reasons_are_structured_fields_only() -> None:
     assert str(client) == (
         "openai refused the request as invalid (HTTP 400): error type unsupported_parameter, parameter max_tokens"
     )
-    assert client.details == {"param": "max_tokens"}  # type: ignore[attr-defined]
+    assert client.details == {"param": "max_tokens"}

@@ -56,7 +56,7 @@ def test_openai_decoder_raises_an_in_band_error() -> None:
 
 
 def test_anthropic_decoder_translates_events_and_accumulates_usage() -> None:
-    events = [
+    events: list[dict[str, Any]] = [
         {"type": "message_start", "message": {"id": "msg_1", "usage": {"input_tokens": 11, "output_tokens": 1}}},
         {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hel"}},
         {"type": "ping"},

@@ -2,6 +2,7 @@
 # by CloudFormation for inline Python code.
 import secrets
 import string
+from typing import Any
 
 import boto3
 import cfnresponse
@@ -10,13 +11,13 @@ LOWER_ALNUM = string.ascii_lowercase + string.digits
 ALNUM = string.ascii_letters + string.digits
 
 
-def new_root_key():
+def new_root_key() -> str:
     public_id = "".join(secrets.choice(LOWER_ALNUM) for _ in range(12))
     secret = "".join(secrets.choice(ALNUM) for _ in range(32))
     return f"tg_{public_id}_{secret}"
 
 
-def handler(event, context):
+def handler(event: dict[str, Any], context: Any) -> None:
     arn = event["ResourceProperties"]["SecretArn"]
     old_arn = event.get("OldResourceProperties", {}).get("SecretArn")
     try:

@@ -5,7 +5,7 @@ tenants' alert queue."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from aws_cdk import Duration
@@ -60,20 +60,29 @@ class Alarms(Construct):
         )
 
     def watch_api(self, api: apigwv2.HttpApi) -> None:
+        self._watch_5xx_rate("Api5xxRate", "API requests", api.metric_server_error, api.metric_count)
+
+    def _watch_5xx_rate(
+        self,
+        alarm_id: str,
+        what: str,
+        errors: Callable[..., cloudwatch.Metric],
+        requests: Callable[..., cloudwatch.Metric],
+    ) -> None:
+        """Alarm when more than ``server_error_rate_percent`` of ``what`` answered 5xx in 2 of 3 five-minute
+        periods; ``errors``/``requests`` are the API's metric factories (HTTP API and REST API alike)."""
         rate = self._config.server_error_rate_percent
         server_error_rate = cloudwatch.MathExpression(
             expression="IF(requests > 0, 100 * errors / requests, 0)",
             using_metrics={
-                "errors": api.metric_server_error(period=FIVE_MINUTES, statistic="Sum"),
-                "requests": api.metric_count(period=FIVE_MINUTES, statistic="Sum"),
+                "errors": errors(period=FIVE_MINUTES, statistic="Sum"),
+                "requests": requests(period=FIVE_MINUTES, statistic="Sum"),
             },
             label="5xx rate (%)",
             period=FIVE_MINUTES,
         )
         self._add(
-            "Api5xxRate",
-            server_error_rate,
-            AlarmRule(f"More than {rate}% of API requests answered 5xx", rate, ABOVE, 3, 2),
+            alarm_id, server_error_rate, AlarmRule(f"More than {rate}% of {what} answered 5xx", rate, ABOVE, 3, 2)
         )
 
     def watch_pricing_age(self) -> None:
@@ -116,21 +125,7 @@ class Alarms(Construct):
             )
 
     def watch_rest_api(self, api: apigw.RestApi) -> None:
-        rate = self._config.server_error_rate_percent
-        server_error_rate = cloudwatch.MathExpression(
-            expression="IF(requests > 0, 100 * errors / requests, 0)",
-            using_metrics={
-                "errors": api.metric_server_error(period=FIVE_MINUTES, statistic="Sum"),
-                "requests": api.metric_count(period=FIVE_MINUTES, statistic="Sum"),
-            },
-            label="5xx rate (%)",
-            period=FIVE_MINUTES,
-        )
-        self._add(
-            "ExecuteApi5xxRate",
-            server_error_rate,
-            AlarmRule(f"More than {rate}% of model calls answered 5xx", rate, ABOVE, 3, 2),
-        )
+        self._watch_5xx_rate("ExecuteApi5xxRate", "model calls", api.metric_server_error, api.metric_count)
 
     def watch_functions(self, functions: Mapping[str, lambda_.IFunction]) -> None:
         for name, function in functions.items():

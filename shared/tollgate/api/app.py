@@ -137,7 +137,8 @@ class GatewayApp:
         principal = self._authorize(found, request, services)
         context = self._context(found, request, services, principal)
         result = found.route.handler(context)
-        assert isinstance(result, ApiResponse)
+        if not isinstance(result, ApiResponse):
+            raise TypeError(f"{found.route.path}: a sync route must return an ApiResponse")
         return result
 
     async def _dispatch_async(self, request: ApiRequest, match: Match | tuple[str, ...] | None) -> ApiResponse:
@@ -149,7 +150,8 @@ class GatewayApp:
             principal = await services.blocking.run(self._authorize, found, request, services)
         context = self._context(found, request, services, principal)
         result = found.route.handler(context)
-        assert not isinstance(result, ApiResponse)
+        if isinstance(result, ApiResponse):
+            raise TypeError(f"{found.route.path}: an async route must return an awaitable")
         return await result
 
     @staticmethod
@@ -215,6 +217,7 @@ def _failure(exc: Exception, request: ApiRequest, render: ErrorRenderer = error_
 
 
 def parse_body(model: type[BaseModel], raw: bytes) -> BaseModel:
+    """The JSON body validated as ``model``. Raises ``InvalidRequest`` (400, naming the field) when it is not."""
     if not raw.strip():
         raise InvalidRequest("Request body is required (JSON object)", code="missing_body")
     data: Any = parse_json_bounded(raw)
@@ -227,6 +230,7 @@ def parse_body(model: type[BaseModel], raw: bytes) -> BaseModel:
 
 
 def parse_query(model: type[BaseModel], query: dict[str, str] | Any) -> BaseModel:
+    """The query string validated as ``model``. Raises ``InvalidRequest`` (400, naming the parameter) when it is not."""
     if any(len(v) > MAX_QUERY_VALUE for v in query.values()):
         raise InvalidRequest("Query parameter too long", code="validation_error")
     try:

@@ -148,7 +148,8 @@ class AsgiGateway:
                 chunk = await pool.run(next, chunks, _END)
                 if chunk is _END:
                     return
-                assert isinstance(chunk, bytes)
+                if not isinstance(chunk, bytes):
+                    raise TypeError(f"a response body must yield bytes, not {type(chunk).__name__}")
                 yield chunk
         finally:
             close = getattr(chunks, "close", None)

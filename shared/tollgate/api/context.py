@@ -35,23 +35,27 @@ class RequestContext:
 
     @property
     def caller(self) -> Principal:
+        """The authenticated key. Raises ``PermissionDenied`` on a route that takes no key."""
         if self.principal is None:
             raise PermissionDenied("This route needs an API key")
         return self.principal
 
     @property
     def workspace_id(self) -> uuid.UUID:
+        """The caller's workspace. Raises ``PermissionDenied`` when the caller has none (the root key)."""
         principal = self.caller
         if principal.workspace_id is None:
             raise PermissionDenied("The root key manages workspaces; use a workspace key for this route")
         return principal.workspace_id
 
     def body(self, model: type[M]) -> M:
+        """The body as the route declared it. Raises ``TypeError`` when ``model`` is not the route's body model."""
         if not isinstance(self.parsed_body, model):
             raise TypeError(f"route did not declare body model {model.__name__}")
         return self.parsed_body
 
     def query(self, model: type[M]) -> M:
+        """The query as the route declared it. Raises ``TypeError`` when ``model`` is not the route's query model."""
         if not isinstance(self.parsed_query, model):
             raise TypeError(f"route did not declare query model {model.__name__}")
         return self.parsed_query

@@ -50,6 +50,7 @@ class RotatingSecret:
         return raw.decode() if isinstance(raw, bytes) else str(raw)
 
     def json(self, *, refresh: bool = False) -> dict[str, Any]:
+        """The secret parsed as a JSON object. Raises ``ValueError`` when it is not one."""
         parsed = json.loads(self.value(refresh=refresh))
         if not isinstance(parsed, dict):
             raise ValueError("the secret is not a JSON object")

@@ -21,10 +21,10 @@ from tollgate.db.repositories.alerts import AlertChannelRepository, AlertSentRep
 from tollgate.db.repositories.budget_counters import CounterRepository
 from tollgate.db.repositories.budgets import BudgetRepository, to_view
 from tollgate.errors import InvalidRequest, NotFound
-from tollgate.keys.base_url import PROVIDERS
 from tollgate.money import ZERO
+from tollgate.providers.registry import PROVIDER_NAMES
 
-KNOWN_PROVIDERS = frozenset(PROVIDERS) | {"mock"}
+KNOWN_PROVIDERS = PROVIDER_NAMES
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 
 def dialect_insert(dialect: str, table: Any) -> Any:
+    """The dialect's INSERT (with ON CONFLICT support).
+    Raises ``RuntimeError`` for a dialect other than PostgreSQL or SQLite."""
     if dialect == "postgresql":
         return postgresql.insert(table)
     if dialect == "sqlite":

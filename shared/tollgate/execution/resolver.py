@@ -42,6 +42,7 @@ class ModelRef:
 
 
 def parse_model(value: str) -> ModelRef:
+    """``model`` split into provider, credential name and model id. Raises ``InvalidRequest`` when it is empty."""
     value = value.strip()
     if not value:
         raise InvalidRequest("body.model: must not be empty", code="validation_error")
@@ -68,6 +69,8 @@ class ModelResolver:
         self._equivalents = {k.lower(): list(v) for k, v in (equivalents or {}).items()}
 
     def resolve(self, workspace_id: uuid.UUID, requested: str) -> list[Candidate]:
+        """The candidates to try, in order. Raises ``InvalidRequest`` (``unknown_model``) for a provider
+        Tollgate does not know and (``no_credential``) when no active credential serves the model."""
         ref = parse_model(requested)
         if ref.provider == "mock":
             return [Candidate("mock", ref.model, MOCK_TARGET)]

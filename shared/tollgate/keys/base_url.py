@@ -1,4 +1,5 @@
-"""Provider names, their default base URLs, and the rules a credential's base URL must follow."""
+"""The rules a credential's base URL must follow, and the provider default when it gives none
+(the defaults are the provider registry's, ``tollgate.providers.registry``)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,11 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from tollgate.errors import InvalidRequest
+from tollgate.providers.registry import PROVIDERS as REGISTRY
 
 DEFAULT_BASE_URLS: Final[dict[str, str]] = {
-    "openai": "https://api.openai.com/v1",
-    "anthropic": "https://api.anthropic.com",
-    "gemini": "https://generativelanguage.googleapis.com",
-    "deepseek": "https://api.deepseek.com",
-    "yandex": "https://llm.api.cloud.yandex.net",
-    "openrouter": "https://openrouter.ai/api/v1",
+    spec.name: spec.default_base_url for spec in REGISTRY if spec.credential and spec.default_base_url
 }
-PROVIDERS: Final[tuple[str, ...]] = (*DEFAULT_BASE_URLS, "custom")
 MAX_URL_LENGTH = 500
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 

@@ -1,8 +1,9 @@
 """Provider credentials: create, read, change, rotate and delete, with the key wrapped at rest.
 
 Rules: one primary per workspace (cleared on the old primary in the same transaction; a partial
-unique index is the final guard), unique names per workspace, validated base URLs, Yandex needs
-``options.folder_id``. The plaintext key exists only in the arguments of ``create``/``rotate``.
+unique index is the final guard), unique names per workspace, validated base URLs, the options the
+provider registry requires (Yandex ``options.folder_id``). The plaintext key exists only in the
+arguments of ``create``/``rotate``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tollgate.keys.redaction import mask_key
 from tollgate.keys.wrapping import KeyWrapper, credential_context
 from tollgate.providers.base import ProviderTarget
 from tollgate.providers.health_status import HealthStatus, health_status
+from tollgate.providers.registry import find_provider
 
 UNSET: Any = object()
 
@@ -44,14 +46,20 @@ class CredentialSpec:
 
 
 def check_free(provider: str, free: bool | None) -> None:
-    if free and provider != "custom":
+    """Raises ``InvalidRequest`` when ``free`` is set on a provider that is not self-hosted
+    (registry ``self_hosted``: custom)."""
+    spec = find_provider(provider)
+    if free and (spec is None or not spec.self_hosted):
         raise InvalidRequest("body.free: only custom credentials (local servers) can be free", code="validation_error")
 
 
 def check_options(provider: str, options: Mapping[str, Any]) -> None:
-    """Raises ``InvalidRequest`` when a provider's required option is missing (Yandex ``folder_id``)."""
-    if provider == "yandex" and not str(options.get("folder_id") or "").strip():
-        raise InvalidRequest("body.options.folder_id: required for provider 'yandex'", code="validation_error")
+    """Raises ``InvalidRequest`` when one of the provider's ``required_options`` (registry; Yandex
+    ``folder_id``) is missing or blank."""
+    spec = find_provider(provider)
+    for option in spec.required_options if spec is not None else ():
+        if not str(options.get(option) or "").strip():
+            raise InvalidRequest(f"body.options.{option}: required for provider '{provider}'", code="validation_error")
 
 
 class CredentialService:
@@ -99,7 +107,8 @@ class CredentialService:
         Raises InvalidRequest (``discover_unsupported``) for other providers; upstream failures propagate.
         """
         row = self.get(workspace_id, credential_id)
-        if row.provider != "custom":
+        spec = find_provider(row.provider)
+        if spec is None or not spec.self_hosted:
             raise InvalidRequest(
                 "Only custom credentials (Ollama, vLLM, LM Studio, ...) can discover models; "
                 f"{row.provider} models are listed from the price feeds",

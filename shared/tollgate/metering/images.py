@@ -30,6 +30,8 @@ import binascii
 import math
 import struct
 
+from tollgate.providers.registry import ImageRule, find_provider
+
 HEADER_BYTES = 96 * 1024  # decoded prefix read for dimensions (JPEG SOF can follow a large EXIF block)
 _B64_PREFIX = HEADER_BYTES * 4 // 3 + 4
 
@@ -167,11 +169,13 @@ def gemini_image_tokens(size: tuple[int, int] | None) -> int:
 
 def image_tokens(provider: str, model: str, size: tuple[int, int] | None, detail: str | None) -> int:
     """Tokens one image costs on ``provider``/``model`` (``size`` None → the documented worst case)."""
-    if provider == "openai":
+    spec = find_provider(provider)
+    rule = spec.image_rule if spec is not None else ImageRule.WORST  # the registry's ``image_rule``
+    if rule is ImageRule.OPENAI:
         return openai_image_tokens(model, size, detail)
-    if provider == "anthropic":
+    if rule is ImageRule.ANTHROPIC:
         return anthropic_image_tokens(size)
-    if provider == "gemini":
+    if rule is ImageRule.GEMINI:
         return gemini_image_tokens(size)
     return max(
         openai_image_tokens(model.rsplit("/", 1)[-1], size, detail),

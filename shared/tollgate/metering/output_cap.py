@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from tollgate.errors import InvalidRequest
+from tollgate.providers.registry import find_provider
 
 DEFAULT_OUTPUT_CAP = 4096
 CAP_FIELDS = ("max_completion_tokens", "max_tokens")
-# Providers whose OpenAI-compatible API takes ``max_completion_tokens``; the others take ``max_tokens``.
-_COMPLETION_FIELD_PROVIDERS = frozenset({"openai"})
 
 
 @dataclass(frozen=True)
@@ -82,6 +81,7 @@ def wire_cap_fields(body: Mapping[str, Any], provider: str) -> dict[str, Any]:
     requested = requested_cap(body)
     wired = {k: v for k, v in body.items() if k not in CAP_FIELDS}
     if requested is not None:
-        name = "max_completion_tokens" if provider in _COMPLETION_FIELD_PROVIDERS else "max_tokens"
+        spec = find_provider(provider)  # the registry's ``max_tokens_field`` (max_completion_tokens: OpenAI)
+        name = spec.max_tokens_field if spec is not None else "max_tokens"
         wired[name] = requested[0]
     return wired

@@ -18,9 +18,7 @@ from tollgate.errors import InvalidRequest
 from tollgate.pricing.calculator import PriceRow, input_cost, worst_case_cost
 from tollgate.pricing.tokens import size_request
 from tollgate.pricing.unpriced import PriceLookup, resolve_price
-
-# Bare model ids (no "provider/") are looked up in this order.
-BARE_MODEL_PROVIDERS = ("openai", "anthropic", "gemini", "deepseek", "yandex", "openrouter", "mock")
+from tollgate.providers.registry import BARE_MODEL_PROVIDERS
 
 
 @dataclass(frozen=True)
@@ -37,7 +35,8 @@ class CostEstimate:
 
 
 def split_model(requested: str, prices: PriceLookup, known_providers: frozenset[str]) -> tuple[str, str]:
-    """``provider/model`` → (provider, model); a bare id is found among the main providers' prices.
+    """``provider/model`` → (provider, model); a bare id is found among the prices of the registry's
+    ``bare_models`` providers, in registry order.
 
     Raises ``InvalidRequest`` for a bare id no main provider prices."""
     if "/" in requested:

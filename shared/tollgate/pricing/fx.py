@@ -89,6 +89,7 @@ def parse_ecb(raw: bytes) -> FxFeed:
 
 
 def fetch_bytes(url: str, max_bytes: int = MAX_FX_BYTES) -> bytes:
+    """The feed's bytes (bounded). Raises ``FeedError`` when it cannot be read or is too large."""
     try:
         with (
             httpx.Client(timeout=TIMEOUT, follow_redirects=True) as http,

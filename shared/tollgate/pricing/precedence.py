@@ -21,11 +21,12 @@ from typing import Protocol, TypeVar
 
 from tollgate.db.models import ModelPrice
 from tollgate.pricing.calculator import PriceRow
+from tollgate.providers.registry import own_feeds
 
 MANUAL = "manual"
 SOURCES = ("manual", "litellm", "openrouter")
-# Which feed is a provider's own price list.
-OWN_FEED = {"openrouter": "openrouter"}
+# Which feed is a provider's own price list (the registry's ``own_feed``).
+OWN_FEED = own_feeds()
 # Aggregator feeds, best first.
 AGGREGATORS = ("litellm", "openrouter")
 

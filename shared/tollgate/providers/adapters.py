@@ -1,65 +1,34 @@
-"""Every HTTP adapter, built around the one shared transport."""
+"""Every adapter of the provider registry, built around the one shared transport.
+
+Each registry entry names its factory as ``"module:callable"`` (``tollgate.providers.registry``);
+it is imported here, in the composition root's reach, so the registry itself stays plain data
+that the domain packages may read.
+"""
 
 from __future__ import annotations
 
-from tollgate.providers.anthropic import AnthropicProvider
-from tollgate.providers.base import ProviderClient
-from tollgate.providers.gemini import GeminiProvider
-from tollgate.providers.http import UpstreamHttp
-from tollgate.providers.openai_compat import (
-    OpenAICompatibleProvider,
-    classify_deepseek,
-    classify_openai,
-    classify_openrouter,
-    deepseek_usage,
-    openai_usage,
-    openrouter_usage,
-)
-from tollgate.providers.yandex import YandexProvider
+from importlib import import_module
+from typing import Protocol
 
-DEFAULT_BASE_URLS = {
-    "openai": "https://api.openai.com/v1",
-    "anthropic": "https://api.anthropic.com",
-    "gemini": "https://generativelanguage.googleapis.com",
-    "deepseek": "https://api.deepseek.com",
-    "yandex": "https://llm.api.cloud.yandex.net",
-    "openrouter": "https://openrouter.ai/api/v1",
-}
+from tollgate.providers.base import ProviderClient
+from tollgate.providers.http import UpstreamHttp
+from tollgate.providers.registry import PROVIDERS, ProviderSpec
+
+
+class AdapterFactory(Protocol):
+    def __call__(self, http: UpstreamHttp, spec: ProviderSpec, /) -> ProviderClient: ...
+
+
+def adapter_factory(spec: ProviderSpec) -> AdapterFactory:
+    """The callable ``spec.adapter`` names.
+
+    Raises ``ImportError``/``AttributeError`` when the entry names a module or callable that does
+    not exist (a unit test loads every entry)."""
+    module_name, _, attribute = spec.adapter.partition(":")
+    factory: AdapterFactory = getattr(import_module(module_name), attribute)
+    return factory
 
 
 def build_adapters(http: UpstreamHttp) -> dict[str, ProviderClient]:
-    adapters: list[ProviderClient] = [
-        OpenAICompatibleProvider(
-            "openai",
-            http,
-            default_base_url=DEFAULT_BASE_URLS["openai"],
-            usage_from=openai_usage,
-            classify=classify_openai("openai"),
-        ),
-        OpenAICompatibleProvider(
-            "deepseek",
-            http,
-            default_base_url=DEFAULT_BASE_URLS["deepseek"],
-            usage_from=deepseek_usage,
-            classify=classify_deepseek,
-        ),
-        OpenAICompatibleProvider(
-            "openrouter",
-            http,
-            default_base_url=DEFAULT_BASE_URLS["openrouter"],
-            usage_from=openrouter_usage,
-            classify=classify_openrouter,
-            models_path="/key",
-        ),
-        OpenAICompatibleProvider(
-            "custom",
-            http,
-            default_base_url="",
-            usage_from=openai_usage,
-            classify=classify_openai("custom"),
-        ),
-        AnthropicProvider(http),
-        GeminiProvider(http),
-        YandexProvider(http),
-    ]
-    return {adapter.name: adapter for adapter in adapters}
+    """Provider name → adapter, for every registry entry (the built-in mock included)."""
+    return {spec.name: adapter_factory(spec)(http, spec) for spec in PROVIDERS}

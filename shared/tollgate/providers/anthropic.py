@@ -19,15 +19,15 @@ from tollgate.anthropic_api.native import usage_of as anthropic_usage
 from tollgate.providers.anthropic_request import DEFAULT_MAX_TOKENS, to_anthropic
 from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget
 from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_status, upstream_error
-from tollgate.providers.http import JsonReply, SseEvent, UpstreamRequest, error_object, parse_json_event
+from tollgate.providers.http import JsonReply, SseEvent, UpstreamHttp, UpstreamRequest, error_object, parse_json_event
 from tollgate.providers.http import retry_after_seconds as _retry_after
 from tollgate.providers.http_adapter import HttpProvider
+from tollgate.providers.registry import ProviderSpec
 from tollgate.providers.streams import MeteredStream, SseDecoder, make_chunk, make_completion
 from tollgate.providers.usage_check import checked_report, checked_usage
 
 __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider", "classify", "from_anthropic", "to_anthropic"]
 
-DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
 
 ERROR_KINDS = {
@@ -125,11 +125,6 @@ def from_anthropic(payload: dict[str, Any], model: str, request: ChatRequest | N
 
 
 class AnthropicProvider(HttpProvider):
-    name = "anthropic"
-
-    def _url(self, target: ProviderTarget, path: str) -> str:
-        return (target.base_url or DEFAULT_BASE_URL).rstrip("/") + path
-
     def _headers(self, target: ProviderTarget) -> dict[str, str]:
         headers = {"x-api-key": target.api_key, "anthropic-version": API_VERSION}
         beta = target.options.get("beta")
@@ -138,7 +133,7 @@ class AnthropicProvider(HttpProvider):
         return headers
 
     def _post(self, target: ProviderTarget, request: ChatRequest, stream: bool) -> UpstreamRequest:
-        url, body = self._url(target, "/v1/messages"), to_anthropic(request, stream)
+        url, body = self.url(target, "/v1/messages"), to_anthropic(request, stream)
         return UpstreamRequest(self.name, "POST", url, self._headers(target), body, classify)
 
     def complete_request(self, target: ProviderTarget, request: ChatRequest) -> UpstreamRequest:
@@ -156,7 +151,7 @@ class AnthropicProvider(HttpProvider):
         return AnthropicDecoder(self.name, request)
 
     def verify_request(self, target: ProviderTarget) -> UpstreamRequest:
-        url = self._url(target, "/v1/models?limit=1")
+        url = self.url(target, "/v1/models?limit=1")
         return UpstreamRequest(self.name, "GET", url, self._headers(target), None, classify)
 
     # -- native Messages API (pass-through: the body and the answer are Anthropic's own) ----------
@@ -172,7 +167,7 @@ class AnthropicProvider(HttpProvider):
         self, target: ProviderTarget, model: str, body: Mapping[str, Any], headers: NativeHeaders, *, stream: bool
     ) -> UpstreamRequest:
         """``POST /v1/messages`` as the client wrote it (only ``model`` replaced)."""
-        url, payload = self._url(target, "/v1/messages"), native_body(body, model, stream=stream)
+        url, payload = self.url(target, "/v1/messages"), native_body(body, model, stream=stream)
         return UpstreamRequest(self.name, "POST", url, self._native_headers(target, headers), payload, classify)
 
     @staticmethod
@@ -185,12 +180,13 @@ class AnthropicProvider(HttpProvider):
     def count_request(
         self, target: ProviderTarget, model: str, body: Mapping[str, Any], headers: NativeHeaders
     ) -> UpstreamRequest:
-        url = self._url(target, "/v1/messages/count_tokens")
+        url = self.url(target, "/v1/messages/count_tokens")
         return UpstreamRequest(
             self.name, "POST", url, self._native_headers(target, headers), count_body(body, model), classify
         )
 
     def parse_count(self, reply: JsonReply) -> int:
+        """``input_tokens`` of a count_tokens answer. Raises ``ProviderCallError`` (protocol) when it has none."""
         count = reply.body.get("input_tokens") if isinstance(reply.body, dict) else None
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise upstream_error(self.name, FailureKind.PROTOCOL, status=reply.status)
@@ -316,3 +312,8 @@ class NativeAnthropicStream(MeteredStream):
 
     def _note(self, chunk: dict[str, Any]) -> None:
         pass
+
+
+def adapter(http: UpstreamHttp, spec: ProviderSpec) -> AnthropicProvider:
+    """The registry's adapter factory (``tollgate.providers.registry``)."""
+    return AnthropicProvider(http, spec)

@@ -34,6 +34,8 @@ def text_of(content: Any) -> str:
 
 
 def image_of(part: dict[str, Any]) -> ImageRef:
+    """The image URL and detail of an ``image_url`` part.
+    Raises ``InvalidRequest`` naming the field when it has no URL."""
     image = part.get("image_url")
     url = image.get("url") if isinstance(image, dict) else image
     if not isinstance(url, str) or not url:

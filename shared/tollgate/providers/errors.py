@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tollgate.errors import TollgateError
 
 
 class FailureKind(StrEnum):
@@ -132,7 +136,7 @@ class ProviderCallError(Exception):
         return self.kind in RETRYABLE
 
 
-def to_gateway_error(exc: ProviderCallError) -> Exception:
+def to_gateway_error(exc: ProviderCallError) -> TollgateError:
     """Map an upstream failure (after retries and failover) to the documented error (docs/api.md) a client sees."""
     from tollgate import errors
 

@@ -31,16 +31,17 @@ from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_s
 from tollgate.providers.http import (
     JsonReply,
     SseEvent,
+    UpstreamHttp,
     UpstreamRequest,
     error_object,
     parse_duration,
     parse_json_event,
 )
 from tollgate.providers.http_adapter import HttpProvider
+from tollgate.providers.registry import ProviderSpec
 from tollgate.providers.streams import SseDecoder, make_chunk, make_completion
 from tollgate.providers.usage_check import checked_report, checked_usage, token_count
 
-DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 API_PREFIX = "/v1beta/models/"
 
 STATUS_KINDS = {
@@ -302,10 +303,8 @@ def _read_candidate(payload: Mapping[str, Any], first_call: int = 0) -> tuple[st
 
 
 class GeminiProvider(HttpProvider):
-    name = "gemini"
-
     def _url(self, target: ProviderTarget, model: str, method: str) -> str:
-        return (target.base_url or DEFAULT_BASE_URL).rstrip("/") + API_PREFIX + model.removeprefix("models/") + method
+        return self.url(target, API_PREFIX + model.removeprefix("models/") + method)
 
     def _headers(self, target: ProviderTarget) -> dict[str, str]:
         return {"x-goog-api-key": target.api_key}
@@ -338,7 +337,7 @@ class GeminiProvider(HttpProvider):
         return GeminiDecoder(self.name, request)
 
     def verify_request(self, target: ProviderTarget) -> UpstreamRequest:
-        url = (target.base_url or DEFAULT_BASE_URL).rstrip("/") + "/v1beta/models?pageSize=1"
+        url = self.url(target, "/v1beta/models?pageSize=1")
         return UpstreamRequest(self.name, "GET", url, self._headers(target), None, classify)
 
     def embed_request(self, target: ProviderTarget, request: EmbeddingRequest) -> UpstreamRequest:
@@ -402,3 +401,8 @@ class GeminiDecoder(SseDecoder):
         finish = self._finish
         final = "tool_calls" if self._tool_count and finish in (None, "stop") else finish or "stop"
         return [make_chunk(self._id, self.request.model, self._created, {}, final)]
+
+
+def adapter(http: UpstreamHttp, spec: ProviderSpec) -> GeminiProvider:
+    """The registry's adapter factory (``tollgate.providers.registry``)."""
+    return GeminiProvider(http, spec)

@@ -353,6 +353,7 @@ def iter_sse(lines: Iterable[str]) -> Iterator[SseEvent]:
 
 
 def parse_json_event(provider: str, data: str) -> Any:
+    """One SSE ``data`` payload as JSON. Raises ``ProviderCallError`` (protocol) when it is not JSON."""
     try:
         return loads(data)
     except ValueError:

@@ -9,16 +9,30 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from tollgate.errors import InvalidRequest
 from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget
 from tollgate.providers.http import JsonReply, UpstreamHttp, UpstreamRequest
+from tollgate.providers.registry import ProviderSpec
 from tollgate.providers.streams import MeteredStream, StreamDecoder
 
 
 class HttpProvider(ABC):
-    name: str
+    """``name`` and ``default_base_url`` come from the provider's registry entry
+    (``tollgate.providers.registry``); a credential's own ``base_url`` wins over the default."""
 
-    def __init__(self, http: UpstreamHttp) -> None:
+    def __init__(self, http: UpstreamHttp, spec: ProviderSpec) -> None:
         self._http = http
+        self.name = spec.name
+        self._default_base_url = spec.default_base_url or ""
+
+    def url(self, target: ProviderTarget, path: str) -> str:
+        """The credential's base URL (or the provider's default) joined with ``path``.
+
+        Raises ``InvalidRequest`` (``credential_misconfigured``) when there is neither."""
+        base = target.base_url or self._default_base_url
+        if not base:
+            raise InvalidRequest(f"The {self.name} credential needs a base_url", code="credential_misconfigured")
+        return base.rstrip("/") + path
 
     @abstractmethod
     def complete_request(self, target: ProviderTarget, request: ChatRequest) -> UpstreamRequest:

@@ -13,13 +13,17 @@ import hashlib
 import math
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tollgate.metering.prompt import prompt_tokens as estimate_prompt
 from tollgate.metering.text import heuristic_text_tokens
 from tollgate.providers import embeddings
 from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget, Usage
 from tollgate.providers.embeddings import EmbeddingRequest
+
+if TYPE_CHECKING:
+    from tollgate.providers.http import UpstreamHttp
+    from tollgate.providers.registry import ProviderSpec
 
 MOCK_MODELS = ("echo",)
 EMBEDDING_DIMENSIONS = 16
@@ -142,3 +146,8 @@ def _pieces(text: str) -> Iterator[str]:
     words = text.split(" ")
     for index, word in enumerate(words):
         yield word if index == 0 else " " + word
+
+
+def adapter(http: UpstreamHttp, spec: ProviderSpec) -> MockProvider:
+    """The registry's adapter factory (``tollgate.providers.registry``): no transport needed."""
+    return MockProvider()

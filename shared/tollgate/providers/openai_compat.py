@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tollgate.errors import InvalidRequest
 from tollgate.providers import embeddings
 from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget, Usage
 from tollgate.providers.embeddings import EmbeddingRequest
@@ -25,6 +24,7 @@ from tollgate.providers.http import (
 )
 from tollgate.providers.http_adapter import HttpProvider
 from tollgate.providers.openai_request import openai_body
+from tollgate.providers.registry import ProviderSpec
 from tollgate.providers.streams import SseDecoder
 from tollgate.providers.usage_check import answer_text, checked_report, checked_usage, reported_cost, token_count
 
@@ -143,26 +143,17 @@ def _in_band_error(provider: str, payload: Mapping[str, Any]) -> ProviderCallErr
 class OpenAICompatibleProvider(HttpProvider):
     def __init__(
         self,
-        name: str,
         http: UpstreamHttp,
+        spec: ProviderSpec,
         *,
-        default_base_url: str,
         usage_from: Callable[[Mapping[str, Any]], Usage],
         classify: Callable[[int, Any, Mapping[str, str]], ProviderCallError],
         models_path: str = "/models",
     ) -> None:
-        super().__init__(http)
-        self.name = name
-        self._default_base_url = default_base_url
+        super().__init__(http, spec)
         self._usage_from = usage_from
         self._classify = classify
         self._models_path = models_path
-
-    def _url(self, target: ProviderTarget, path: str) -> str:
-        base = target.base_url or self._default_base_url
-        if not base:
-            raise InvalidRequest(f"The {self.name} credential needs a base_url", code="credential_misconfigured")
-        return base.rstrip("/") + path
 
     def _headers(self, target: ProviderTarget) -> dict[str, str]:
         headers = {"authorization": f"Bearer {target.api_key}"}
@@ -182,7 +173,7 @@ class OpenAICompatibleProvider(HttpProvider):
         return openai_body(self.name, request, stream)
 
     def _post(self, target: ProviderTarget, request: ChatRequest, stream: bool) -> UpstreamRequest:
-        url = self._url(target, "/chat/completions")
+        url = self.url(target, "/chat/completions")
         return UpstreamRequest(
             self.name, "POST", url, self._headers(target), self._body(request, stream), self._classify
         )
@@ -208,12 +199,12 @@ class OpenAICompatibleProvider(HttpProvider):
         return OpenAIDecoder(self.name, request, self._usage_from)
 
     def verify_request(self, target: ProviderTarget) -> UpstreamRequest:
-        url = self._url(target, self._models_path)
+        url = self.url(target, self._models_path)
         return UpstreamRequest(self.name, "GET", url, self._headers(target), None, self._classify)
 
     def embed_request(self, target: ProviderTarget, request: EmbeddingRequest) -> UpstreamRequest:
         """``POST {base}/embeddings`` with the request in OpenAI's shape."""
-        url = self._url(target, "/embeddings")
+        url = self.url(target, "/embeddings")
         return UpstreamRequest(
             self.name, "POST", url, self._headers(target), embeddings.openai_body(request), self._classify
         )
@@ -254,3 +245,23 @@ class OpenAIDecoder(SseDecoder):
         if isinstance(usage, dict):
             self.reported = checked_report(self.provider, usage, self.request, self._usage_from) or self.reported
         return [payload] if payload.get("choices") else []
+
+
+# The registry's adapter factories (``tollgate.providers.registry``): ``(UpstreamHttp, ProviderSpec)``.
+def openai_adapter(http: UpstreamHttp, spec: ProviderSpec) -> OpenAICompatibleProvider:
+    return OpenAICompatibleProvider(http, spec, usage_from=openai_usage, classify=classify_openai(spec.name))
+
+
+def deepseek_adapter(http: UpstreamHttp, spec: ProviderSpec) -> OpenAICompatibleProvider:
+    return OpenAICompatibleProvider(http, spec, usage_from=deepseek_usage, classify=classify_deepseek)
+
+
+def openrouter_adapter(http: UpstreamHttp, spec: ProviderSpec) -> OpenAICompatibleProvider:
+    """OpenRouter's ``GET /models`` answers without a key, so the credential check reads ``/key``."""
+    return OpenAICompatibleProvider(
+        http, spec, usage_from=openrouter_usage, classify=classify_openrouter, models_path="/key"
+    )
+
+
+def custom_adapter(http: UpstreamHttp, spec: ProviderSpec) -> OpenAICompatibleProvider:
+    return OpenAICompatibleProvider(http, spec, usage_from=openai_usage, classify=classify_openai(spec.name))

@@ -27,12 +27,19 @@ from tollgate.providers.content import (
     unsupported,
 )
 from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_status, upstream_error
-from tollgate.providers.http import JsonReply, UpstreamRequest, error_object, parse_json_event, retry_after_seconds
+from tollgate.providers.http import (
+    JsonReply,
+    UpstreamHttp,
+    UpstreamRequest,
+    error_object,
+    parse_json_event,
+    retry_after_seconds,
+)
 from tollgate.providers.http_adapter import HttpProvider
+from tollgate.providers.registry import ProviderSpec
 from tollgate.providers.streams import StreamDecoder, make_chunk, make_completion
 from tollgate.providers.usage_check import checked_report, checked_usage, token_count
 
-DEFAULT_BASE_URL = "https://llm.api.cloud.yandex.net"
 COMPLETION_PATH = "/foundationModels/v1/completion"
 TOKENIZE_PATH = "/foundationModels/v1/tokenize"
 
@@ -83,6 +90,8 @@ def yandex_usage(usage: Mapping[str, Any]) -> Usage:
 
 
 def model_uri(target: ProviderTarget, model: str) -> str:
+    """``gpt://<folder>/<model>/latest`` (a full URI is kept).
+    Raises ``InvalidRequest`` when the credential has no ``folder_id``."""
     if model.startswith(("gpt://", "emb://", "ds://")):
         return model
     folder = target.options.get("folder_id")
@@ -192,11 +201,6 @@ def _tool_calls(message: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 class YandexProvider(HttpProvider):
-    name = "yandex"
-
-    def _url(self, target: ProviderTarget, path: str) -> str:
-        return (target.base_url or DEFAULT_BASE_URL).rstrip("/") + path
-
     def _headers(self, target: ProviderTarget) -> dict[str, str]:
         scheme = "Bearer" if target.options.get("auth") == "iam" else "Api-Key"
         headers = {"authorization": f"{scheme} {target.api_key}", "x-data-logging-enabled": "false"}
@@ -206,7 +210,7 @@ class YandexProvider(HttpProvider):
         return headers
 
     def _post(self, target: ProviderTarget, path: str, payload: dict[str, Any]) -> UpstreamRequest:
-        return UpstreamRequest(self.name, "POST", self._url(target, path), self._headers(target), payload, classify)
+        return UpstreamRequest(self.name, "POST", self.url(target, path), self._headers(target), payload, classify)
 
     def complete_request(self, target: ProviderTarget, request: ChatRequest) -> UpstreamRequest:
         return self._post(target, COMPLETION_PATH, to_yandex(target, request, False))
@@ -277,3 +281,8 @@ class YandexDecoder(StreamDecoder):
         if status in STATUSES:
             chunks.append(make_chunk(chunk_id, model, created, {}, STATUSES[status]))
         return chunks
+
+
+def adapter(http: UpstreamHttp, spec: ProviderSpec) -> YandexProvider:
+    """The registry's adapter factory (``tollgate.providers.registry``)."""
+    return YandexProvider(http, spec)

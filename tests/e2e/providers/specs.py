@@ -15,6 +15,7 @@ from tests.fake_providers.gemini_server import fake_gemini
 from tests.fake_providers.openai_server import fake_openai
 from tests.fake_providers.openrouter_server import fake_openrouter
 from tests.fake_providers.yandex_server import fake_yandex
+from tollgate.providers.registry import CREDENTIAL_PROVIDERS, AuthStyle, provider_spec
 
 # (uncached input, cache read, cache write, output, reasoning)
 Tokens = tuple[int, int, int, int, int]
@@ -40,6 +41,15 @@ def _gemini_auth(request: Recorded, key: str) -> None:
 def _yandex_auth(request: Recorded, key: str) -> None:
     assert request.headers["authorization"] == f"Api-Key {key}"
     assert request.headers["x-folder-id"] == FOLDER
+
+
+# What each registry auth style puts on the wire.
+AUTH_CHECKS: dict[AuthStyle, Callable[[Recorded, str], None]] = {
+    AuthStyle.BEARER: _bearer,
+    AuthStyle.ANTHROPIC: _anthropic_auth,
+    AuthStyle.GOOGLE: _gemini_auth,
+    AuthStyle.YANDEX: _yandex_auth,
+}
 
 
 def _openai_body(request: Recorded, model: str, stream: bool) -> None:
@@ -79,33 +89,6 @@ def _yandex_body(request: Recorded, model: str, stream: bool) -> None:
     ]
 
 
-@dataclass(frozen=True)
-class Spec:
-    provider: str
-    requested: str  # what the client sends as ``model``
-    upstream_model: str
-    fake: Callable[[], FakeProvider]
-    base_path: str  # appended to the fake's URL to form the credential base_url
-    api_key: str
-    usage: Tokens
-    stream_usage: Tokens
-    check_auth: Callable[[Recorded, str], None]
-    check_body: Callable[[Recorded, str, bool], None]
-    stream_text: str = "Hi."
-    options: dict[str, Any] = field(default_factory=dict)
-    credential_name: str = "main"
-    billed_cost: Decimal | None = None  # what the provider reports it charged (OpenRouter's usage.cost)
-    wire: str = "openai"  # the format its fake renders scripted answers in (tests/fake_providers/answers.py)
-    refuses: frozenset[str] = frozenset()  # OpenAI fields Tollgate answers 400 for: the provider cannot express them
-    stable_ids: bool = True  # a tool call has the same id streamed and not (Yandex's are made up per answer)
-    refusal: Reply | None = None  # a real 400 of this provider, for the sanitized-reason check
-    refusal_reason: str = ""  # what the client must read after "<provider> refused the request as invalid (HTTP 400)"
-
-    @property
-    def id(self) -> str:
-        return self.provider
-
-
 # Real refusals; the message text quotes the prompt ("SECRET-PROMPT") and must never reach the client.
 OPENAI_REFUSAL = openai_server.error(
     400, "invalid_request_error", "unsupported_value", "Invalid value in 'SECRET-PROMPT'"
@@ -132,113 +115,118 @@ GEMINI_REFUSAL = Reply(
     },
 )
 
-SPECS = [
-    Spec(
-        "openai",
-        "openai/gpt-4o-mini",
-        "gpt-4o-mini",
-        fake_openai,
-        "/v1",
-        "sk-test-openai-k3y0001",
-        (86, 1920, 0, 300, 0),
-        (9, 0, 0, 2, 0),
-        _bearer,
-        _openai_body,
-        refusal=OPENAI_REFUSAL,
-        refusal_reason=OPENAI_REASON,
-    ),
-    Spec(
-        "anthropic",
-        "anthropic/claude-sonnet-4-5",
-        "claude-sonnet-4-5",
-        fake_anthropic,
-        "",
-        "sk-ant-test-k3y0001",
-        (21, 0, 1800, 5, 0),
-        (21, 0, 1800, 5, 0),
-        _anthropic_auth,
-        _anthropic_body,
-        wire="anthropic",
-        refusal=ANTHROPIC_REFUSAL,
-        refusal_reason=": error type invalid_request_error, parameter messages.1.content.0.text",
-    ),
-    Spec(
-        "gemini",
-        "gemini/gemini-2.5-flash",
-        "gemini-2.5-flash",
-        fake_gemini,
-        "",
-        "AIzaSyTestK3y0000000000000000001",
-        (700, 300, 0, 500, 100),
-        (9, 0, 0, 33, 31),
-        _gemini_auth,
-        _gemini_body,
-        wire="gemini",
-        refusal=GEMINI_REFUSAL,
-        refusal_reason=": error type INVALID_ARGUMENT, parameter contents[0].parts[0].text",
-    ),
-    Spec(
-        "deepseek",
-        "deepseek/deepseek-chat",
-        "deepseek-chat",
-        fake_deepseek,
-        "",
-        "sk-test-deepseek-k3y1",
-        (1000, 9000, 0, 500, 350),
-        (4, 8, 0, 3, 0),
-        _bearer,
-        _openai_body,
-        refuses=frozenset({"image_url"}),
-        refusal=OPENAI_REFUSAL,
-        refusal_reason=OPENAI_REASON,
-    ),
-    Spec(
-        "yandex",
-        "yandex/yandexgpt-lite",
-        "yandexgpt-lite",
-        fake_yandex,
-        "",
-        "AQVNtestYandexK3y0001",
-        (19, 0, 0, 6, 0),
-        (19, 0, 0, 6, 0),
-        _yandex_auth,
-        _yandex_body,
-        stream_text="Hi there.",
-        options={"folder_id": FOLDER},
-        wire="yandex",
-        refuses=frozenset({"stop", "image_url"}),
-        stable_ids=False,
-        refusal=yandex_server.error(400, 3, "text near 'SECRET-PROMPT' is invalid", "Bad Request"),
-        refusal_reason=": error type INVALID_ARGUMENT",
-    ),
-    Spec(
-        "openrouter",
-        "openrouter/openai/gpt-4o-mini",
-        "openai/gpt-4o-mini",
-        fake_openrouter,
-        "/api/v1",
-        "sk-or-v1-testk3y0001",
-        (94, 0, 100, 2, 0),
-        (15, 5, 0, 2, 0),
-        _bearer,
-        _openai_body,
-        billed_cost=Decimal("0.0012"),
-        refusal=OPENAI_REFUSAL,
-        refusal_reason=OPENAI_REASON,
-    ),
-    Spec(
-        "custom",
-        "custom:my-llm/llama-3",
-        "llama-3",
-        fake_openai,
-        "/v1",
-        "sk-custom-k3y0001",
-        (86, 1920, 0, 300, 0),
-        (9, 0, 0, 2, 0),
-        _bearer,
-        _openai_body,
-        credential_name="my-llm",
-        refusal=OPENAI_REFUSAL,
-        refusal_reason=OPENAI_REASON,
-    ),
-]
+
+@dataclass(frozen=True)
+class Spec:
+    requested: str  # what the client sends as ``model``: ``<provider>/<model>`` or ``custom:<name>/<model>``
+    fake: Callable[[], FakeProvider]
+    api_key: str
+    usage: Tokens
+    streamed: Tokens | None = None  # usage of the streamed answer; None: as ``usage``
+    base_path: str = ""  # appended to the fake's URL to form the credential base_url
+    check_body: Callable[[Recorded, str, bool], None] = _openai_body
+    stream_text: str = "Hi."
+    options: dict[str, Any] = field(default_factory=dict)
+    billed_cost: Decimal | None = None  # what the provider reports it charged (OpenRouter's usage.cost)
+    wire: str = "openai"  # the format its fake renders scripted answers in (tests/fake_providers/answers.py)
+    refuses: frozenset[str] = frozenset()  # OpenAI fields Tollgate answers 400 for: the provider cannot express them
+    stable_ids: bool = True  # a tool call has the same id streamed and not (Yandex's are made up per answer)
+    refusal: Reply | None = field(
+        default_factory=lambda: OPENAI_REFUSAL
+    )  # a real 400 of this provider, for the sanitized-reason check
+    refusal_reason: str = OPENAI_REASON  # read after "<provider> refused the request as invalid (HTTP 400)"
+
+    @property
+    def provider(self) -> str:
+        prefix = self.requested.split("/", 1)[0]
+        return "custom" if prefix.startswith("custom:") else prefix
+
+    @property
+    def upstream_model(self) -> str:
+        return self.requested.split("/", 1)[1]
+
+    @property
+    def credential_name(self) -> str:
+        prefix = self.requested.split("/", 1)[0]
+        return prefix.removeprefix("custom:") if prefix.startswith("custom:") else "main"
+
+    @property
+    def check_auth(self) -> Callable[[Recorded, str], None]:
+        """The check of the registry entry's auth style."""
+        return AUTH_CHECKS[provider_spec(self.provider).auth]
+
+    @property
+    def stream_usage(self) -> Tokens:
+        return self.streamed if self.streamed is not None else self.usage
+
+    @property
+    def id(self) -> str:
+        return self.provider
+
+
+BY_PROVIDER = {
+    spec.provider: spec
+    for spec in (
+        Spec(
+            "openai/gpt-4o-mini", fake_openai, "sk-test-openai-k3y0001", (86, 1920, 0, 300, 0), (9, 0, 0, 2, 0), "/v1"
+        ),
+        Spec(
+            "anthropic/claude-sonnet-4-5",
+            fake_anthropic,
+            "sk-ant-test-k3y0001",
+            (21, 0, 1800, 5, 0),
+            check_body=_anthropic_body,
+            wire="anthropic",
+            refusal=ANTHROPIC_REFUSAL,
+            refusal_reason=": error type invalid_request_error, parameter messages.1.content.0.text",
+        ),
+        Spec(
+            "gemini/gemini-2.5-flash",
+            fake_gemini,
+            "AIzaSyTestK3y0000000000000000001",
+            (700, 300, 0, 500, 100),
+            (9, 0, 0, 33, 31),
+            check_body=_gemini_body,
+            wire="gemini",
+            refusal=GEMINI_REFUSAL,
+            refusal_reason=": error type INVALID_ARGUMENT, parameter contents[0].parts[0].text",
+        ),
+        Spec(
+            "deepseek/deepseek-chat",
+            fake_deepseek,
+            "sk-test-deepseek-k3y1",
+            (1000, 9000, 0, 500, 350),
+            (4, 8, 0, 3, 0),
+            refuses=frozenset({"image_url"}),
+        ),
+        Spec(
+            "yandex/yandexgpt-lite",
+            fake_yandex,
+            "AQVNtestYandexK3y0001",
+            (19, 0, 0, 6, 0),
+            check_body=_yandex_body,
+            stream_text="Hi there.",
+            options={"folder_id": FOLDER},
+            wire="yandex",
+            refuses=frozenset({"stop", "image_url"}),
+            stable_ids=False,
+            refusal=yandex_server.error(400, 3, "text near 'SECRET-PROMPT' is invalid", "Bad Request"),
+            refusal_reason=": error type INVALID_ARGUMENT",
+        ),
+        Spec(
+            "openrouter/openai/gpt-4o-mini",
+            fake_openrouter,
+            "sk-or-v1-testk3y0001",
+            (94, 0, 100, 2, 0),
+            (15, 5, 0, 2, 0),
+            "/api/v1",
+            billed_cost=Decimal("0.0012"),
+        ),
+        Spec("custom:my-llm/llama-3", fake_openai, "sk-custom-k3y0001", (86, 1920, 0, 300, 0), (9, 0, 0, 2, 0), "/v1"),
+    )
+}
+# The contract runs over every provider a credential can name, in registry order.
+MISSING = [name for name in CREDENTIAL_PROVIDERS if name not in BY_PROVIDER]
+if MISSING:
+    raise LookupError(f"no contract spec for registry provider(s) {MISSING}: add one to tests/e2e/providers/specs.py")
+SPECS = [BY_PROVIDER[name] for name in CREDENTIAL_PROVIDERS]

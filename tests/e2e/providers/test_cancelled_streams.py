@@ -11,14 +11,18 @@ from typing import Any
 
 import anthropic
 import httpx
+import openai
 import pytest
+from anthropic.types import MessageParam
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.e2e.providers.conftest import CANCELLED_STREAM_READ_S, Gateway, expected_cost
 from tests.fake_providers import anthropic_server, openai_server
 from tests.fake_providers.base import FakeProvider, Reply, running, sse
 from tollgate.db.models import UsageRecord
 
-MESSAGES = [{"role": "user", "content": "Think hard, then say hi"}]
+MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Think hard, then say hi"}]
+ANTHROPIC_MESSAGES: list[MessageParam] = [{"role": "user", "content": "Think hard, then say hi"}]
 # What the provider bills for the whole generation: 4,000 hidden reasoning tokens + 60 visible.
 REASONING_USAGE = {
     "prompt_tokens": 9,
@@ -88,6 +92,7 @@ def anthropic_thinking_events(words: int) -> list[str]:
 
 def read_one_chunk_and_leave(gateway: Gateway, model: str, **extra: Any) -> None:
     stream = gateway.sdk().chat.completions.create(model=model, messages=MESSAGES, stream=True, **extra)
+    assert isinstance(stream, openai.Stream)
     for _ in stream:
         break
     stream.close()
@@ -120,7 +125,7 @@ def test_openai_stream_left_after_the_first_chunk_is_billed_the_whole_generation
     assert row.estimated is False
     assert row.cost_usd == expected_cost(9, 0, 0, 4060)
     # And the budget was charged exactly that
-    assert spent_and_reserved(client, budget_id) == (expected_cost(9, 0, 0, 4060), 0)
+    assert spent_and_reserved(client, budget_id) == (expected_cost(9, 0, 0, 4060), Decimal(0))
 
 
 def test_anthropic_stream_left_after_the_first_chunk_is_billed_from_message_delta(
@@ -134,7 +139,7 @@ def test_anthropic_stream_left_after_the_first_chunk_is_billed_from_message_delt
     assert (row.input_tokens, row.cache_write_tokens, row.output_tokens) == (21, 1800, 4060)
     assert row.estimated is False
     assert row.cost_usd == expected_cost(21, 0, 1800, 4060)
-    assert spent_and_reserved(client, budget_id) == (expected_cost(21, 0, 1800, 4060), 0)
+    assert spent_and_reserved(client, budget_id) == (expected_cost(21, 0, 1800, 4060), Decimal(0))
 
 
 def test_native_messages_stream_left_after_the_first_event_is_billed_from_message_delta(
@@ -145,7 +150,9 @@ def test_native_messages_stream_left_after_the_first_event_is_billed_from_messag
     anthropic_fake.push(Reply(events=anthropic_thinking_events(12), event_delay_s=0.05))
     # When an Anthropic SDK client reads the first event of /v1/messages and hangs up
     sdk = anthropic.Anthropic(base_url=gateway.server.base_url, api_key=gateway.tenant.admin_key, max_retries=0)
-    stream = sdk.messages.create(model="anthropic/claude-sonnet-4-5", max_tokens=8000, messages=MESSAGES, stream=True)
+    stream = sdk.messages.create(
+        model="anthropic/claude-sonnet-4-5", max_tokens=8000, messages=ANTHROPIC_MESSAGES, stream=True
+    )
     for _ in stream:
         break
     stream.close()
@@ -153,7 +160,7 @@ def test_native_messages_stream_left_after_the_first_event_is_billed_from_messag
     row = cancelled_row(gateway)
     assert (row.input_tokens, row.cache_write_tokens, row.output_tokens) == (21, 1800, 4060)
     assert row.estimated is False and row.cost_usd == expected_cost(21, 0, 1800, 4060)
-    assert spent_and_reserved(client, budget_id) == (expected_cost(21, 0, 1800, 4060), 0)
+    assert spent_and_reserved(client, budget_id) == (expected_cost(21, 0, 1800, 4060), Decimal(0))
 
 
 def test_a_stream_left_without_a_final_usage_is_charged_its_reservation(
@@ -170,7 +177,7 @@ def test_a_stream_left_without_a_final_usage_is_charged_its_reservation(
     assert row.estimated is True
     assert row.cost_usd == reserved
     assert row.output_tokens == 300 and row.input_tokens > 0  # the sizes the reservation counted
-    assert spent_and_reserved(client, budget_id) == (reserved, 0)
+    assert spent_and_reserved(client, budget_id) == (reserved, Decimal(0))
 
 
 def test_a_stream_that_does_not_reach_its_usage_in_time_is_charged_its_reservation(
@@ -188,4 +195,4 @@ def test_a_stream_that_does_not_reach_its_usage_in_time_is_charged_its_reservati
     # Then reading on stopped at the bound and the reservation was charged, estimated
     assert time.monotonic() - started < CANCELLED_STREAM_READ_S * 3
     assert row.estimated is True and row.cost_usd == reserved
-    assert spent_and_reserved(client, budget_id) == (reserved, 0)
+    assert spent_and_reserved(client, budget_id) == (reserved, Decimal(0))

@@ -32,10 +32,7 @@ MESSAGES = [{"role": "user", "content": "Say hi"}]
 @pytest.fixture(params=SPECS, ids=[s.id for s in SPECS])
 def upstream(request: pytest.FixtureRequest, gateway: Gateway) -> Iterator[tuple[Spec, FakeProvider]]:
     spec: Spec = request.param
-    with running(spec.fake()) as server:
-        gateway.add_credential(
-            spec.provider, spec.credential_name, server.url + spec.base_path, spec.api_key, options=spec.options
-        )
+    with gateway.upstream(spec) as server:
         yield spec, server
 
 

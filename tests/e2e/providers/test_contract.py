@@ -14,15 +14,23 @@ from typing import Any
 import openai
 import pytest
 from openai.lib.streaming.chat import ChatCompletionStreamState
-from openai.types.chat import ChatCompletion
+from openai.types.chat import (
+    ChatCompletion,
+    ChatCompletionMessageFunctionToolCall,
+    ChatCompletionMessageParam,
+    ChatCompletionToolParam,
+)
 
 from tests.e2e.providers.conftest import Gateway, expected_cost
 from tests.e2e.providers.specs import SPECS, Spec
 from tests.fake_providers.answers import Answer, Call, render
-from tests.fake_providers.base import FakeProvider, running
+from tests.fake_providers.base import FakeProvider
 
-MESSAGES = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hi"}]
-TOOLS = [
+MESSAGES: list[ChatCompletionMessageParam] = [
+    {"role": "system", "content": "You are terse."},
+    {"role": "user", "content": "Say hi"},
+]
+TOOLS: list[ChatCompletionToolParam] = [
     {
         "type": "function",
         "function": {
@@ -41,10 +49,7 @@ def spec(request: pytest.FixtureRequest) -> Spec:
 
 @pytest.fixture
 def fake(spec: Spec, gateway: Gateway) -> Iterator[FakeProvider]:
-    with running(spec.fake()) as server:
-        gateway.add_credential(
-            spec.provider, spec.credential_name, server.url + spec.base_path, spec.api_key, options=spec.options
-        )
+    with gateway.upstream(spec) as server:
         yield server
 
 
@@ -134,6 +139,7 @@ def test_tool_call(gateway: Gateway, fake: FakeProvider, spec: Spec) -> None:
     assert choice.finish_reason == "tool_calls"
     assert choice.message.tool_calls is not None
     (call,) = choice.message.tool_calls
+    assert isinstance(call, ChatCompletionMessageFunctionToolCall)
     assert call.function.name == "get_weather"
     assert json.loads(call.function.arguments) == {"city": "Paris"}
     assert call.id
@@ -327,7 +333,8 @@ def test_a_stream_rebuilds_to_the_non_streamed_answer(
     # Given the provider gives the same answer streamed and not
     scripted = ANSWERS[answer]
     fake.push(render(spec.wire, scripted, False), render(spec.wire, scripted, True))
-    sdk, ask = gateway.sdk(), {"model": spec.requested, "messages": MESSAGES, "tools": [*TOOLS, TIME_TOOL]}
+    sdk = gateway.sdk()
+    ask: dict[str, Any] = {"model": spec.requested, "messages": MESSAGES, "tools": [*TOOLS, TIME_TOOL]}
     whole = sdk.chat.completions.create(**ask)
     rebuilt = _rebuilt(sdk.chat.completions.create(**ask, stream=True, stream_options={"include_usage": True}))
     # Then the SDK rebuilds the stream to exactly the non-streamed answer

@@ -122,7 +122,7 @@ def test_failover_to_a_dearer_model_is_reserved_and_billed_as_the_dearer_model(
     assert Decimal(raw.headers["x-tollgate-cost-usd"]) == dear_cost()
     # And the budget settled that cost, nothing still reserved
     status = client.get(f"/v1/budgets/{budget_id}/status").json()
-    assert (Decimal(status["spent_usd"]), Decimal(status["reserved_usd"])) == (dear_cost(), 0)
+    assert (Decimal(status["spent_usd"]), Decimal(status["reserved_usd"])) == (dear_cost(), Decimal(0))
 
 
 def test_a_block_budget_that_fits_only_the_cheap_primary_refuses_up_front(
@@ -142,7 +142,7 @@ def test_a_block_budget_that_fits_only_the_cheap_primary_refuses_up_front(
     assert Decimal(error["reservation_usd"]) == dear
     assert openai_fake.requests == [] and anthropic_fake.requests == []
     (row,) = gateway.usage_rows()
-    assert (row.status, row.error_type, row.cost_usd) == ("refused", "budget_exceeded", 0)
+    assert (row.status, row.error_type, row.cost_usd) == ("refused", "budget_exceeded", Decimal(0))
 
 
 def test_a_streamed_failover_is_billed_as_the_model_that_served(
@@ -191,7 +191,7 @@ def test_an_unpriced_fallback_under_block_unpriced_is_never_tried(
     assert failed.value.status_code >= 500
     assert len(openai_fake.requests) == 3 and anthropic_fake.requests == []
     (row,) = gateway.usage_rows()
-    assert (row.status, row.provider, row.cost_usd) == ("error", "openai", 0)
+    assert (row.status, row.provider, row.cost_usd) == ("error", "openai", Decimal(0))
 
 
 def test_a_key_cap_is_checked_against_the_dearest_candidate(

@@ -13,6 +13,15 @@ from typing import Any
 import anthropic
 import httpx
 import pytest
+from anthropic.types import (
+    DocumentBlockParam,
+    MessageParam,
+    TextBlock,
+    TextBlockParam,
+    ToolParam,
+    ToolResultBlockParam,
+)
+from sqlalchemy import update
 
 from tests.e2e.providers.conftest import Gateway, expected_cost
 from tests.fake_providers import anthropic_server, openai_server
@@ -23,7 +32,7 @@ from tests.fake_providers.openai_server import fake_openai
 from tollgate.db.models import ModelPrice
 
 UPSTREAM_KEY = "sk-ant-api03-" + "m" * 32
-WEATHER_TOOL = {
+WEATHER_TOOL: ToolParam = {
     "name": "get_weather",
     "description": "Weather of a city",
     "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
@@ -37,7 +46,7 @@ def upstream(gateway: Gateway) -> Iterator[FakeProvider]:
         gateway.add_credential("anthropic", "claude", server.url, UPSTREAM_KEY)
         with gateway.services.sessions.begin() as session:
             session.execute(
-                ModelPrice.__table__.update()
+                update(ModelPrice)
                 .where(ModelPrice.provider == "anthropic")
                 .values(cache_write_1h_per_1m=ONE_HOUR_WRITE)
             )
@@ -60,12 +69,14 @@ def test_create_is_passed_through_natively_and_priced_with_every_cache_class(
         "output_tokens": 5,
     }
     upstream.push(Reply(body={**anthropic_server.message(), "usage": usage}))
-    system = [{"type": "text", "text": "Long rules", "cache_control": {"type": "ephemeral", "ttl": "1h"}}]
+    system: list[TextBlockParam] = [
+        {"type": "text", "text": "Long rules", "cache_control": {"type": "ephemeral", "ttl": "1h"}}
+    ]
     # When the SDK creates a message with cache breakpoints, stop sequences, metadata and a beta flag
     raw = client(gateway).messages.with_raw_response.create(
         model="anthropic/claude-sonnet-4-5",
         max_tokens=64,
-        system=system,  # type: ignore[arg-type]
+        system=system,
         messages=[{"role": "user", "content": "Say hi"}],
         stop_sequences=["END"],
         metadata={"user_id": "tenant-42"},
@@ -86,7 +97,9 @@ def test_create_is_passed_through_natively_and_priced_with_every_cache_class(
         "metadata": {"user_id": "tenant-42"},
     }
     # And the answer is Anthropic's, verbatim
-    assert message.model == "claude-sonnet-4-5-20250929" and message.content[0].text == "Hi."  # type: ignore[union-attr]
+    (block,) = message.content
+    assert isinstance(block, TextBlock)
+    assert message.model == "claude-sonnet-4-5-20250929" and block.text == "Hi."
     assert message.usage.cache_read_input_tokens == 500
     assert raw.headers["request-id"] == raw.headers["x-request-id"]
     # And the usage row carries every token class, priced exactly (1 h writes at their own rate)
@@ -165,7 +178,7 @@ def test_thinking_blocks_and_signatures_survive_both_ways(gateway: Gateway, upst
         thinking=thinking,
         messages=[
             {"role": "user", "content": "Hi"},
-            {"role": "assistant", "content": [b.model_dump() for b in first.content]},  # type: ignore[misc]
+            {"role": "assistant", "content": [b.model_dump() for b in first.content]},  # type: ignore[misc,list-item]
             {"role": "user", "content": "Again"},
         ],
     )
@@ -177,22 +190,22 @@ def test_thinking_blocks_and_signatures_survive_both_ways(gateway: Gateway, upst
 
 def test_tools_round_trip_keeps_tool_use_ids(gateway: Gateway, upstream: FakeProvider) -> None:
     sdk = client(gateway)
-    asked = [{"role": "user", "content": "Weather in Paris?"}]
+    asked: list[MessageParam] = [{"role": "user", "content": "Weather in Paris?"}]
     first = sdk.messages.create(
         model="anthropic/claude-sonnet-4-5", max_tokens=256, tools=[WEATHER_TOOL], messages=asked
-    )  # type: ignore[arg-type]
+    )
     tool_use = next(b for b in first.content if b.type == "tool_use")
     assert first.stop_reason == "tool_use" and tool_use.id == anthropic_server.TOOL_USE["id"]
-    result = {"type": "tool_result", "tool_use_id": tool_use.id, "content": "18 C"}
+    result: ToolResultBlockParam = {"type": "tool_result", "tool_use_id": tool_use.id, "content": "18 C"}
     second = sdk.messages.create(
         model="anthropic/claude-sonnet-4-5",
         max_tokens=256,
-        tools=[WEATHER_TOOL],  # type: ignore[arg-type]
+        tools=[WEATHER_TOOL],
         messages=[
             *asked,
-            {"role": "assistant", "content": first.content},  # type: ignore[list-item]
+            {"role": "assistant", "content": first.content},
             {"role": "user", "content": [result]},
-        ],  # type: ignore[list-item]
+        ],
     )
     assert second.content
     assert upstream.requests[-1].body["messages"][2]["content"] == [result]
@@ -217,7 +230,7 @@ def test_other_providers_are_translated_both_ways(gateway: Gateway, fake: Any) -
         with sdk.messages.stream(
             model=model,
             max_tokens=64,
-            tools=[WEATHER_TOOL],  # type: ignore[list-item]
+            tools=[WEATHER_TOOL],
             messages=[{"role": "user", "content": "Weather?"}],
         ) as stream:
             tooled = stream.get_final_message()
@@ -238,12 +251,15 @@ def test_other_providers_are_translated_both_ways(gateway: Gateway, fake: Any) -
 def test_features_other_providers_cannot_express_are_refused_by_name(gateway: Gateway) -> None:
     with running(fake_openai()) as server:
         gateway.add_credential("openai", "openai", server.url + "/v1", "sk-test-" + "x" * 24)
-        document = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "x"}}
+        document: DocumentBlockParam = {
+            "type": "document",
+            "source": {"type": "text", "media_type": "text/plain", "data": "x"},
+        }
         with pytest.raises(anthropic.BadRequestError) as caught:
             client(gateway).messages.create(
                 model="openai/gpt-4o-mini",
                 max_tokens=64,
-                messages=[{"role": "user", "content": [document]}],  # type: ignore[list-item]
+                messages=[{"role": "user", "content": [document]}],
             )
         assert server.requests == []
     assert caught.value.status_code == 400
@@ -383,11 +399,11 @@ def test_count_tokens_estimates_for_other_providers(gateway: Gateway) -> None:
 def test_stream_error_after_start_is_an_error_event(gateway: Gateway, upstream: FakeProvider) -> None:
     events = anthropic_server.stream_events(final=False) + [anthropic_server.OVERLOADED_EVENT]
     upstream.push(Reply(events=events))
-    stream = client(gateway).messages.stream(
+    manager = client(gateway).messages.stream(
         model="anthropic/claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "Hi"}]
     )
-    with pytest.raises(anthropic.APIStatusError) as caught, stream as events:
-        events.get_final_message()
+    with pytest.raises(anthropic.APIStatusError) as caught, manager as stream:
+        stream.get_final_message()
     assert "overloaded" in str(caught.value).lower()
     assert gateway.wait_for_rows(1)[-1].status == "error"
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.e2e.providers.conftest import Gateway, expected_cost
 from tests.fake_providers import anthropic_server, gemini_server, openai_server, yandex_server
@@ -17,7 +18,7 @@ from tests.support import assert_error
 from tollgate.db.models import CredentialHealth
 
 OPENAI_KEY = "sk-test-openai-s3cretk3y-0001"
-MESSAGES = [{"role": "user", "content": "Say hi"}]
+MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Say hi"}]
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from typing import Any
 
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
 from tests.e2e.providers.conftest import Gateway, add_price
 from tests.fake_providers.answers import Answer, Call, render
@@ -18,7 +19,7 @@ from tests.fake_providers.gemini_server import fake_gemini
 from tests.fake_providers.openai_server import fake_openai
 
 SIGNATURE = "c2lnLWFiYy0xMjM="
-WEB_SEARCH = {
+WEB_SEARCH: ChatCompletionToolParam = {
     "type": "function",
     "function": {
         "name": "web_search",
@@ -26,7 +27,7 @@ WEB_SEARCH = {
     },
 }
 GEMINI_3 = "gemini/gemini-3.1-pro-preview"
-TURN_1 = [{"role": "user", "content": "search tollgate"}]
+TURN_1: list[ChatCompletionMessageParam] = [{"role": "user", "content": "search tollgate"}]
 SEARCH = Answer(calls=(Call("unused", "web_search", {"query": "tollgate"}, signature=SIGNATURE),))
 DONE = Answer(text="Tollgate is an AI gateway.")
 
@@ -54,7 +55,7 @@ def openai_fake(gateway: Gateway) -> Iterator[FakeProvider]:
         yield server
 
 
-def _second_turn(assistant: dict[str, Any]) -> list[dict[str, Any]]:
+def _second_turn(assistant: dict[str, Any]) -> list[Any]:  # raw JSON: `extra_content` is not in the SDK's types
     call_id = assistant["tool_calls"][0]["id"]
     return [*TURN_1, assistant, {"role": "tool", "tool_call_id": call_id, "content": "Tollgate: an AI gateway"}]
 
@@ -72,8 +73,8 @@ def test_gemini_3_thought_signature_survives_the_round_trip(
         raw_call = call.model_dump()
     else:
         turn_1 = sdk.chat.completions.create(model=GEMINI_3, messages=TURN_1, tools=[WEB_SEARCH])
-        (call,) = turn_1.choices[0].message.tool_calls or ()
-        raw_call = call.model_dump()
+        (message_call,) = turn_1.choices[0].message.tool_calls or []
+        raw_call = message_call.model_dump()
     # Then the tool call carries it as Gemini's own OpenAI-compatible API does
     assert raw_call["extra_content"] == {"google": {"thought_signature": SIGNATURE}}
     assert json.loads(raw_call["function"]["arguments"]) == {"query": "tollgate"}

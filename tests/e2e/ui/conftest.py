@@ -19,7 +19,7 @@ from tests.support import REPO, LiveServer, Tenant, installed_services, make_ten
 from tollgate.wiring import Services
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Page, ViewportSize
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "tests" / "artifacts" / "ui"
@@ -33,7 +33,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-dev-shm-usage",
 ]
-VIEWPORT = {"width": 1366, "height": 768}
+VIEWPORT: ViewportSize = {"width": 1366, "height": 768}
 
 # One cheap GET per API area; 404 unknown_route means that branch is not merged yet.
 API_PROBES = {

@@ -37,13 +37,13 @@ def provider_groups() -> list[dict[str, Any]]:
     ]
 
 
-NAMED = {
+NAMED: dict[str, list[tuple[str | None, str]]] = {
     "model": [("gpt-4o-mini", "0.9000"), ("claude-sonnet-4-5", "0.4960"), ("gpt-4o", "0.4440"), ("echo", "0.001728")],
     "workflow": [("onboarding", "1.1000"), ("support-triage", "0.6000"), (None, "0.141728")],
     "agent": [("greeter", "0.9000"), ("summarizer", "0.9417")],
 }
 
-BUDGETS = [
+BUDGETS: list[dict[str, Any]] = [
     {
         "id": "7f1c0000-0000-4000-8000-000000000001",
         "name": "Team monthly",
@@ -148,7 +148,7 @@ PRICES = [
         "effective_from": "2025-01-01T00:00:00Z",
     },
 ]
-RECORDS = [
+RECORDS: list[dict[str, Any]] = [
     {
         "request_id": f"req_{i}",
         "provider": p,

@@ -103,7 +103,7 @@ def test_a_rotated_root_key_works_at_once_and_rereads_are_throttled(secrets: Any
     assert auth.authenticate(first).role == "root"
     secrets.put_secret_value(SecretId=arn, SecretString=second)
     # the new root key is accepted immediately (an unknown key triggers one re-read)...
-    auth._lookup = lambda _public_id: None  # type: ignore[method-assign]  # no gateway key by that id
+    auth._lookup = lambda _public_id: None  # type: ignore[method-assign,assignment]  # no gateway key by that id
     assert auth.authenticate(second).role == "root"
     with pytest.raises(AuthenticationFailed):
         auth.authenticate(first)

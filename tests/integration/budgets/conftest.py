@@ -19,7 +19,7 @@ from tollgate.wiring import Services
 @pytest.fixture
 def services(db_url: str, tmp_path: Path) -> Iterator[Services]:
     with installed_services(db_url, tmp_path) as built:
-        built.key_wrapper = FakeKeyWrapper()  # type: ignore[misc]
+        built.key_wrapper = FakeKeyWrapper()
         built.alert_delivery._sleep = lambda _s: None  # no real backoff waits in tests
         yield built
 

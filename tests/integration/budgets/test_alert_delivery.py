@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from functions.alert_delivery.handler import handler
+from tests.fakes.lambda_context import FakeLambdaContext
 from tests.integration.budgets.conftest import Receiver
 from tests.support import Tenant, load_event
 from tollgate.alerts.delivery import AlertDelivery
@@ -23,13 +24,6 @@ from tollgate.aws.sqs_queue import SqsAlertQueue
 from tollgate.budgets.periods import Period
 from tollgate.budgets.spec import Action, BudgetSpec, Scope
 from tollgate.wiring import Services
-
-
-class Ctx:
-    function_name = "alert_delivery"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:alert_delivery"
-    aws_request_id = "test"
 
 
 @pytest.fixture
@@ -82,7 +76,7 @@ def run_lambda(client: Any, queue_url: str) -> tuple[int, dict[str, Any]]:
         {**template, "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]}
         for m in received
     ]
-    result = handler({"Records": records}, Ctx())  # type: ignore[arg-type]
+    result = handler({"Records": records}, FakeLambdaContext())
     failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
     for message in received:
         if message["MessageId"] not in failed:

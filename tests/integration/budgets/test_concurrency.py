@@ -23,7 +23,7 @@ MAX_TOKENS = 20
 
 def test_concurrent_requests_never_overspend_a_block_budget(services: Services, tenant: Tenant) -> None:
     requests, fits = (200, 50) if services.engine.dialect.name == "postgresql" else (40, 10)
-    services.providers = ProviderRegistry({"mock": SlowMockProvider(0.05)})  # type: ignore[misc]
+    services.providers = ProviderRegistry({"mock": SlowMockProvider(0.05)})
     price = services.prices.current("mock", "echo")
     assert price is not None
     per_call = worst_case_cost(estimate_prompt_tokens("mock", "echo", {"messages": MESSAGES}), MAX_TOKENS, price)
@@ -55,4 +55,4 @@ def test_concurrent_requests_never_overspend_a_block_budget(services: Services, 
     assert spent is not None and Decimal(spent) <= limit
     assert left == 0
     assert Decimal(status["spent_usd"]) == Decimal(spent)
-    assert (Decimal(status["reserved_usd"]), Decimal(status["remaining_usd"])) == (0, 0)
+    assert (Decimal(status["reserved_usd"]), Decimal(status["remaining_usd"])) == (Decimal(0), Decimal(0))

@@ -198,8 +198,14 @@ def test_settling_a_group_sums_per_counter_and_alerts_each_threshold_once(servic
     admissions = [guard.admit(ctx(tenant, workflow="etl" if i % 2 else None), Decimal("0.10")) for i in range(8)]
     with services.sessions.begin() as session:  # one group: 8 calls of 0.10 cross 50% and 75% of "wide"
         guard.settle_many(session, [(admission, Decimal("0.10")) for admission in admissions])
-    assert (counter(services, wide.id).spent_usd, counter(services, wide.id).reserved_usd) == (Decimal("0.80"), 0)
-    assert (counter(services, etl.id).spent_usd, counter(services, etl.id).reserved_usd) == (Decimal("0.40"), 0)
+    assert (counter(services, wide.id).spent_usd, counter(services, wide.id).reserved_usd) == (
+        Decimal("0.80"),
+        Decimal(0),
+    )
+    assert (counter(services, etl.id).spent_usd, counter(services, etl.id).reserved_usd) == (
+        Decimal("0.40"),
+        Decimal(0),
+    )
     assert reservations(services) == 0
     queue = services.alert_queue
     assert isinstance(queue, InProcessAlertQueue)
@@ -251,6 +257,6 @@ def test_database_unreachable_fails_closed(services: Services, tenant: Tenant, t
         url = "sqlite:////nonexistent-dir/definitely/not/here.db"
     else:
         url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
-    broken.sessions = create_session_factory(create_db_engine(url))  # type: ignore[misc]
+    broken.sessions = create_session_factory(create_db_engine(url))
     with pytest.raises(ServiceUnavailable):
         broken.budget_guard.admit(ctx(tenant), Decimal("0.1"))

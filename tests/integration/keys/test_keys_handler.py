@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from functions.keys.handler import handler
+from tests.fakes.lambda_context import FakeLambdaContext
 from tests.support import Tenant, load_event
 from tollgate.wiring import Services
 
 SAMPLE_ID = "00000000-0000-4000-8000-000000000000"
-
-
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "tollgate-keys"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:tollgate-keys"
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
 
 
 def invoke(name: str, key: str, credential_id: str | None = None, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -30,7 +22,7 @@ def invoke(name: str, key: str, credential_id: str | None = None, body: dict[str
         event["requestContext"]["http"]["path"] = event["rawPath"]
     if body is not None:
         event["body"] = json.dumps(body)
-    result: dict[str, Any] = handler(event, FakeLambdaContext())  # type: ignore[arg-type]
+    result: dict[str, Any] = handler(event, FakeLambdaContext("tollgate-keys"))
     return result
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -83,7 +84,11 @@ def test_data_keys_are_cached_for_repeated_decrypts(kms: object) -> None:
     import botocore.session
 
     session = botocore.session.Session()
-    session.register("before-call.kms.*", lambda model, **_: calls.append(model.name))
+
+    def record(**kwargs: Any) -> None:
+        calls.append(kwargs["model"].name)
+
+    session.register("before-call.kms.*", record)
     wrapper = build_kms_wrapper(new_key_arn(kms), botocore_session=session)
     context = credential_context(WS, CRED)
     ciphertext = wrapper.encrypt(SECRET, context)

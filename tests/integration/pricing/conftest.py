@@ -79,7 +79,7 @@ def empty_services(db_url: str, tmp_path: Path, feeds: FeedServer) -> Iterator[S
         pricing_litellm_url=feeds.base + "/litellm.json",
         pricing_openrouter_url=feeds.base + "/openrouter.json",
     )
-    built.operator_events = InProcessAlertQueue()  # type: ignore[misc]  # what the operators' topic would get
+    built.operator_events = InProcessAlertQueue()  # what the operators' topic would get
     try:
         yield built
     finally:

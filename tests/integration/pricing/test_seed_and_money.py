@@ -94,7 +94,7 @@ def test_cost_at_1e_minus_10_survives_both_databases(services: Services) -> None
     # Then nothing went through a float
     assert stored == Decimal("1E-10") and isinstance(stored, Decimal)
     assert rate == Decimal("0.000000001")
-    assert Decimal(total) == Decimal("1E-10")
+    assert total is not None and Decimal(total) == Decimal("1E-10")
 
 
 def test_a_fresh_install_prices_openrouter_models_from_the_snapshot(db_url: str, tmp_path: Path) -> None:

@@ -11,25 +11,22 @@ from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from functions.usage.handler import handler
+from tests.fakes.lambda_context import FakeLambdaContext
 from tests.integration.usage.seed import at, insert, random_rows
 from tests.support import Tenant, installed_services, load_event, make_tenant
 from tollgate.cli import app as cli_app
 from tollgate.wiring import Services
 
-
-class FakeContext:
-    function_name = "tollgate-usage"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:tollgate-usage"
-    aws_request_id = "00000000-0000-0000-0000-000000000000"
+CONTEXT = FakeLambdaContext("tollgate-usage")
 
 
-def with_key(event: dict, key: str) -> dict:
+def with_key(event: dict[str, Any], key: str) -> dict[str, Any]:
     event["headers"] = {**event["headers"], "authorization": f"Bearer {key}"}
     return event
 
@@ -48,18 +45,18 @@ def seeded_tenant(services: Services) -> tuple[Tenant, int, Decimal]:
 
 def test_handler_lists_and_summarises(seeded_tenant: tuple[Tenant, int, Decimal]) -> None:
     tenant, count, cost = seeded_tenant
-    listed = handler(with_key(load_event("usage/list_usage.json"), tenant.admin_key), FakeContext())
+    listed = handler(with_key(load_event("usage/list_usage.json"), tenant.admin_key), CONTEXT)
     assert listed["statusCode"] == 200, listed["body"]
     page = json.loads(listed["body"])
     assert len(page["data"]) == 2 and page["next_cursor"]
     assert {r["provider"] for r in page["data"]} == {"mock"}
-    summary = handler(with_key(load_event("usage/summary_by_provider.json"), tenant.admin_key), FakeContext())
+    summary = handler(with_key(load_event("usage/summary_by_provider.json"), tenant.admin_key), CONTEXT)
     body = json.loads(summary["body"])
     assert body["totals"]["requests"] == count
     assert Decimal(body["totals"]["cost_usd"]) == cost
-    executions = handler(with_key(load_event("usage/executions_by_agent.json"), tenant.admin_key), FakeContext())
+    executions = handler(with_key(load_event("usage/executions_by_agent.json"), tenant.admin_key), CONTEXT)
     assert executions["statusCode"] == 200
-    unauthenticated = handler(load_event("usage/list_usage.json"), FakeContext())
+    unauthenticated = handler(load_event("usage/list_usage.json"), CONTEXT)
     assert unauthenticated["statusCode"] == 401
 
 
@@ -80,7 +77,7 @@ def test_lambda_export_is_capped_and_continues_with_the_cursor(capped: Services)
         event = with_key(load_event("usage/export_csv.json"), tenant.admin_key)
         if cursor:
             event["queryStringParameters"] = {**event["queryStringParameters"], "cursor": cursor}
-        result = handler(event, FakeContext())
+        result = handler(event, CONTEXT)
         assert result["statusCode"] == 200
         assert len(result["body"].encode()) <= 4000
         seen.extend(r["request_id"] for r in csv.DictReader(io.StringIO(result["body"])))

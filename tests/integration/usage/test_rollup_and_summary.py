@@ -7,6 +7,7 @@ import threading
 import uuid
 from datetime import UTC, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -61,7 +62,9 @@ def fixed_rows(workspace_id: uuid.UUID) -> list[Row]:
     ]
 
 
-def summarize(services: Services, start: str, end: str, group_by: str | None, tz: str = "UTC", **filters: object):
+def summarize(
+    services: Services, start: str, end: str, group_by: str | None, tz: str = "UTC", **filters: object
+) -> Any:
     usage_filter = UsageFilter(workspace_id=WS, start=at(start), end=at(end), **filters)  # type: ignore[arg-type]
     return services.usage.summary(SummaryRequest(usage_filter, group_by, tz))
 

@@ -10,6 +10,7 @@ import threading
 import uuid
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -23,8 +24,8 @@ from tollgate.wiring import Services
 RANGE = {"from": "2026-09-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}
 
 
-def all_pages(http: httpx.Client, key: str, **params: str) -> list[dict]:
-    seen: list[dict] = []
+def all_pages(http: httpx.Client, key: str, **params: str) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
     cursor = None
     while True:
         query = {**params, **({"cursor": cursor} if cursor else {})}

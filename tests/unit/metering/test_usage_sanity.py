@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tollgate.providers.anthropic import ANTHROPIC_REQUIRED, anthropic_usage
+from tollgate.anthropic_api.native import usage_of as anthropic_usage
+from tollgate.providers.anthropic import ANTHROPIC_REQUIRED
 from tollgate.providers.base import ChatRequest, Usage
 from tollgate.providers.gemini import GEMINI_REQUIRED, gemini_usage
 from tollgate.providers.openai_compat import OPENAI_REQUIRED, deepseek_usage, openai_usage, openrouter_usage

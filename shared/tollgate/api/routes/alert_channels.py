@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from tollgate.alerts.events import channel_events
 from tollgate.api.context import RequestContext
 from tollgate.api.http import ApiResponse, json_response
+from tollgate.api.paging import id_page
 from tollgate.api.router import ADMIN, Router
-from tollgate.api.routes.keys import cursor_uuid
 from tollgate.api.schemas.budgets import AlertChannelCreated, AlertChannelIn, AlertChannelOut, ChannelTestOut
-from tollgate.api.schemas.common import PageQuery, page
+from tollgate.api.schemas.common import PageQuery
 from tollgate.db.models import AlertChannel
 
 router = Router("budgets")
@@ -48,9 +50,7 @@ def create_channel(ctx: RequestContext) -> ApiResponse:
 
 @router.route("GET", "/v1/alert-channels", roles=ADMIN, summary="List alert channels", query=PageQuery)
 def list_channels(ctx: RequestContext) -> ApiResponse:
-    query = ctx.query(PageQuery)
-    rows = ctx.services.alert_channels.list_page(ctx.workspace_id, query.limit + 1, cursor_uuid(query.cursor))
-    return json_response(page([channel_out(r) for r in rows], query.limit, lambda c: str(c.id)))
+    return id_page(ctx, partial(ctx.services.alert_channels.list_page, ctx.workspace_id), channel_out)
 
 
 @router.route(

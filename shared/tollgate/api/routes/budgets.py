@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from tollgate.api.context import RequestContext
 from tollgate.api.http import ApiResponse, json_response
+from tollgate.api.paging import id_page
 from tollgate.api.router import ADMIN, MEMBER, Router
-from tollgate.api.routes.keys import cursor_uuid
 from tollgate.api.schemas.budgets import (
     BudgetIn,
     BudgetOut,
@@ -17,7 +18,7 @@ from tollgate.api.schemas.budgets import (
     HistoryQuery,
     StatusList,
 )
-from tollgate.api.schemas.common import PageQuery, page
+from tollgate.api.schemas.common import PageQuery
 from tollgate.budgets.service import BudgetStatus
 from tollgate.db.models import Budget
 from tollgate.fx_display import DisplayCurrency, display_fields
@@ -66,9 +67,7 @@ def create_budget(ctx: RequestContext) -> ApiResponse:
 
 @router.route("GET", "/v1/budgets", roles=MEMBER, summary="List budgets", query=PageQuery)
 def list_budgets(ctx: RequestContext) -> ApiResponse:
-    query = ctx.query(PageQuery)
-    rows = ctx.services.budget_service.list_page(ctx.workspace_id, query.limit + 1, cursor_uuid(query.cursor))
-    return json_response(page([budget_out(r) for r in rows], query.limit, lambda b: str(b.id)))
+    return id_page(ctx, partial(ctx.services.budget_service.list_page, ctx.workspace_id), budget_out)
 
 
 @router.route("GET", "/v1/budgets/status", roles=MEMBER, summary="Status of every budget", response=StatusList)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from functools import partial
 
 from tollgate.api.context import RequestContext
 from tollgate.api.http import ApiResponse, json_response
+from tollgate.api.paging import id_page
 from tollgate.api.router import ADMIN, Router
-from tollgate.api.routes.keys import cursor_uuid
-from tollgate.api.schemas.common import PageQuery, page
+from tollgate.api.schemas.common import PageQuery
 from tollgate.api.schemas.credentials import (
     CheckOut,
     CredentialHealthOut,
@@ -61,9 +62,7 @@ def create_credential(ctx: RequestContext) -> ApiResponse:
 
 @router.route("GET", "/v1/credentials", roles=ADMIN, summary="List provider credentials", query=PageQuery)
 def list_credentials(ctx: RequestContext) -> ApiResponse:
-    query = ctx.query(PageQuery)
-    rows = ctx.services.credential_service.list_page(ctx.workspace_id, query.limit + 1, cursor_uuid(query.cursor))
-    return json_response(page([credential_out(r) for r in rows], query.limit, lambda c: str(c.id)))
+    return id_page(ctx, partial(ctx.services.credential_service.list_page, ctx.workspace_id), credential_out)
 
 
 @router.route("GET", "/v1/credentials/{id}", roles=ADMIN, summary="Get a provider credential", response=CredentialOut)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
+from functools import partial
 
 from tollgate.api.context import RequestContext
 from tollgate.api.http import ApiResponse, json_response
+from tollgate.api.paging import id_page
 from tollgate.api.router import ADMIN, ADMIN_OR_ROOT, ROOT, Router
-from tollgate.api.schemas.common import PageQuery, decode_cursor, page
+from tollgate.api.schemas.common import PageQuery
 from tollgate.api.schemas.keys import (
     KeyCreated,
     KeyIn,
@@ -19,20 +20,9 @@ from tollgate.api.schemas.keys import (
 )
 from tollgate.db.models import GatewayKey
 from tollgate.errors import InvalidRequest, NotFound
-from tollgate.ids import parse_uuid
 from tollgate.keys.service import KEY_LIMIT_FIELDS
 
 router = Router("keys")
-
-
-def cursor_uuid(cursor: str | None) -> uuid.UUID | None:
-    raw = decode_cursor(cursor)
-    if raw is None:
-        return None
-    value = parse_uuid(raw)
-    if value is None:
-        raise InvalidRequest("query.cursor: not a valid cursor", code="validation_error")
-    return value
 
 
 def key_out(row: GatewayKey) -> KeyOut:
@@ -56,10 +46,9 @@ def create_workspace(ctx: RequestContext) -> ApiResponse:
 
 @router.route("GET", "/v1/workspaces", roles=ROOT, summary="List workspaces", query=PageQuery)
 def list_workspaces(ctx: RequestContext) -> ApiResponse:
-    query = ctx.query(PageQuery)
-    rows = ctx.services.workspaces.list_page(query.limit + 1, cursor_uuid(query.cursor))
-    items = [WorkspaceOut.model_validate(r, from_attributes=True) for r in rows]
-    return json_response(page(items, query.limit, lambda w: str(w.id)))
+    return id_page(
+        ctx, ctx.services.workspaces.list_page, lambda row: WorkspaceOut.model_validate(row, from_attributes=True)
+    )
 
 
 @router.route("GET", "/v1/workspace", roles=ADMIN, summary="The caller's own workspace", response=WorkspaceOut)
@@ -109,9 +98,7 @@ def create_key(ctx: RequestContext) -> ApiResponse:
 
 @router.route("GET", "/v1/keys", roles=ADMIN, summary="List gateway keys", query=PageQuery)
 def list_keys(ctx: RequestContext) -> ApiResponse:
-    query = ctx.query(PageQuery)
-    rows = ctx.services.gateway_keys.list_page(ctx.workspace_id, query.limit + 1, cursor_uuid(query.cursor))
-    return json_response(page([key_out(r) for r in rows], query.limit, lambda k: str(k.id)))
+    return id_page(ctx, partial(ctx.services.gateway_keys.list_page, ctx.workspace_id), key_out)
 
 
 @router.route("DELETE", "/v1/keys/{id}", roles=ADMIN, summary="Revoke a gateway key", response=KeyOut)

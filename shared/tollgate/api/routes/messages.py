@@ -143,6 +143,4 @@ def _counted(tokens: int, source: str) -> ApiResponse:
 
 
 def _as_error(exc: ProviderCallError) -> TollgateError:
-    error = to_gateway_error(exc)
-    assert isinstance(error, TollgateError)
-    return error
+    return to_gateway_error(exc)

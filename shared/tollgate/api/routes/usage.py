@@ -39,6 +39,8 @@ def encode_usage_cursor(cursor: Cursor) -> str:
 
 
 def decode_usage_cursor(raw: str | None) -> Cursor | None:
+    """The (created_at, id) position a usage cursor encodes.
+    Raises ``InvalidRequest`` for a cursor that is not one of ours."""
     text = decode_cursor(raw)
     if text is None:
         return None

@@ -38,6 +38,7 @@ def encode_cursor(value: str) -> str:
 
 
 def decode_cursor(cursor: str | None) -> str | None:
+    """The text an opaque cursor encodes (None: no cursor). Raises ``InvalidRequest`` for one that is not ours."""
     if cursor is None:
         return None
     try:

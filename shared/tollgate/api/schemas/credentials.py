@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 from tollgate.api.schemas.common import Strict
 from tollgate.keys.credentials import CredentialSpec
+from tollgate.providers.registry import CREDENTIAL_PROVIDERS
 
-Provider = Literal["openai", "anthropic", "gemini", "deepseek", "yandex", "openrouter", "custom"]
+if TYPE_CHECKING:
+    Provider = str
+else:  # the registry's credential providers, as an enum in the OpenAPI schema and the 422 message
+    Provider = Literal[CREDENTIAL_PROVIDERS]
 MAX_KEY_LENGTH = 1024
 MAX_OPTIONS_BYTES = 4096
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"  # usable in `custom:<name>/<model>`
@@ -31,7 +35,9 @@ class CredentialIn(Strict):
     api_key: str = Field(min_length=1, max_length=MAX_KEY_LENGTH, pattern=KEY_PATTERN, repr=False)
     base_url: str | None = Field(default=None, max_length=500)
     default_model: str | None = Field(default=None, min_length=1, max_length=200)
-    options: dict[str, Any] = Field(default_factory=dict, description="e.g. {'folder_id': '...'} for yandex")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="provider options, e.g. {'folder_id': '...'} (required for yandex)"
+    )
     priority: int = Field(default=100, ge=0, le=1_000_000, description="lower is tried first")
     is_primary: bool = False
     is_active: bool = True

@@ -13,20 +13,13 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from tollgate.money import per_token_to_per_1m
 from tollgate.pricing.calculator import PriceRow
-from tollgate.pricing.feeds import ParsedFeed
+from tollgate.pricing.feeds import InvalidPrice, ParsedFeed, per_1m, positive_int
+from tollgate.providers.registry import litellm_provider_names
 
 SOURCE = "litellm"
 SKIP_KEYS = frozenset({"sample_spec", "fallback_generalizations"})
-PROVIDER_NAMES = {
-    "openai": "openai",
-    "text-completion-openai": "openai",
-    "anthropic": "anthropic",
-    "gemini": "gemini",
-    "deepseek": "deepseek",
-    "openrouter": "openrouter",
-}
+PROVIDER_NAMES = litellm_provider_names()  # the registry's ``litellm_providers``
 _TIER = re.compile(r"^input_cost_per_token_above_(\d+)k_tokens$")
 
 # Our column ← LiteLLM field(s), first present wins.
@@ -66,26 +59,19 @@ def map_key(key: str, litellm_provider: str) -> tuple[str, str]:
     return provider, key
 
 
-class _Invalid(Exception):
-    pass
-
-
 def _rate(entry: dict[str, Any], name: str) -> Decimal | None:
     value = entry.get(name)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        raise _Invalid(f"{name} is not a number")
-    amount = Decimal(value)
-    if not amount.is_finite() or amount < 0:
-        raise _Invalid(f"{name} is negative or not finite")
-    return per_token_to_per_1m(amount)
+        raise InvalidPrice(f"{name} is not a number")
+    return per_1m(name, Decimal(value))
 
 
 def _int(entry: dict[str, Any], *names: str) -> int | None:
     for name in names:
-        value = entry.get(name)
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        value = positive_int(entry.get(name))
+        if value is not None:
             return value
     return None
 
@@ -99,7 +85,7 @@ def _tier_threshold(entry: dict[str, Any]) -> int | None:
 def to_price_row(key: str, entry: dict[str, Any]) -> PriceRow | None:
     """The row for one entry, or None when the entry is not priced per token.
 
-    Raises ``_Invalid`` for a negative or non-numeric price (``parse_litellm`` lists the entry as invalid)."""
+    Raises ``InvalidPrice`` for a negative or non-numeric price (``parse_litellm`` lists the entry as invalid)."""
     if "input_cost_per_token" not in entry or "output_cost_per_token" not in entry:
         return None
     provider, model = map_key(key, str(entry["litellm_provider"]))
@@ -107,7 +93,7 @@ def to_price_row(key: str, entry: dict[str, Any]) -> PriceRow | None:
     for column, names in _BASE_FIELDS.items():
         values[column] = next((r for n in names if (r := _rate(entry, n)) is not None), None)
     if values["input_per_1m"] is None or values["output_per_1m"] is None:
-        raise _Invalid("input/output cost is null")
+        raise InvalidPrice("input/output cost is null")
     threshold = _tier_threshold(entry)
     if threshold is not None:
         values["tier_threshold_tokens"] = threshold * 1000
@@ -138,7 +124,7 @@ def parse_litellm(document: Any, version: str) -> ParsedFeed:
             continue
         try:
             row = to_price_row(key, entry)
-        except _Invalid as exc:
+        except InvalidPrice as exc:
             feed.invalid.append(f"{key}: {exc}")
             continue
         if row is None:

@@ -10,9 +10,8 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from tollgate.money import per_token_to_per_1m
 from tollgate.pricing.calculator import PriceRow
-from tollgate.pricing.feeds import ParsedFeed
+from tollgate.pricing.feeds import InvalidPrice, ParsedFeed, per_1m, positive_int
 
 SOURCE = "openrouter"
 PROVIDER = "openrouter"
@@ -26,10 +25,6 @@ _FIELDS = {
 }
 
 
-class _Invalid(Exception):
-    pass
-
-
 def _rate(pricing: dict[str, Any], name: str) -> Decimal | None:
     raw = pricing.get(name)
     if raw is None:
@@ -37,18 +32,12 @@ def _rate(pricing: dict[str, Any], name: str) -> Decimal | None:
     try:
         amount = Decimal(str(raw))
     except InvalidOperation:
-        raise _Invalid(f"{name} is not a number") from None
-    if not amount.is_finite() or amount < 0:
-        raise _Invalid(f"{name} is negative or not finite")
-    return per_token_to_per_1m(amount)
-
-
-def _positive_int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+        raise InvalidPrice(f"{name} is not a number") from None
+    return per_1m(name, amount)
 
 
 def to_price_row(model: dict[str, Any]) -> PriceRow | None:
-    """The row for one model, or None for a router priced ``"-1"``. Raises ``_Invalid`` for a negative or
+    """The row for one model, or None for a router priced ``"-1"``. Raises ``InvalidPrice`` for a negative or
     non-numeric price (``parse_openrouter`` lists the model as invalid)."""
     pricing = model.get("pricing")
     if not isinstance(pricing, dict) or "prompt" not in pricing or "completion" not in pricing:
@@ -58,7 +47,7 @@ def to_price_row(model: dict[str, Any]) -> PriceRow | None:
     values: dict[str, Any] = {column: _rate(pricing, name) for column, name in _FIELDS.items()}
     input_rate, output_rate = values.pop("input_per_1m"), values.pop("output_per_1m")
     if input_rate is None or output_rate is None:
-        raise _Invalid("prompt/completion price is null")
+        raise InvalidPrice("prompt/completion price is null")
     if values["reasoning_per_1m"] == 0:
         values["reasoning_per_1m"] = None
     top = model.get("top_provider") if isinstance(model.get("top_provider"), dict) else {}
@@ -69,8 +58,8 @@ def to_price_row(model: dict[str, Any]) -> PriceRow | None:
         source=SOURCE,
         input_per_1m=input_rate,
         output_per_1m=output_rate,
-        max_output_tokens=_positive_int((top or {}).get("max_completion_tokens")),
-        max_input_tokens=_positive_int(model.get("context_length")),
+        max_output_tokens=positive_int((top or {}).get("max_completion_tokens")),
+        max_input_tokens=positive_int(model.get("context_length")),
         **values,
     )
 
@@ -88,7 +77,7 @@ def parse_openrouter(document: Any, version: str) -> ParsedFeed:
             continue
         try:
             row = to_price_row(model)
-        except _Invalid as exc:
+        except InvalidPrice as exc:
             feed.invalid.append(f"{model['id']}: {exc}")
             continue
         if row is None:

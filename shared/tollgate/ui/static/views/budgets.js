@@ -2,9 +2,11 @@
 import { api, groupsOf, listAll } from "../api.js";
 import { button, clear, describeError, field, formatDate, h, messageBox, percent, section, select } from "../dom.js";
 import { addDecimals, toNumber, usd } from "../money.js";
+import { BUDGET_SCOPES } from "../lists.js";
 import { renderChannels } from "./channels.js";
 
-const SCOPES = ["workspace", "key", "provider", "model", "workflow", "agent"];
+const SCOPES = BUDGET_SCOPES.map((s) => s.name); // the budget scope table (generated lists.js)
+const NEEDS_VALUE = new Set(BUDGET_SCOPES.filter((s) => s.needs_value).map((s) => s.name));
 const PERIODS = ["daily", "weekly", "monthly", "total"];
 const ACTIONS = [["alert_only", "alert only"], ["block", "block"], ["downgrade", "downgrade"]];
 const DEFAULT_THRESHOLDS = [0.5, 0.75, 0.9, 1.0];
@@ -90,7 +92,7 @@ function budgetForm(channels, onSaved, existing) {
       field("Period", inputs.period, "calendar periods in the budget's timezone"),
       field("Timezone", inputs.timezone, "IANA name, e.g. Europe/Berlin"),
       field("Scope", inputs.scope),
-      field("Scope value", inputs.scope_value, "key id, provider, model, workflow or agent"),
+      field("Scope value", inputs.scope_value, "key id, provider, model, workflow, agent or end-user id"),
       field("Action", inputs.action),
       field("Downgrade model", inputs.downgrade_model, "only for action = downgrade"),
       field("Thresholds", inputs.thresholds, "fractions of the limit, comma separated"),
@@ -102,7 +104,7 @@ function budgetForm(channels, onSaved, existing) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const body = { name: inputs.name.value.trim(), scope: inputs.scope.value, period: inputs.period.value, timezone: inputs.timezone.value.trim() || "UTC", limit_usd: inputs.limit_usd.value.trim(), action: inputs.action.value };
-    if (body.scope !== "workspace") body.scope_value = inputs.scope_value.value.trim();
+    if (NEEDS_VALUE.has(body.scope)) body.scope_value = inputs.scope_value.value.trim();
     if (inputs.downgrade_model.value.trim()) body.downgrade_model = inputs.downgrade_model.value.trim();
     const raw = inputs.thresholds.value.trim();
     if (raw) body.thresholds = raw.split(",").map((t) => Number(t.trim()));

@@ -2,8 +2,10 @@
 // disable/enable, set primary, delete.
 import { api, listAll } from "../api.js";
 import { button, clear, describeError, field, formatDate, h, messageBox, section, table } from "../dom.js";
+import { PROVIDERS } from "../lists.js";
 
-const PROVIDERS = ["openai", "anthropic", "gemini", "deepseek", "yandex", "openrouter"];
+// "{...} for Yandex AI Studio": the options each provider requires (from the provider registry)
+const OPTIONS_HINT = PROVIDERS.filter((p) => p.options_hint).map((p) => `${p.options_hint} for ${p.label}`).join("; ");
 
 function describeTest(result) {
   if (result && result.ok) return { text: `Connection OK${result.latency_ms !== undefined ? ` (${result.latency_ms} ms)` : ""}.`, kind: "ok" };
@@ -19,7 +21,7 @@ function credentialForm(onSaved) {
     base_url: h("input", { name: "base_url", autocomplete: "off", placeholder: "provider default" }),
     default_model: h("input", { name: "default_model", autocomplete: "off" }),
     priority: h("input", { name: "priority", type: "number", value: "100", min: "0", step: "1" }),
-    options: h("input", { name: "options", autocomplete: "off", placeholder: '{"folder_id": "…"} for Yandex' }),
+    options: h("input", { name: "options", autocomplete: "off", placeholder: OPTIONS_HINT }),
   };
   const primary = h("input", { type: "checkbox", name: "is_primary" });
   const message = messageBox();
@@ -47,7 +49,7 @@ function credentialForm(onSaved) {
     "form",
     { class: "card", "aria-label": "Add a provider credential", novalidate: true },
     h("h2", { text: "Add a provider credential" }),
-    h("datalist", { id: "provider-names" }, PROVIDERS.map((p) => h("option", { value: p }))),
+    h("datalist", { id: "provider-names" }, PROVIDERS.map((p) => h("option", { value: p.name, label: p.label }))),
     h(
       "div",
       { class: "form-grid" },

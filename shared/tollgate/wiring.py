@@ -220,7 +220,7 @@ class Services:
 
     @cached_property
     def http_client(self) -> UpstreamHttp:
-        """The upstream transport of this process: one pooled ``httpx.AsyncClient`` per event loop."""
+        """The upstream transport of this process: one pooled ``aiohttp.ClientSession`` per event loop."""
         from tollgate.providers.http import build_http_client
 
         settings = self.settings

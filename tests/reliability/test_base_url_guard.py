@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import aiohttp
 import httpx
 import openai
 import pytest
@@ -22,7 +23,7 @@ from tests.support import LiveServer, Tenant, make_services, make_tenant, run_se
 from tollgate.db.models import UsageRecord
 from tollgate.keys.credential_check import check_target
 from tollgate.providers.base import ProviderTarget
-from tollgate.providers.guard import BlockedTarget, GuardedAsyncTransport, GuardedTransport, _checked, _pinned
+from tollgate.providers.guard import BlockedTarget, GuardedConnector, GuardedTransport, _checked, _pinned
 from tollgate.wiring import Services, set_services
 
 SPELLINGS = ["0x7f000001", "127.1", "2130706433", "0", "localhost.", "localhost", "[::1]", "127.0.0.1"]
@@ -45,8 +46,8 @@ def test_every_spelling_of_loopback_is_refused_at_connect(fake: FakeProvider, ho
         client.get(url)
 
     async def call() -> None:
-        async with httpx.AsyncClient(transport=GuardedAsyncTransport(httpx.AsyncHTTPTransport)) as client:
-            await client.get(url)
+        async with aiohttp.ClientSession(connector=GuardedConnector()) as session:
+            await session.get(url)
 
     with pytest.raises(BlockedTarget):
         asyncio.run(call())

@@ -12,14 +12,20 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from tollgate.anthropic_api.native import NativeHeaders, NativeStreamMeter, count_body, native_body
 from tollgate.anthropic_api.native import usage_of as anthropic_usage
 from tollgate.providers.anthropic_request import DEFAULT_MAX_TOKENS, to_anthropic
 from tollgate.providers.base import ChatRequest, ChatResponse, ProviderTarget
 from tollgate.providers.errors import FailureKind, ProviderCallError, kind_for_status, upstream_error
-from tollgate.providers.http import JsonReply, SseEvent, UpstreamHttp, UpstreamRequest, error_object, parse_json_event
+from tollgate.providers.http import (
+    JsonReply,
+    SseEvent,
+    UpstreamHttp,
+    UpstreamRequest,
+    UpstreamResponse,
+    error_object,
+    parse_json_event,
+)
 from tollgate.providers.http import retry_after_seconds as _retry_after
 from tollgate.providers.http_adapter import HttpProvider
 from tollgate.providers.registry import ProviderSpec
@@ -306,7 +312,7 @@ class NativeAnthropicStream(MeteredStream):
     """A ``MeteredStream`` of Anthropic events: the text produced is collected by the decoder's meter
     (the events are not OpenAI chunks)."""
 
-    def __init__(self, provider: str, response: httpx.Response, decoder: NativeAnthropicDecoder) -> None:
+    def __init__(self, provider: str, response: UpstreamResponse, decoder: NativeAnthropicDecoder) -> None:
         super().__init__(provider, response, decoder)
         self._produced = decoder.meter.produced
 

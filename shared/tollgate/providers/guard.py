@@ -3,23 +3,26 @@
 
 With ``TOLLGATE_ALLOW_LOCAL_NETWORK`` off, every upstream connection resolves its host first,
 checks EVERY address with the webhook rule (``tollgate.ssrf.refused_address``) and connects
-to the checked address (the URL is rewritten to it; TLS still verifies and sends SNI for the
-original host name), so a DNS answer that changes after the check cannot reach a refused address.
-It runs on every call, so a credential saved while local access was on stops working once it is
+to a checked address (TLS still verifies and sends SNI for the original host name), so a DNS
+answer that changes after the check cannot reach a refused address. The async execute transport
+does it in ``GuardedConnector`` (aiohttp: every new pooled connection, IP literals included); the
+synchronous credential check in ``GuardedTransport`` (httpx: every request, the URL rewritten to
+the checked address). A credential saved while local access was on stops working once it is
 turned off. A refused host raises ``BlockedTarget`` (mapped to 424 ``base_url_blocked``).
 With local access on, nothing is checked (local development and the test suite's fake servers).
 """
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import aiohttp
 import httpx
+from aiohttp.abc import ResolveResult
 
 from tollgate.ssrf import refused_address
 
@@ -57,30 +60,32 @@ def _port(request: httpx.Request) -> int:
     return request.url.port or (443 if request.url.scheme == "https" else 80)
 
 
-class GuardedAsyncTransport(httpx.AsyncBaseTransport):
-    """Every request resolved, checked and pinned first. Connections are pooled per host NAME (one
-    inner transport each, made by ``factory``): the pool keys connections by the pinned address, so
-    a shared pool could reuse a TLS connection opened for another name on the same address."""
+class GuardedConnector(aiohttp.TCPConnector):
+    """aiohttp's connector with every host (names and IP literals in any spelling) resolved with
+    ``getaddrinfo`` and checked before a connection opens; the connection goes to the checked
+    addresses only (no DNS cache between check and connect). Pooled connections are keyed by host
+    name, so an open connection was checked when it opened. Raises ``BlockedTarget``; a name that
+    does not resolve raises ``OSError`` (a network failure)."""
 
-    def __init__(self, factory: Callable[[], httpx.AsyncBaseTransport]) -> None:
-        self._factory = factory
-        self._by_host: dict[str, httpx.AsyncBaseTransport] = {}
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        host = request.url.host
+    async def _resolve_host(self, host: str, port: int, traces: Sequence[Any] | None = None) -> list[ResolveResult]:
+        name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                _lookup_name(host), _port(request), proto=socket.IPPROTO_TCP
+            infos = await self._loop.getaddrinfo(_lookup_name(name), port, type=socket.SOCK_STREAM)
+        except UnicodeError as exc:
+            raise OSError(f"cannot resolve {host}") from exc
+        _checked(name, list(infos))
+        return [
+            ResolveResult(
+                hostname=host,
+                host=str(info[4][0]),
+                port=int(info[4][1]),
+                family=info[0],
+                proto=info[2],
+                flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
             )
-        except (OSError, UnicodeError) as exc:
-            raise httpx.ConnectError(f"cannot resolve {host}") from exc
-        inner = self._by_host.get(host) or self._by_host.setdefault(host, self._factory())
-        _pinned(request, _checked(host, list(infos)))
-        return await inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        for inner in list(self._by_host.values()):
-            await inner.aclose()
+            for info in infos
+            if info[0] in (socket.AF_INET, socket.AF_INET6)
+        ]
 
 
 class GuardedTransport(httpx.BaseTransport):

@@ -1,9 +1,12 @@
 """The upstream transport: one pooled async HTTP client per event loop, and the pure wire helpers.
 
 Adapters are sans-IO: they build an ``UpstreamRequest`` and parse what comes back (a ``JsonReply``
-or a stream's lines); ``UpstreamHttp`` does the only I/O, on an ``httpx.AsyncClient`` with
-keep-alive connections and explicit timeouts, so no thread waits on a provider. Credential checks
-(``verify``, called from the synchronous management routes) use a small synchronous client.
+or a stream's lines); ``UpstreamHttp`` does the only I/O, on one ``aiohttp.ClientSession`` per
+event loop with keep-alive connections and explicit timeouts, so no thread waits on a provider.
+(aiohttp, not httpx, on the hot path: its C HTTP parser and O(1) connection pool cost the loop a
+fraction of httpx/httpcore's pure-Python h11 parsing and per-request pool scan; see
+docs/decisions.md.) Credential checks (``verify``, called from the synchronous management routes)
+use a small synchronous httpx client.
 
 Adapters never retry: they make one attempt and raise a classified ``ProviderCallError``; the
 invoker owns retries, failover and cooldown. Error bodies are read (bounded) only to classify
@@ -13,7 +16,7 @@ them; they never reach a message, a log line or the client.
 from __future__ import annotations
 
 import asyncio
-import itertools
+import codecs
 import json
 import ssl
 import threading
@@ -26,12 +29,14 @@ from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import aiohttp
 import httpx
 import orjson
+from yarl import URL
 
 from tollgate.execution import deadline as deadlines
 from tollgate.providers.errors import FailureKind, ProviderCallError, upstream_error
-from tollgate.providers.guard import BlockedTarget, GuardedAsyncTransport, GuardedTransport
+from tollgate.providers.guard import BlockedTarget, GuardedConnector, GuardedTransport
 
 MAX_ERROR_BODY_BYTES = 64 * 1024
 
@@ -85,56 +90,152 @@ class UpstreamRequest:
 @dataclass
 class JsonReply:
     status: int
-    headers: httpx.Headers
+    headers: Mapping[str, str]
     body: Any
 
 
 @contextmanager
 def transport_failures(provider: str) -> Iterator[None]:
-    """Map httpx transport failures to ``ProviderCallError``: timeouts (unless the call's deadline has
-    passed, which ``deadlines.check`` raises), refused targets, and network errors."""
+    """Map transport failures to ``ProviderCallError``: timeouts (unless the call's deadline has
+    passed, which ``deadlines.check`` raises), refused targets, and network errors (connect errors,
+    resets, a body cut short, malformed responses). Covers both clients: aiohttp on the async path,
+    httpx on the synchronous credential check."""
     try:
         yield
-    except httpx.TimeoutException:
+    except (TimeoutError, httpx.TimeoutException):
         deadlines.check()
         raise upstream_error(provider, FailureKind.TIMEOUT) from None
     except BlockedTarget:
         raise upstream_error(provider, FailureKind.BLOCKED) from None
-    except httpx.TransportError:
+    except (aiohttp.ClientError, httpx.TransportError, OSError):
         raise upstream_error(provider, FailureKind.NETWORK) from None
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """The transport's timeouts in seconds: ``connect`` (TCP and TLS set-up), ``read`` (each wait
+    for bytes, so a stream may run long as long as it keeps sending) and ``pool`` (waiting for a
+    free pooled connection)."""
+
+    connect: float
+    read: float
+    pool: float
+
+    def capped(self) -> Timeouts:
+        """Each timeout capped by the current call's deadline (``DeadlineExceeded`` when passed)."""
+        return Timeouts(_capped(self.connect), _capped(self.read), _capped(self.pool))
+
+    def aiohttp(self) -> aiohttp.ClientTimeout:
+        # aiohttp's ``connect`` covers the pool wait and the connection set-up together.
+        return aiohttp.ClientTimeout(
+            total=None, connect=self.pool + self.connect, sock_connect=self.connect, sock_read=self.read
+        )
+
+
+class UpstreamResponse:
+    """An open streamed upstream response: ``status_code``, ``headers``, its body as lines
+    (``aiter_lines``) and ``aclose`` (returns the connection to the pool when the body was read to
+    the end, else closes it)."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+        self.status_code = response.status
+        self.headers: Mapping[str, str] = response.headers
+
+    async def aiter_lines(self) -> AsyncIterator[str]:
+        """The body's lines, split as ``str.splitlines`` splits them (``\\n``, ``\\r\\n``, ``\\r``
+        and the other Unicode line ends, a ``\\r\\n`` cut between two reads kept whole), decoded as
+        UTF-8 with replacement, without their line ends."""
+        text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        lines = LineSplitter()
+        async for chunk in self._response.content.iter_any():
+            for line in lines.feed(text.decode(chunk)):
+                yield line
+        for line in lines.feed(text.decode(b"", final=True)) + lines.flush():
+            yield line
+
+    async def read_bounded(self, limit: int) -> bytes:
+        """Up to ``limit`` bytes of the body; a transport failure ends the read (error bodies)."""
+        buffer = bytearray()
+        try:
+            async for chunk in self._response.content.iter_any():
+                buffer.extend(chunk)
+                if len(buffer) >= limit:
+                    break
+        except (TimeoutError, aiohttp.ClientError, OSError):
+            pass
+        return bytes(buffer[:limit])
+
+    async def aclose(self) -> None:
+        self._response.release()
+
+
+class LineSplitter:
+    """Incremental ``str.splitlines``: ``feed`` returns the lines a piece of text completed, ``flush``
+    the unterminated rest at the end. A trailing ``\\r`` waits for the next piece (it may be half of
+    ``\\r\\n``). The same splitting httpx's ``aiter_lines`` did, so the stream decoders see the
+    same lines."""
+
+    NEWLINES = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+    def __init__(self) -> None:
+        self._pending = ""
+        self._trailing_cr = False
+
+    def feed(self, text: str) -> list[str]:
+        if self._trailing_cr:
+            text = "\r" + text
+            self._trailing_cr = False
+        if text.endswith("\r"):
+            self._trailing_cr = True
+            text = text[:-1]
+        if not text:
+            return []
+        text = self._pending + text
+        lines = text.splitlines()
+        if text[-1] in self.NEWLINES:
+            self._pending = ""
+        else:
+            self._pending = lines.pop()
+        return lines
+
+    def flush(self) -> list[str]:
+        if not self._pending and not self._trailing_cr:
+            return []
+        rest, self._pending, self._trailing_cr = self._pending, "", False
+        return [rest]
 
 
 class UpstreamHttp:
     """The process's upstream transport.
 
     Per running event loop (a server process has one loop; tests and a Lambda container may have
-    others) a small set of ``httpx.AsyncClient`` shards, created on first use, with pooled
-    keep-alive connections (``max_connections`` in total) and explicit connect/read/write/pool
-    timeouts in seconds. Requests go round-robin over the shards: httpcore's pool does work linear
-    in its connection count on every request, so one pool of 1,000 connections costs the loop
-    quadratic CPU under load, while shards of ``SHARD_CONNECTIONS`` keep it flat.
+    others) one ``aiohttp.ClientSession``, created on first use, with pooled keep-alive connections
+    (``max_connections`` in total, pooled per host name), one TLS context for the process (system
+    CAs via certifi), no redirects, no environment proxies, and explicit connect/read/pool timeouts
+    in seconds. With local network access off, every new connection resolves its host, checks every
+    address and connects to a checked one (``tollgate.providers.guard.GuardedConnector``).
     """
-
-    SHARD_CONNECTIONS = 32
 
     def __init__(
         self, connect_timeout_s: float, read_timeout_s: float, max_connections: int, *, allow_local_network: bool
     ) -> None:
         self._allow_local = allow_local_network
+        self._timeouts = Timeouts(connect_timeout_s, read_timeout_s, connect_timeout_s)
         self._timeout = httpx.Timeout(
             connect=connect_timeout_s, read=read_timeout_s, write=read_timeout_s, pool=connect_timeout_s
         )
-        self._shard_count = max(1, -(-max_connections // self.SHARD_CONNECTIONS))
-        per_shard = -(-max_connections // self._shard_count)
-        self._limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Shards] = weakref.WeakKeyDictionary()
+        self._max_connections = max(1, max_connections)
+        self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
+            weakref.WeakKeyDictionary()
+        )
         self._sync: httpx.Client | None = None
         self._lock = threading.Lock()
         self._ssl: ssl.SSLContext | None = None
 
     def _ssl_context(self) -> ssl.SSLContext:
-        """One TLS context (system CAs via certifi) shared by every shard: building one loads the CA
-        bundle (tens of ms each), which for 16 shards made a cold first call wait seconds."""
+        """One TLS context (system CAs via certifi) for every loop's session: building one loads the
+        CA bundle (tens of ms), so it is never built per request or per connection."""
         with self._lock:
             if self._ssl is None:
                 import certifi
@@ -142,25 +243,23 @@ class UpstreamHttp:
                 self._ssl = ssl.create_default_context(cafile=certifi.where())
             return self._ssl
 
-    def client(self) -> httpx.AsyncClient:
-        """The next client shard of the running loop's pool."""
+    def session(self) -> aiohttp.ClientSession:
+        """The running loop's pooled session (created on first use)."""
         loop = asyncio.get_running_loop()
-        shards = self._clients.get(loop)
-        if shards is None:
-            verify = self._ssl_context()
-            shards = _Shards(
-                [
-                    httpx.AsyncClient(
-                        timeout=self._timeout,
-                        trust_env=False,
-                        follow_redirects=False,
-                        transport=self._async_transport(verify),
-                    )
-                    for _ in range(self._shard_count)
-                ]
+        session = self._sessions.get(loop)
+        if session is None or session.closed:
+            tls = self._ssl_context()
+            limit = self._max_connections
+            connector: aiohttp.TCPConnector = (
+                aiohttp.TCPConnector(ssl=tls, limit=limit, limit_per_host=0)
+                if self._allow_local
+                else GuardedConnector(ssl=tls, limit=limit, limit_per_host=0)
             )
-            self._clients[loop] = shards
-        return shards.next()
+            session = aiohttp.ClientSession(
+                connector=connector, timeout=self._timeouts.aiohttp(), trust_env=False, raise_for_status=False
+            )
+            self._sessions[loop] = session
+        return session
 
     def sync_client(self) -> httpx.Client:
         with self._lock:
@@ -173,24 +272,18 @@ class UpstreamHttp:
                 self._sync = httpx.Client(timeout=self._timeout, trust_env=False, transport=transport)
             return self._sync
 
-    def _async_transport(self, verify: ssl.SSLContext) -> httpx.AsyncBaseTransport:
-        """Pooled connections; with local network access off, every request is resolved, checked
-        and pinned first (``tollgate.providers.guard``)."""
-
-        def inner() -> httpx.AsyncBaseTransport:
-            return httpx.AsyncHTTPTransport(verify=verify, limits=self._limits, trust_env=False)
-
-        return inner() if self._allow_local else GuardedAsyncTransport(inner)
-
     async def send_json(self, request: UpstreamRequest) -> JsonReply:
         """One JSON request/response; ``ProviderCallError`` on transport failure or status >= 400."""
         headers = {"content-type": "application/json", "accept": "application/json", **request.headers}
         content = None if request.payload is None else dumps(request.payload)
+        timeout = self._timeouts.capped().aiohttp() if deadlines.current() is not None else None
         with transport_failures(request.provider):
-            response = await self.client().request(
-                request.method, request.url, headers=headers, content=content, timeout=self._call_timeout()
-            )
-        return read_json_reply(request, response.status_code, response.headers, response.content)
+            async with self.session().request(
+                request.method, URL(request.url), headers=headers, data=content, allow_redirects=False, timeout=timeout
+            ) as response:
+                body = await response.read()
+                status, reply_headers = response.status, response.headers
+        return read_json_reply(request, status, reply_headers, body)
 
     def send_json_sync(self, request: UpstreamRequest) -> JsonReply:
         """The same as ``send_json`` from synchronous code (credential checks only)."""
@@ -198,69 +291,65 @@ class UpstreamHttp:
         content = None if request.payload is None else dumps(request.payload)
         with transport_failures(request.provider):
             response = self.sync_client().request(
-                request.method, request.url, headers=headers, content=content, timeout=self._call_timeout()
+                request.method, request.url, headers=headers, content=content, timeout=self._sync_timeout()
             )
         return read_json_reply(request, response.status_code, response.headers, response.content)
 
-    async def open_stream(self, request: UpstreamRequest) -> httpx.Response:
-        """Send the request and return the open response once a 2xx status arrived (caller closes it)."""
+    async def open_stream(self, request: UpstreamRequest) -> UpstreamResponse:
+        """Send the request and return the open response once a 2xx status arrived (caller closes it).
+        The read timeout is fixed when it opens, capped by the call's deadline, so a stalled stream
+        times out at the deadline at the latest."""
         headers = {"content-type": "application/json", "accept": "text/event-stream", **request.headers}
-        client = self.client()
-        built = client.build_request(
-            request.method, request.url, headers=headers, content=dumps(request.payload), timeout=self._call_timeout()
-        )
+        timeout = self._timeouts.capped().aiohttp() if deadlines.current() is not None else None
         with transport_failures(request.provider):
-            response = await client.send(built, stream=True)
+            raw = await self.session().request(
+                request.method,
+                URL(request.url),
+                headers=headers,
+                data=dumps(request.payload),
+                allow_redirects=False,
+                timeout=timeout,
+            )
+        response = UpstreamResponse(raw)
         if response.status_code >= 400:
             try:
-                raw = await _read_bounded(response)
+                body = await response.read_bounded(MAX_ERROR_BODY_BYTES)
             finally:
                 await response.aclose()
-            raise request.classify(response.status_code, _parse_error_body(raw), response.headers)
+            raise request.classify(response.status_code, _parse_error_body(body), response.headers)
         return response
 
-    def _call_timeout(self) -> httpx.Timeout:
-        """The transport's timeouts, each capped by the current call's deadline (a context
-        variable; ``DeadlineExceeded`` when it has passed). A stream's read timeout is fixed when
-        it opens, so a stalled stream times out at the deadline at the latest."""
+    def _sync_timeout(self) -> httpx.Timeout:
         base = self._timeout
         if deadlines.current() is None:
             return base
         return httpx.Timeout(
-            connect=_capped(base.connect),
-            read=_capped(base.read),
-            write=_capped(base.write),
-            pool=_capped(base.pool),
+            connect=_capped(base.connect), read=_capped(base.read), write=_capped(base.write), pool=_capped(base.pool)
         )
 
     def open_clients(self) -> int:
-        """How many event loops have a pooled client (one per loop; diagnostics and tests)."""
-        return len(self._clients)
+        """How many event loops have a pooled session (one per loop; diagnostics and tests)."""
+        return len(self._sessions)
 
     async def aclose(self) -> None:
-        """Close the current loop's client (server shutdown)."""
+        """Close the current loop's session and its connections (server shutdown)."""
         loop = asyncio.get_running_loop()
-        shards = self._clients.pop(loop, None)
-        if shards is not None:
-            for client in shards.clients:
-                await client.aclose()
+        session = self._sessions.pop(loop, None)
+        if session is not None:
+            await session.close()
 
     def close(self) -> None:
-        """Close the synchronous client and forget the async ones (their loop closes their sockets)."""
+        """Close the synchronous client and forget the async sessions. A session whose loop is
+        closed has no live sockets left; its connector is marked closed so it is not reported as
+        leaked."""
         with self._lock:
             if self._sync is not None:
                 self._sync.close()
                 self._sync = None
-        self._clients.clear()
-
-
-class _Shards:
-    def __init__(self, clients: list[httpx.AsyncClient]) -> None:
-        self.clients = clients
-        self._turn = itertools.cycle(clients)
-
-    def next(self) -> httpx.AsyncClient:
-        return next(self._turn)
+        for loop, session in list(self._sessions.items()):
+            if loop.is_closed() and not session.closed:
+                session.detach()
+        self._sessions.clear()
 
 
 def _capped(timeout_s: float | None) -> float:
@@ -275,7 +364,7 @@ def build_http_client(
     return UpstreamHttp(connect_timeout_s, read_timeout_s, max_connections, allow_local_network=allow_local_network)
 
 
-def read_json_reply(request: UpstreamRequest, status: int, headers: httpx.Headers, content: bytes) -> JsonReply:
+def read_json_reply(request: UpstreamRequest, status: int, headers: Mapping[str, str], content: bytes) -> JsonReply:
     """Classify an error status, else parse the JSON body (pure)."""
     if status >= 400:
         raise request.classify(status, _parse_error_body(content), headers)
@@ -287,21 +376,21 @@ def read_json_reply(request: UpstreamRequest, status: int, headers: httpx.Header
 
 
 async def aiter_lines(
-    provider: str, response: httpx.Response, deadline: deadlines.Deadline | None = None
+    provider: str, response: UpstreamResponse, deadline: deadlines.Deadline | None = None
 ) -> AsyncIterator[str]:
-    """Lines of a streamed body; transport failures mid-stream become classified errors.
-    ``deadline`` (the one in force when the stream opened; the relay runs outside it) ends the
-    stream with ``DeadlineExceeded`` once it passes."""
+    """Lines of a streamed body; transport failures mid-stream (a read timeout, a reset, a body cut
+    short) become classified errors. ``deadline`` (the one in force when the stream opened; the
+    relay runs outside it) ends the stream with ``DeadlineExceeded`` once it passes."""
     try:
         async for line in response.aiter_lines():
             if deadline is not None:
                 deadline.check()
             yield line
-    except httpx.TimeoutException:
+    except TimeoutError:
         if deadline is not None:
             deadline.check()
         raise upstream_error(provider, FailureKind.TIMEOUT) from None
-    except (httpx.TransportError, httpx.StreamError):
+    except (aiohttp.ClientError, OSError):
         raise upstream_error(provider, FailureKind.NETWORK) from None
 
 
@@ -414,18 +503,6 @@ def parse_duration(text: str) -> float | None:
     if number:
         return None
     return total
-
-
-async def _read_bounded(response: httpx.Response) -> bytes:
-    buffer = bytearray()
-    try:
-        async for chunk in response.aiter_bytes():
-            buffer.extend(chunk)
-            if len(buffer) >= MAX_ERROR_BODY_BYTES:
-                break
-    except (httpx.TransportError, httpx.StreamError):
-        pass
-    return bytes(buffer[:MAX_ERROR_BODY_BYTES])
 
 
 def _parse_error_body(raw: bytes) -> Any:

@@ -14,13 +14,11 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
-import httpx
-
 from tollgate.execution import deadline as deadlines
 from tollgate.metering.prompt import prompt_tokens
 from tollgate.metering.text import text_tokens
 from tollgate.providers.base import ChatRequest, Usage
-from tollgate.providers.http import SseEvent, SseParser, aiter_lines
+from tollgate.providers.http import SseEvent, SseParser, UpstreamResponse, aiter_lines
 
 
 def make_chunk(
@@ -101,7 +99,7 @@ class MeteredStream:
     from the provider's count, else the prompt estimate. ``aclose`` releases the connection.
     """
 
-    def __init__(self, provider: str, response: httpx.Response, decoder: StreamDecoder) -> None:
+    def __init__(self, provider: str, response: UpstreamResponse, decoder: StreamDecoder) -> None:
         self.provider = provider
         self._response = response
         self._decoder = decoder

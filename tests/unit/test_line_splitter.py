@@ -8,7 +8,7 @@ from httpx._decoders import LineDecoder
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tollgate.providers.http import LineSplitter
+from tollgate.providers.upstream_response import LineSplitter
 
 PIECES = st.lists(st.text(alphabet="ab\r\n\x1c\u2028: ", max_size=12), max_size=12)
 

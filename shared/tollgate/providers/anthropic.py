@@ -22,7 +22,6 @@ from tollgate.providers.http import (
     SseEvent,
     UpstreamHttp,
     UpstreamRequest,
-    UpstreamResponse,
     error_object,
     parse_json_event,
 )
@@ -30,6 +29,7 @@ from tollgate.providers.http import retry_after_seconds as _retry_after
 from tollgate.providers.http_adapter import HttpProvider
 from tollgate.providers.registry import ProviderSpec
 from tollgate.providers.streams import MeteredStream, SseDecoder, make_chunk, make_completion
+from tollgate.providers.upstream_response import UpstreamResponse
 from tollgate.providers.usage_check import checked_report, checked_usage
 
 __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider", "classify", "from_anthropic", "to_anthropic"]

@@ -16,7 +16,6 @@ them; they never reach a message, a log line or the client.
 from __future__ import annotations
 
 import asyncio
-import codecs
 import json
 import ssl
 import threading
@@ -37,6 +36,7 @@ from yarl import URL
 from tollgate.execution import deadline as deadlines
 from tollgate.providers.errors import FailureKind, ProviderCallError, upstream_error
 from tollgate.providers.guard import BlockedTarget, GuardedConnector, GuardedTransport
+from tollgate.providers.upstream_response import UpstreamResponse
 
 MAX_ERROR_BODY_BYTES = 64 * 1024
 
@@ -130,80 +130,6 @@ class Timeouts:
         return aiohttp.ClientTimeout(
             total=None, connect=self.pool + self.connect, sock_connect=self.connect, sock_read=self.read
         )
-
-
-class UpstreamResponse:
-    """An open streamed upstream response: ``status_code``, ``headers``, its body as lines
-    (``aiter_lines``) and ``aclose`` (returns the connection to the pool when the body was read to
-    the end, else closes it)."""
-
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
-        self._response = response
-        self.status_code = response.status
-        self.headers: Mapping[str, str] = response.headers
-
-    async def aiter_lines(self) -> AsyncIterator[str]:
-        """The body's lines, split as ``str.splitlines`` splits them (``\\n``, ``\\r\\n``, ``\\r``
-        and the other Unicode line ends, a ``\\r\\n`` cut between two reads kept whole), decoded as
-        UTF-8 with replacement, without their line ends."""
-        text = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        lines = LineSplitter()
-        async for chunk in self._response.content.iter_any():
-            for line in lines.feed(text.decode(chunk)):
-                yield line
-        for line in lines.feed(text.decode(b"", final=True)) + lines.flush():
-            yield line
-
-    async def read_bounded(self, limit: int) -> bytes:
-        """Up to ``limit`` bytes of the body; a transport failure ends the read (error bodies)."""
-        buffer = bytearray()
-        try:
-            async for chunk in self._response.content.iter_any():
-                buffer.extend(chunk)
-                if len(buffer) >= limit:
-                    break
-        except (TimeoutError, aiohttp.ClientError, OSError):
-            pass
-        return bytes(buffer[:limit])
-
-    async def aclose(self) -> None:
-        self._response.release()
-
-
-class LineSplitter:
-    """Incremental ``str.splitlines``: ``feed`` returns the lines a piece of text completed, ``flush``
-    the unterminated rest at the end. A trailing ``\\r`` waits for the next piece (it may be half of
-    ``\\r\\n``). The same splitting httpx's ``aiter_lines`` did, so the stream decoders see the
-    same lines."""
-
-    NEWLINES = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
-
-    def __init__(self) -> None:
-        self._pending = ""
-        self._trailing_cr = False
-
-    def feed(self, text: str) -> list[str]:
-        if self._trailing_cr:
-            text = "\r" + text
-            self._trailing_cr = False
-        if text.endswith("\r"):
-            self._trailing_cr = True
-            text = text[:-1]
-        if not text:
-            return []
-        text = self._pending + text
-        lines = text.splitlines()
-        if text[-1] in self.NEWLINES:
-            self._pending = ""
-        else:
-            self._pending = lines.pop()
-        return lines
-
-    def flush(self) -> list[str]:
-        if not self._pending and not self._trailing_cr:
-            return []
-        rest, self._pending, self._trailing_cr = self._pending, "", False
-        return [rest]
 
 
 class UpstreamHttp:

@@ -18,7 +18,8 @@ from tollgate.execution import deadline as deadlines
 from tollgate.metering.prompt import prompt_tokens
 from tollgate.metering.text import text_tokens
 from tollgate.providers.base import ChatRequest, Usage
-from tollgate.providers.http import SseEvent, SseParser, UpstreamResponse, aiter_lines
+from tollgate.providers.http import SseEvent, SseParser, aiter_lines
+from tollgate.providers.upstream_response import UpstreamResponse
 
 
 def make_chunk(

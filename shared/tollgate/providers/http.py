@@ -148,6 +148,7 @@ class UpstreamHttp:
     ) -> None:
         self._allow_local = allow_local_network
         self._timeouts = Timeouts(connect_timeout_s, read_timeout_s, connect_timeout_s)
+        self._default_timeout = self._timeouts.aiohttp()
         self._timeout = httpx.Timeout(
             connect=connect_timeout_s, read=read_timeout_s, write=read_timeout_s, pool=connect_timeout_s
         )
@@ -202,7 +203,7 @@ class UpstreamHttp:
         """One JSON request/response; ``ProviderCallError`` on transport failure or status >= 400."""
         headers = {"content-type": "application/json", "accept": "application/json", **request.headers}
         content = None if request.payload is None else dumps(request.payload)
-        timeout = self._timeouts.capped().aiohttp() if deadlines.current() is not None else None
+        timeout = self._call_timeout()
         with transport_failures(request.provider):
             async with self.session().request(
                 request.method, URL(request.url), headers=headers, data=content, allow_redirects=False, timeout=timeout
@@ -226,7 +227,7 @@ class UpstreamHttp:
         The read timeout is fixed when it opens, capped by the call's deadline, so a stalled stream
         times out at the deadline at the latest."""
         headers = {"content-type": "application/json", "accept": "text/event-stream", **request.headers}
-        timeout = self._timeouts.capped().aiohttp() if deadlines.current() is not None else None
+        timeout = self._call_timeout()
         with transport_failures(request.provider):
             raw = await self.session().request(
                 request.method,
@@ -244,6 +245,13 @@ class UpstreamHttp:
                 await response.aclose()
             raise request.classify(response.status_code, _parse_error_body(body), response.headers)
         return response
+
+    def _call_timeout(self) -> aiohttp.ClientTimeout:
+        """The transport's timeouts, capped by the current call's deadline when there is one. Always
+        passed explicitly: aiohttp reads ``timeout=None`` as "no timeout at all"."""
+        if deadlines.current() is None:
+            return self._default_timeout
+        return self._timeouts.capped().aiohttp()
 
     def _sync_timeout(self) -> httpx.Timeout:
         base = self._timeout

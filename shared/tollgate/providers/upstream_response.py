@@ -30,9 +30,16 @@ class UpstreamResponse:
         UTF-8 with replacement, without their line ends."""
         text = codecs.getincrementaldecoder("utf-8")(errors="replace")
         lines = LineSplitter()
-        async for chunk in self._response.content.iter_any():
-            for line in lines.feed(text.decode(chunk)):
+        content = self._response.content
+        try:
+            async for chunk in content.iter_any():
+                for line in lines.feed(text.decode(chunk)):
+                    yield line
+        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, OSError):
+            # The lines completed before the connection broke are still part of the body.
+            for line in lines.feed(text.decode(_arrived(content))):
                 yield line
+            raise
         for line in lines.feed(text.decode(b"", final=True)) + lines.flush():
             yield line
 
@@ -86,3 +93,17 @@ class LineSplitter:
             return []
         rest, self._pending, self._trailing_cr = self._pending, "", False
         return [rest]
+
+
+def _arrived(content: aiohttp.StreamReader) -> bytes:
+    """The bytes that arrived before the connection broke and were not handed out yet. aiohttp
+    raises a broken connection's error before handing out what it had buffered (httpx handed it out
+    first), so a provider's last chunks before a reset would be lost; they are taken from the
+    reader's buffer (private attributes, read defensively: nothing is recovered if they change)."""
+    buffer = getattr(content, "_buffer", None)
+    if not buffer:
+        return b""
+    offset = getattr(content, "_buffer_offset", 0)
+    data = b"".join(buffer)[offset if isinstance(offset, int) else 0 :]
+    buffer.clear()
+    return data

@@ -153,7 +153,7 @@ def test_the_adapters_deadline_bounds_messages_and_embeddings_calls_too(
     """Without a deadline these calls ran past the invocation (and could outlive the reservation's TTL,
     when the sweeper charges it while the call still runs and the settle charges it again)."""
     tenant = make_tenant(lambda_services)
-    _prepare(lambda_services, tenant, upstream)
+    openai_with_budget(lambda_services, tenant, upstream, "sk-long-" + "g" * 24)
     try:
         with run_server(lambda_services) as server:
             response = httpx.post(

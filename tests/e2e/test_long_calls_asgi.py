@@ -135,3 +135,38 @@ def test_off_lambda_a_client_cannot_set_a_deadline(
             timeout=30,
         )
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "/messages",
+            {"model": "openai/gpt-4o-mini", "max_tokens": 200, "messages": [{"role": "user", "content": "Hi"}]},
+        ),
+        ("/embeddings", {"model": "openai/text-embedding-3-small", "input": ["Hi"]}),
+    ],
+)
+def test_the_adapters_deadline_bounds_messages_and_embeddings_calls_too(
+    lambda_services: Services, upstream: FakeProvider, release: threading.Event, path: str, body: dict[str, object]
+) -> None:
+    """Without a deadline these calls ran past the invocation (and could outlive the reservation's TTL,
+    when the sweeper charges it while the call still runs and the settle charges it again)."""
+    tenant = make_tenant(lambda_services)
+    openai_with_budget(lambda_services, tenant, upstream, "sk-long-" + "g" * 24)
+    try:
+        with run_server(lambda_services) as server:
+            response = httpx.post(
+                server.api_url + path,
+                json=body,
+                headers={"Authorization": f"Bearer {tenant.admin_key}", "x-amzn-lambda-context": _lambda_context(4.5)},
+                timeout=30,
+            )
+    finally:
+        release.set()
+    assert response.status_code == 504, response.text
+    with lambda_services.sessions() as session:
+        row = session.scalars(select(UsageRecord)).one()
+        counter = session.scalars(select(BudgetCounter)).one()
+    assert (row.status, row.estimated) == ("interrupted", True)
+    assert counter.spent_usd == row.cost_usd > 0 and counter.reserved_usd == 0

@@ -79,3 +79,24 @@ def run_loop(coroutine: object) -> list[BaseException | None]:
 def test_a_pool_needs_a_thread() -> None:
     with pytest.raises(ValueError):
         BlockingPool(0)
+
+
+def test_a_write_that_cannot_run_fails_its_callers_instead_of_hanging_them() -> None:
+    """The pool is shut down (server shutdown while a cancelled stream is still being recorded): the
+    write cannot even be scheduled. Every caller gets the error; none waits forever."""
+    ledger = Ledger()
+    ledger.gate.set()
+    pool = BlockingPool(1)
+    writer = GroupWriter(pool, ledger.write_many, ledger.write_one)
+    pool.shutdown()
+
+    async def run() -> list[BaseException | None]:
+        return list(
+            await asyncio.wait_for(  # a guard against the hang, not a timing assertion
+                asyncio.gather(*(writer.submit(i) for i in range(3)), return_exceptions=True), 10
+            )
+        )
+
+    outcomes = run_loop(run())
+    assert all(isinstance(outcome, RuntimeError) for outcome in outcomes)
+    assert ledger.committed == []

@@ -193,7 +193,9 @@ class ReservingBudgetGuard:
     def settle_many(self, session: Session, settlements: Sequence[tuple[Admission, Decimal]]) -> None:
         """Settle several calls inside the caller's (group-commit) transaction: one DELETE of their
         reservation rows, then one update per counter with the sums (counters in budget id order,
-        like admissions). A threshold crossed by the group is claimed once."""
+        like admissions). A threshold crossed by the group is claimed once. The group settles what
+        the same settles one after the other would: a reservation row listed twice (the same
+        admission settled twice) is taken and given back once."""
         pairs = [(r, actual) for admission, actual in settlements for r in admission.reservations]
         if not pairs:
             return
@@ -206,6 +208,7 @@ class ReservingBudgetGuard:
             key = (reserved.budget.id, reserved.period_start)
             _, spent, unreserve = sums.get(key, (reserved, ZERO, ZERO))
             back = reserved.amount_usd if reserved.id in taken else ZERO
+            taken.discard(reserved.id)  # a row gives its amount back once (an admission settled twice)
             sums[key] = (reserved, spent + actual, unreserve + back)
         messages: list[dict[str, Any]] = []
         for key in sorted(sums):

@@ -62,20 +62,24 @@ class GroupWriter(Generic[T]):
         await asyncio.shield(done)  # a cancelled caller's item is still written
 
     async def _drain(self, queue: _LoopQueue[T]) -> None:
+        """Write what is pending, group after group. A write that cannot even run (the pool shut
+        down, this task cancelled at shutdown) fails its callers instead of leaving them waiting."""
+        group: list[tuple[T, asyncio.Future[None]]] = []
         try:
             while queue.pending:
                 group = queue.pending[: self._max_group]
                 del queue.pending[: self._max_group]
-                outcomes = await self._write(group)
-                for (_, done), error in zip(group, outcomes, strict=True):
-                    if done.done():
-                        continue
-                    if error is None:
-                        done.set_result(None)
-                    else:
-                        done.set_exception(error)
+                try:
+                    outcomes = await self._write(group)
+                except Exception as exc:
+                    logger.exception("could not write a group", extra={"items": len(group)})
+                    outcomes = [exc] * len(group)
+                _resolve(group, outcomes)
         finally:
             queue.running = False
+            stranded = [*group, *queue.pending]  # all resolved already, unless the write was cancelled
+            queue.pending.clear()
+            _resolve(stranded, [RuntimeError("the write was cancelled")] * len(stranded))
 
     async def _write(self, group: list[tuple[T, asyncio.Future[None]]]) -> list[BaseException | None]:
         items = [item for item, _ in group]
@@ -96,3 +100,13 @@ class GroupWriter(Generic[T]):
             except Exception as exc:
                 outcomes.append(exc)
         return outcomes
+
+
+def _resolve(group: list[tuple[T, asyncio.Future[None]]], outcomes: Sequence[BaseException | None]) -> None:
+    for (_, done), error in zip(group, outcomes, strict=True):
+        if done.done():
+            continue
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)

@@ -8,6 +8,7 @@ chat request's messages; what the gate forwards (redacted or not) is what the op
 from __future__ import annotations
 
 from tollgate.api.context import RequestContext
+from tollgate.api.deadlines import request_deadline
 from tollgate.api.http import ApiResponse, json_response
 from tollgate.api.router import MEMBER, Router
 from tollgate.api.schemas.messages import EmbeddingsRequest
@@ -42,6 +43,7 @@ async def create_embeddings(ctx: RequestContext) -> ApiResponse:
         body={"model": request.model, "input": inputs},
         attribution=attribution_from(ctx.request.headers, request.metadata),
         operation=operation,
+        deadline=request_deadline(ctx.request, ctx.services.settings),
     )
     result = await ctx.services.execute.execute(call)
     return json_response(result.body, headers=result.headers)

@@ -16,6 +16,7 @@ from tollgate.anthropic_api.native import NativeHeaders
 from tollgate.anthropic_api.operation import MessagesOperation
 from tollgate.anthropic_api.translate import to_openai
 from tollgate.api.context import RequestContext
+from tollgate.api.deadlines import request_deadline
 from tollgate.api.http import ApiResponse, json_response, sse_response
 from tollgate.api.router import MEMBER, Router
 from tollgate.api.schemas.messages import AnthropicErrorBody, CountTokensOut, CountTokensRequest, MessagesRequest
@@ -90,6 +91,7 @@ async def create_message(ctx: RequestContext) -> ApiResponse:
         attribution=attribution_from(ctx.request.headers, None),
         operation=MessagesOperation(request, translated, NativeHeaders.from_request(ctx.request.headers)),
         resolve_as=resolve_as,
+        deadline=request_deadline(ctx.request, ctx.services.settings),
     )
     result = await ctx.services.execute.execute(call)
     headers = {**result.headers, "request-id": ctx.request_id}

@@ -54,19 +54,27 @@ class Held:
         return self.upstream_started_at is not None
 
 
+def _counter_insert(dialect: str, *, spent: str, reserved: str) -> Any:
+    """An INSERT of one period's counter whose spent and reserved amounts are the named bind
+    parameters (with ``budget_id``, ``workspace_id``, ``period_start`` and ``now``): the start of
+    every counter upsert below."""
+    table = BudgetCounter.__table__
+    return dialect_insert(dialect, table).values(
+        budget_id=bindparam("budget_id", type_=Uuid()),
+        workspace_id=bindparam("workspace_id", type_=Uuid()),
+        period_start=bindparam("period_start", type_=UtcDateTime()),
+        spent_usd=bindparam(spent, type_=Money()),
+        reserved_usd=bindparam(reserved, type_=Money()),
+        updated_at=bindparam("now", type_=UtcDateTime()),
+    )
+
+
 @lru_cache(maxsize=8)
 def _reserve_statement(dialect: str, conditional: bool) -> Any:
     """The reserve upsert, built once per dialect (building ``excluded`` is costly; executing a
     cached statement with new parameters is not)."""
     table = BudgetCounter.__table__
-    insert = dialect_insert(dialect, table).values(
-        budget_id=bindparam("budget_id", type_=Uuid()),
-        workspace_id=bindparam("workspace_id", type_=Uuid()),
-        period_start=bindparam("period_start", type_=UtcDateTime()),
-        spent_usd=bindparam("zero", type_=Money()),
-        reserved_usd=bindparam("amount", type_=Money()),
-        updated_at=bindparam("now", type_=UtcDateTime()),
-    )
+    insert = _counter_insert(dialect, spent="zero", reserved="amount")
     condition = None
     if conditional:
         total = table.c.spent_usd + table.c.reserved_usd + insert.excluded.reserved_usd
@@ -85,14 +93,7 @@ def _reserve_statement(dialect: str, conditional: bool) -> Any:
 def _lock_statement(dialect: str) -> Any:
     """Create the period's counter if missing, else lock it (a no-op update), returning its state."""
     table = BudgetCounter.__table__
-    insert = dialect_insert(dialect, table).values(
-        budget_id=bindparam("budget_id", type_=Uuid()),
-        workspace_id=bindparam("workspace_id", type_=Uuid()),
-        period_start=bindparam("period_start", type_=UtcDateTime()),
-        spent_usd=bindparam("zero", type_=Money()),
-        reserved_usd=bindparam("zero", type_=Money()),
-        updated_at=bindparam("now", type_=UtcDateTime()),
-    )
+    insert = _counter_insert(dialect, spent="zero", reserved="zero")
     return insert.on_conflict_do_update(
         index_elements=[table.c.budget_id, table.c.period_start],
         set_={"updated_at": insert.excluded.updated_at},
@@ -118,14 +119,7 @@ def _add_reserved_statement() -> Any:
 @lru_cache(maxsize=4)
 def _apply_statement(dialect: str) -> Any:
     table = BudgetCounter.__table__
-    insert = dialect_insert(dialect, table).values(
-        budget_id=bindparam("budget_id", type_=Uuid()),
-        workspace_id=bindparam("workspace_id", type_=Uuid()),
-        period_start=bindparam("period_start", type_=UtcDateTime()),
-        spent_usd=bindparam("spent", type_=Money()),
-        reserved_usd=bindparam("zero", type_=Money()),
-        updated_at=bindparam("now", type_=UtcDateTime()),
-    )
+    insert = _counter_insert(dialect, spent="spent", reserved="zero")
     return insert.on_conflict_do_update(
         index_elements=[table.c.budget_id, table.c.period_start],
         set_={

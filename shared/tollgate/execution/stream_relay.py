@@ -3,7 +3,8 @@ and recording its usage row exactly once, however the stream ends (finished, fai
 deadline, or the client gone).
 
 What a cancelled stream costs (docs/pricing.md): the provider bills the whole generation even when
-the client leaves, so a stream cut by the client is read on, without relaying, to the provider's
+the client leaves, so a stream cut by the client (or by a failure of the gateway's own, such as a
+guardrail policy that cannot be read) is read on, without relaying, to the provider's
 own final usage (OpenAI-compatible ``stream_options.include_usage`` chunk, Anthropic's
 ``message_delta``, Gemini's and Yandex's last cumulative counts), for at most ``read_on_s`` and
 never past the call's deadline, and billed from it. When that cannot be had (the read-on times out
@@ -184,7 +185,8 @@ def stream_recording(
 
     async def record(status: str, error_type: str | None) -> None:
         final = stopped = False
-        if status == CANCELLED:
+        left_early = _left_before_the_end(status, error_type)
+        if left_early:
             try:
                 final = await reader.read_to_end(_read_on_budget(call, read_on_s))
             except asyncio.CancelledError:  # shutting down while reading on: charge the reservation now
@@ -195,7 +197,7 @@ def stream_recording(
         estimated = False
         if status == INTERRUPTED:  # deadline: what was produced is unknown, charge the worst case
             cost, estimated = plan.admission.worst_case_usd or ZERO, True
-        elif status == CANCELLED and (not final or usage.estimated):
+        elif left_early and (not final or usage.estimated):
             # what the provider bills is unknown: the served candidate's reserved worst case
             usage = Usage(input_tokens=priced.prompt_tokens, output_tokens=priced.output_tokens, estimated=True)
             cost, estimated = priced.worst_case_usd, True
@@ -207,6 +209,14 @@ def stream_recording(
             raise asyncio.CancelledError()
 
     return record
+
+
+def _left_before_the_end(status: str, error_type: str | None) -> bool:
+    """True when the relay stopped for a reason of ours, not the provider's: the client left, or
+    the gateway failed (``internal_error``, e.g. the response guardrail policy could not be read
+    before the first chunk). The provider goes on generating and bills the whole answer either
+    way, so the stream is read on to its usage like a cancelled one."""
+    return status == CANCELLED or (status == "error" and error_type == "internal_error")
 
 
 def _read_on_budget(call: ExecuteCall, read_on_s: float) -> float:

@@ -5,7 +5,9 @@ Two chunk shapes reach the relay (before the client's framing is applied):
 
 - OpenAI ``chat.completion.chunk`` dicts (chat completions, and ``/v1/messages`` translated to
   another provider): each choice's ``delta.content`` is a channel (message index = choice index).
-  In redact mode a choice's held text is appended to the chunk carrying its ``finish_reason``;
+  In redact mode a choice's held text is appended to the chunk carrying its first tool-call delta
+  or its ``finish_reason``, whichever comes first (so text never arrives after the tool call it
+  preceded; framings write a delta's text before its tool calls);
   a stream that ends without one gets one more chunk with the rest (``flush``).
 - Anthropic events (``/v1/messages`` passed through natively): each text block's ``text_delta`` is
   a channel (message index 0: one message). A delta whose text is all held is dropped; the held
@@ -80,7 +82,8 @@ class ChunkScreen:
             text = _content(choice)
             if text:
                 choice["delta"]["content"] = self.scanner.feed(channel, index, text)
-            if choice.get("finish_reason"):
+            if choice.get("finish_reason") or _calls_a_tool(choice):
+                # the text ends here: released before the tool call (same delta, text goes first)
                 rest = self.scanner.flush(channel)
                 if rest:
                     delta = choice.get("delta")
@@ -99,6 +102,11 @@ class ChunkScreen:
             return []
         delta["text"] = released
         return [chunk]
+
+
+def _calls_a_tool(choice: dict[str, Any]) -> bool:
+    delta = choice.get("delta")
+    return isinstance(delta, dict) and bool(delta.get("tool_calls") or delta.get("function_call"))
 
 
 def _content(choice: Any) -> str | None:

@@ -20,6 +20,7 @@ from tests.e2e.providers.conftest import CANCELLED_STREAM_READ_S, Gateway, expec
 from tests.fake_providers import anthropic_server, openai_server
 from tests.fake_providers.base import FakeProvider, Reply, running, sse
 from tollgate.db.models import UsageRecord
+from tollgate.execution.gate import PolicyGate
 
 MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Think hard, then say hi"}]
 ANTHROPIC_MESSAGES: list[MessageParam] = [{"role": "user", "content": "Think hard, then say hi"}]
@@ -196,3 +197,29 @@ def test_a_stream_that_does_not_reach_its_usage_in_time_is_charged_its_reservati
     assert time.monotonic() - started < CANCELLED_STREAM_READ_S * 3
     assert row.estimated is True and row.cost_usd == reserved
     assert spent_and_reserved(client, budget_id) == (reserved, Decimal(0))
+
+
+def test_a_stream_the_gateway_fails_before_its_first_chunk_is_billed_the_whole_generation(
+    gateway: Gateway, openai_fake: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = admin(gateway)
+    budget_id = budget(client)
+
+    # Given a workspace that scans answers, whose guardrail policy cannot be read once the stream opened
+    def policy_unreadable(*_: object) -> None:
+        raise RuntimeError("database unavailable")
+
+    monkeypatch.setattr(PolicyGate, "may_screen_response", lambda *_: True)
+    monkeypatch.setattr(PolicyGate, "stream_screen", policy_unreadable)
+    openai_fake.push(Reply(events=openai_reasoning_events(12, REASONING_USAGE), event_delay_s=0.01))
+    # When the stream is relayed, the gateway fails before the first chunk (the client gets an error event)
+    stream = gateway.sdk().chat.completions.create(model="openai/gpt-4o-mini", messages=MESSAGES, stream=True)
+    with pytest.raises(openai.APIError):
+        for _ in stream:
+            pass
+    # Then the provider still generated and bills the whole answer: the call is billed that, not 0
+    (row,) = gateway.wait_for_rows(1, timeout_s=CANCELLED_STREAM_READ_S + 10)
+    assert (row.status, row.error_type) == ("error", "internal_error")
+    assert (row.input_tokens, row.output_tokens, row.reasoning_tokens) == (9, 4060, 4000)
+    assert row.estimated is False and row.cost_usd == expected_cost(9, 0, 0, 4060)
+    assert spent_and_reserved(client, budget_id) == (expected_cost(9, 0, 0, 4060), Decimal(0))

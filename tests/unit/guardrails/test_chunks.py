@@ -117,3 +117,17 @@ def test_an_anthropic_message_answer_is_scanned_by_text_block() -> None:
     assert result.body["content"][1]["text"] == "to [REDACTED:pii_email]"
     assert result.body["content"][0]["thinking"] == EMAIL
     assert [(h.role, h.message_index) for h in result.hits] == [("assistant", 0)]
+
+
+def test_held_text_is_released_before_a_tool_call_not_after_it() -> None:
+    guard = screen()
+    call = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "send", "arguments": ""}}
+    out = guard.feed(openai_chunk("I will mail jane.doe@example.com now"))
+    # Given text still held back when the model starts a tool call
+    assert text_of(out) != "I will mail [REDACTED:pii_email] now"
+    with_call = guard.feed(openai_chunk(tool_calls=[call]))
+    after = guard.feed(openai_chunk(finish="tool_calls")) + guard.flush()
+    # Then the rest of the text rides on the tool call's chunk, ahead of the call, and nothing follows it
+    assert text_of(out + with_call) == "I will mail [REDACTED:pii_email] now"
+    assert with_call[0]["choices"][0]["delta"]["tool_calls"] == [call]
+    assert text_of(after) == ""

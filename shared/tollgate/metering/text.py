@@ -102,6 +102,10 @@ class _CountCache:
         self._counts: dict[bytes, int] = {}
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
     def get(self, text: str) -> int:
         key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
         found = self._counts.get(key)
@@ -118,3 +122,8 @@ class _CountCache:
 # Shorter texts are counted every time (a few microseconds); longer ones are worth remembering.
 CACHED_FROM_CHARS = 256
 _counts = _CountCache(4096)
+
+
+def forget_counts() -> None:
+    """Drop the remembered counts (benchmarks measuring a first count; tests)."""
+    _counts.clear()

@@ -1,4 +1,5 @@
-"""The local server: every route of every function in one ASGI app on uvicorn (uvloop + httptools).
+"""The local server: every route of every function in one ASGI app on uvicorn (uvloop + httptools,
+no access log, no X-Forwarded-* rewriting).
 
 ``serve(..., workers=N)`` runs N processes. The database is the only state they share (budgets
 reserve and settle with conditional updates in it), so budgets stay exact across workers; each
@@ -59,7 +60,9 @@ def serve(services: Services, host: str, port: int, *, workers: int = 1) -> None
     import uvicorn
 
     options = {"host": host, "port": port, "log_level": "warning", "access_log": False, "lifespan": "on"}
-    options.update(loop="uvloop", http="httptools")
+    # No proxy-header rewriting: nothing in the app reads the client address or scheme (callers are
+    # identified by their key), so uvicorn's X-Forwarded-* middleware would only cost every request.
+    options.update(loop="uvloop", http="httptools", proxy_headers=False)
     if workers > 1:
         os.environ["TOLLGATE_DATABASE_URL"] = services.database_url
         uvicorn.run("tollgate.server:worker_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]

@@ -40,3 +40,14 @@ def test_greedy_path_parameter_keeps_slashes() -> None:
 
 def test_wrong_method_reports_allowed_methods() -> None:
     assert build().match("POST", "/v1/budgets/abc") == ("GET", "DELETE")
+
+
+def test_the_static_lookup_answers_as_the_full_scan_would() -> None:
+    table = build()
+    # A static path with another method still falls through to the parameter routes (and the 405 list)
+    deleted = table.match("DELETE", "/v1/budgets/status")
+    assert isinstance(deleted, Match)
+    assert (deleted.route.summary, deleted.params) == ("delete", {"id": "status"})
+    assert table.match("POST", "/v1/budgets/status") == ("GET", "GET", "DELETE")
+    # And a path the dict does not hold verbatim is matched by the patterns as before
+    assert table.match("GET", "/v1/budgets/status/") is None

@@ -28,7 +28,7 @@ class ApiRequest:
     query: Mapping[str, str]
     body: bytes
     request_id: str
-    source_ip: str | None = None
+    source_ip: str | None = None  # the direct peer (the local server does not read X-Forwarded-For)
     # The invocation's deadline when the platform gives one (the Lambda context); see api/deadlines.
     deadline: Deadline | None = None
 

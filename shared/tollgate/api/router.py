@@ -124,9 +124,14 @@ class RouteTable:
     def __init__(self, routers: Iterable[Router]) -> None:
         routes = [route for router in routers for route in router.routes]
         self.routes = sorted(routes, key=lambda r: (r.path.count("{"), -len(r.path)))
+        # Static routes by (method, path): they come first in the scan, so an exact hit is its answer.
+        self._static = {(r.method, r.path): r for r in reversed(self.routes) if "{" not in r.path}
 
     def match(self, method: str, path: str) -> Match | None | tuple[str, ...]:
         """A ``Match``, or the allowed methods when only the method is wrong, or None."""
+        static = self._static.get((method, path))
+        if static is not None:
+            return Match(static, {})
         allowed: list[str] = []
         for route in self.routes:
             found = route.pattern.match(path)

@@ -130,10 +130,11 @@ async def relay(
     screen: Screen | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """Relay chunks in the call's framing (``OpenAIFraming`` for chat completions, the
-    operation's otherwise). The usage row is written before the closing events (the usage chunk,
-    only when the client asked ``stream_options.include_usage``, and ``[DONE]``; or Anthropic's
-    ``message_delta``/``message_stop``) go out, so a client that has read the whole stream can
-    already see its usage. Closing the relay (client gone) or cancelling its task records the call
+    operation's otherwise); the events of one framing step go out as one body message (one write
+    to the client, not one per event). The usage row is written before the closing events (the
+    usage chunk, only when the client asked ``stream_options.include_usage``, and ``[DONE]``; or
+    Anthropic's ``message_delta``/``message_stop``) go out, so a client that has read the whole
+    stream can already see its usage. Closing the relay (client gone) or cancelling its task records the call
     as ``cancelled``. ``screen``, when given, wraps the chunks and framing in the workspace's
     response guardrails before the first chunk goes out."""
     framing = framing_for(call, opened.candidate)
@@ -142,27 +143,27 @@ async def relay(
         if screen is not None:  # response guardrails, screened in flight (docs/guardrails.md)
             chunks, framing = await screen(reader, framing)
         async for chunk in chunks:
-            for data in framing.chunk(chunk):
+            if data := b"".join(framing.chunk(chunk)):
                 yield data
         await recorder.finish("success", None)
-        for data in framing.finish(stream_of(opened).usage):
+        if data := b"".join(framing.finish(stream_of(opened).usage)):
             yield data
     except (GeneratorExit, asyncio.CancelledError):
         await recorder.finish(CANCELLED, "client_disconnected")
         raise
     except DeadlineExceeded:
         await recorder.finish(INTERRUPTED, "deadline_exceeded")
-        for data in framing.error(DeadlineReached(), call.request_id):
+        if data := b"".join(framing.error(DeadlineReached(), call.request_id)):
             yield data
     except ProviderCallError as exc:
         await recorder.finish("error", exc.kind.value)
-        for data in framing.error(as_tollgate(to_gateway_error(exc)), call.request_id):
+        if data := b"".join(framing.error(as_tollgate(to_gateway_error(exc)), call.request_id)):
             yield data
     except Exception:
         logger.exception("stream relay failed")
         await recorder.finish("error", "internal_error")
         failure = InternalError("The stream failed; see logs for this request id")
-        for data in framing.error(failure, call.request_id):
+        if data := b"".join(framing.error(failure, call.request_id)):
             yield data
     finally:
         await recorder.finish(CANCELLED, "client_disconnected")

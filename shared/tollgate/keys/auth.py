@@ -1,4 +1,7 @@
-"""Authenticate gateway keys: hash lookup, constant-time compare, a ≤5 s cache, coarse last-used."""
+"""Authenticate gateway keys: hash lookup, constant-time compare, a ≤5 s cache, coarse last-used.
+
+``cached`` answers a recently seen key from memory (the event loop's fast path); ``authenticate``
+does the rest, database included (on a worker thread)."""
 
 from __future__ import annotations
 
@@ -84,6 +87,27 @@ class Authenticator:
         if cached.expires_at is not None and cached.expires_at <= self._clock.now():
             raise AuthenticationFailed("This API key has expired", code="expired_api_key")
         self._maybe_touch(cached.key_id)
+        return Principal(role=cached.role, workspace_id=cached.workspace_id, key_id=cached.key_id)
+
+    def cached(self, presented: str | None) -> Principal | None:
+        """The principal of a workspace key when this instance can answer from memory alone: a fresh
+        cache entry whose secret matches, not revoked or expired, and no last-used write due. None
+        in every other case (unknown, stale, failing or root keys): ``authenticate`` then decides.
+        Never touches the database or the root key's secret, so it may run on the event loop."""
+        parsed = parse_key(presented) if presented else None
+        if parsed is None or (isinstance(self._root_key, str) and key_matches(presented or "", self._root_key)):
+            return None
+        cached = self._cache.get(parsed.public_id)
+        now = self._monotonic()
+        if cached is None or cached.expires <= now or cached.revoked:
+            return None
+        if not secret_matches(parsed.secret, cached.secret_hash):
+            return None
+        if cached.expires_at is not None and cached.expires_at <= self._clock.now():
+            return None
+        last = self._last_touch.get(cached.key_id)
+        if last is None or now - last >= self._touch_every:
+            return None
         return Principal(role=cached.role, workspace_id=cached.workspace_id, key_id=cached.key_id)
 
     def _root(self, *, refresh: bool) -> str | None:

@@ -149,6 +149,7 @@ class UpstreamHttp:
         self._allow_local = allow_local_network
         self._timeouts = Timeouts(connect_timeout_s, read_timeout_s, connect_timeout_s)
         self._default_timeout = self._timeouts.aiohttp()
+        self._longest_timeout_s = max(connect_timeout_s, read_timeout_s)
         self._timeout = httpx.Timeout(
             connect=connect_timeout_s, read=read_timeout_s, write=read_timeout_s, pool=connect_timeout_s
         )
@@ -249,7 +250,8 @@ class UpstreamHttp:
     def _call_timeout(self) -> aiohttp.ClientTimeout:
         """The transport's timeouts, capped by the current call's deadline when there is one. Always
         passed explicitly: aiohttp reads ``timeout=None`` as "no timeout at all"."""
-        if deadlines.current() is None:
+        deadline = deadlines.current()
+        if deadline is None or deadline.remaining_s() > self._longest_timeout_s:  # no cap would bite
             return self._default_timeout
         return self._timeouts.capped().aiohttp()
 

@@ -10,8 +10,10 @@ A stream is opened and its first chunk fetched inside the retried attempt; once 
 handed to the caller (and so possibly to the client) the stream is never retried.
 
 Everything here is async: attempts await the adapters on the event loop, waits (backoff, pacing)
-are ``asyncio.sleep`` through tenacity's ``AsyncRetrying``, and the short credential-health
-database steps run on the bounded ``BlockingPool``.
+are ``asyncio.sleep`` (injectable), and the short credential-health database steps run on the
+bounded ``BlockingPool``. The first attempt on a candidate is made without retry machinery;
+tenacity's ``AsyncRetrying`` takes over only after a retryable failure (most calls never fail, and
+building it per call cost the event loop more than the attempt's own request building).
 """
 
 from __future__ import annotations
@@ -181,36 +183,61 @@ class ProviderInvoker:
         raise last_error
 
     async def _with_retries(self, candidate: Candidate, attempt: Callable[[Candidate], Awaitable[T]]) -> T:
-        policy = self._policy
-        health = self._health
+        """Up to ``max_attempts`` attempts on ``candidate``. The first attempt is made directly (the
+        common case: it succeeds or fails for good); tenacity's ``AsyncRetrying`` is built only once
+        it failed retryably, and runs the rest with the same rules (attempts counted from 2)."""
+        try:
+            return await self._attempt(candidate, attempt)
+        except ProviderCallError as exc:
+            if not self._should_retry(exc):
+                raise
+            # as tenacity does: the wait (which checks the deadline) comes before the attempt limit
+            first_wait = self._wait_after(exc, 1)
+            if self._policy.max_attempts < 2:
+                raise
+        await self._sleep(first_wait)
+        return await self._retry(candidate, attempt)
 
-        def should_retry(exc: BaseException) -> bool:
-            if not isinstance(exc, ProviderCallError) or not exc.retryable:
-                return False
-            return exc.retry_after_s is None or exc.retry_after_s <= policy.max_wait_s
+    async def _retry(self, candidate: Candidate, attempt: Callable[[Candidate], Awaitable[T]]) -> T:
+        """Attempts 2..``max_attempts`` after a retryable first failure (tenacity)."""
 
-        def wait(state: RetryCallState) -> float:
+        def wait(state: RetryCallState) -> float:  # state.attempt_number 1 is the call's attempt 2
             exc = state.outcome.exception() if state.outcome else None
-            if isinstance(exc, ProviderCallError) and exc.retry_after_s is not None:
-                return deadlines.capped_timeout(min(exc.retry_after_s, policy.max_wait_s))
-            return deadlines.capped_timeout(policy.backoff(state.attempt_number))
-
-        async def one_attempt() -> T:
-            deadlines.check()  # DeadlineExceeded: no attempt, retry or failover past the deadline
-            if health and health.may_pace(candidate):
-                pause = await self._blocking.run(health.pace, candidate)
-                if pause > 0:
-                    await self._sleep(deadlines.capped_timeout(pause))
-            return await attempt(candidate)
+            return self._wait_after(exc, state.attempt_number + 1)
 
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(policy.max_attempts),
+            stop=stop_after_attempt(self._policy.max_attempts - 1),
             wait=wait,
-            retry=retry_if_exception(should_retry),
+            retry=retry_if_exception(self._should_retry),
             sleep=self._sleep,
             reraise=True,
         )
-        return await retrying(one_attempt)
+        return await retrying(self._attempt, candidate, attempt)
+
+    def _should_retry(self, exc: BaseException) -> bool:
+        """Retryable failures whose requested wait (if any) is within the cap."""
+        if not isinstance(exc, ProviderCallError) or not exc.retryable:
+            return False
+        return exc.retry_after_s is None or exc.retry_after_s <= self._policy.max_wait_s
+
+    def _wait_after(self, exc: BaseException | None, attempt_number: int) -> float:
+        """The wait after the ``attempt_number``-th failed attempt: the server's (capped) or the
+        backoff; never past the call's deadline (``DeadlineExceeded`` once it has passed)."""
+        policy = self._policy
+        if isinstance(exc, ProviderCallError) and exc.retry_after_s is not None:
+            return deadlines.capped_timeout(min(exc.retry_after_s, policy.max_wait_s))
+        return deadlines.capped_timeout(policy.backoff(attempt_number))
+
+    async def _attempt(self, candidate: Candidate, attempt: Callable[[Candidate], Awaitable[T]]) -> T:
+        """One attempt: never past the deadline (``DeadlineExceeded``: no attempt, retry or
+        failover), paced first when the credential's RPM pacing asks for it."""
+        deadlines.check()
+        health = self._health
+        if health and health.may_pace(candidate):
+            pause = await self._blocking.run(health.pace, candidate)
+            if pause > 0:
+                await self._sleep(deadlines.capped_timeout(pause))
+        return await attempt(candidate)
 
 
 def _fallback(candidates: list[Candidate], served: Candidate) -> str | None:

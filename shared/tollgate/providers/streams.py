@@ -113,13 +113,15 @@ class MeteredStream:
 
     @property
     def usage(self) -> Usage:
-        estimated_output = text_tokens("".join(self._produced))
         reported = self._decoder.reported
+        if reported is not None and self._finished:  # the provider's final counts: nothing to estimate
+            return reported
+        estimated_output = text_tokens("".join(self._produced))
         if reported is None:
             if self._prompt_estimate is None:
                 self._prompt_estimate = prompt_tokens(self.provider, self._request.model, self._request.body).tokens
             return Usage(input_tokens=self._prompt_estimate, output_tokens=estimated_output, estimated=True)
-        if self._finished or reported.output_tokens >= estimated_output:
+        if reported.output_tokens >= estimated_output:
             return reported
         return replace(reported, output_tokens=estimated_output, estimated=True)
 

@@ -84,20 +84,19 @@ def _check_counters(raw: Mapping[str, Any], path: str, problems: list[str], dept
     """A copy of ``raw`` without invalid counters; each dropped counter is listed in ``problems``."""
     clean: dict[str, Any] = {}
     for name, value in raw.items():
-        where = f"{path}.{name}"
         if isinstance(value, Mapping):
             if depth < 3:
-                clean[name] = _check_counters(value, where, problems, depth + 1)
+                clean[name] = _check_counters(value, f"{path}.{name}", problems, depth + 1)
             continue
         if isinstance(value, list):  # per-modality breakdowns (Gemini): informative, not billed from
             clean[name] = value
             continue
         if name in _COST_FIELDS:
             if value is not None and reported_cost(value) is None:
-                problems.append(f"{where}: not a sane amount")
+                problems.append(f"{path}.{name}: not a sane amount")
                 continue
         elif _is_counter(str(name)) and value is not None and token_count(value) is None:
-            problems.append(f"{where}: not a token count")
+            problems.append(f"{path}.{name}: not a token count")
             continue
         clean[name] = value
     return clean

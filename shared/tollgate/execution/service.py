@@ -130,11 +130,11 @@ class ExecuteService:
     async def _guarded(self, call: ExecuteCall, plan: Plan, upstream_started: float, invoke: Awaitable[T]) -> T:
         """Await the upstream call; a failure is recorded as a failed usage row (which releases the
         reservations) and surfaces as the documented error (docs/api.md). The reservations are durably marked
-        started first (crash safety; on the blocking pool), and a passed deadline charges the call
+        started first (crash safety; grouped on the blocking pool), and a passed deadline charges the call
         (estimated, worst case) and answers 504."""
         if plan.admission.reservations:
             try:
-                await self._blocking.run(self._budgets.mark_started, plan.admission)
+                await self._outcomes.mark_started(plan.admission)  # grouped with other calls' marks
             except BaseException:
                 if inspect.iscoroutine(invoke):
                     invoke.close()  # never started: no "never awaited" warning

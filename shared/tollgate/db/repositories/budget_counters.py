@@ -130,6 +130,11 @@ def _apply_statement(dialect: str) -> Any:
     ).returning(table.c.spent_usd, table.c.reserved_usd)
 
 
+@lru_cache(maxsize=4)
+def _reservations_insert(dialect: str) -> Any:
+    return dialect_insert(dialect, Reservation.__table__)
+
+
 @lru_cache(maxsize=1)
 def _mark_started_statement() -> Any:
     table: Table = Reservation.__table__  # type: ignore[assignment]
@@ -232,7 +237,7 @@ class CounterRepository:
 
     def add_reservations(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            self._connection().execute(dialect_insert(self._dialect, Reservation.__table__), list(rows))
+            self._connection().execute(_reservations_insert(self._dialect), list(rows))
 
     def apply(
         self,

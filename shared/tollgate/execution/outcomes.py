@@ -4,6 +4,7 @@ so a call is either fully accounted or not at all."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Sequence
@@ -70,6 +71,8 @@ class OutcomeRecorder:
         self._budgets = budgets
         self._key_limits = key_limits
         self._engine = engine_of(sessions)
+        self._blocking = blocking
+        self._releasing: set[asyncio.Task[None]] = set()  # releases of cancelled marks, held until done
         self._writer: GroupWriter[_Row] = GroupWriter(blocking, self._write_rows, self._write_one)
         self._marks: GroupWriter[Admission] = GroupWriter(blocking, budgets.mark_started_many, budgets.mark_started)
 
@@ -77,9 +80,20 @@ class OutcomeRecorder:
         """Durably mark the call's reservations started, just before its provider request (crash
         safety, ``BudgetGuard.mark_started``). Calls marked at the same time share one transaction
         and one hop to the blocking pool (``GroupWriter``); returns once the mark is committed.
-        Raises ``ServiceUnavailable`` (reservations released) when it cannot be written."""
-        if admission.reservations:
+        Raises ``ServiceUnavailable`` (reservations released) when it cannot be written.
+
+        Cancelled while waiting (the client left), the call never goes out, so its reservations are
+        given back (on the pool, in the background) rather than left marked for the sweeper to
+        charge: whether the group's UPDATE lands before or after the release, nothing stays held."""
+        if not admission.reservations:
+            return
+        try:
             await self._marks.submit(admission)
+        except asyncio.CancelledError:
+            release = asyncio.get_running_loop().create_task(self._blocking.run(self._budgets.release, admission))
+            self._releasing.add(release)
+            release.add_done_callback(self._releasing.discard)
+            raise
 
     async def record(self, call: ExecuteCall, plan: Plan, outcome: Outcome) -> None:
         """Write the usage row and settle the reservations, grouped into one transaction with

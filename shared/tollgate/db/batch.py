@@ -1,7 +1,7 @@
 """Group work that many threads submit at the same time into one database transaction.
 
-Every call on the execute path reserves on the same budget counter rows and marks its
-reservations started. Done one transaction per call, each holds the hot row lock for several
+Every call on the execute path reserves on the same budget counter rows. Done one transaction
+per call, each holds the hot row lock for several
 round trips (BEGIN, statements, COMMIT) and the calls queue behind each other. ``Batcher`` is a
 leader/follower group commit for the synchronous threads of the ``BlockingPool``: a thread that
 submits while no batch runs becomes the leader and runs ``run_many`` on everything queued; threads

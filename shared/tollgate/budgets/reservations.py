@@ -6,8 +6,9 @@
   transaction (``budgets.admission.reserve_group``: one lock per counter for the whole group,
   each call still checked in order against the limit). ``mark_started_many`` marks several
   calls in one UPDATE (the execute path groups marks on its event loop). A ``block`` budget
-  that cannot fit the reservation refuses the call with ``BudgetExceeded`` (nothing of it stays reserved); a ``downgrade`` budget past its threshold
-  asks the caller to retry with ``downgrade_model``; ``alert_only`` always reserves.
+  that cannot fit the reservation refuses the call with ``BudgetExceeded`` (nothing of it stays
+  reserved); a ``downgrade`` budget past its threshold asks the caller to retry with
+  ``downgrade_model``; ``alert_only`` always reserves.
 * ``settle`` runs inside the usage-row transaction: it deletes the reservation rows and moves
   the amounts from reserved to spent; thresholds crossed by this settle are claimed in
   ``alerts_sent`` and, after commit, published through the ``AlertOutbox``.

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from tollgate.budgets.guard import Admission, SpendContext
@@ -101,13 +102,15 @@ def reservation_rows(request: AdmitRequest, held: list[Reserved], ttl: timedelta
     ]
 
 
-def reserve_group(session: Session, requests: list[AdmitRequest], ttl: timedelta) -> list[Admission | Exception]:
-    """Admit ``requests`` in order inside ``session``'s transaction (the caller commits).
+def reserve_group(
+    db: Session | Connection, requests: list[AdmitRequest], ttl: timedelta
+) -> list[Admission | Exception]:
+    """Admit ``requests`` in order inside ``db``'s transaction (the caller commits).
 
     Returns per request its ``Admission`` (``downgrade_model`` set when it must switch model) or the
     ``BudgetExceeded`` it is refused with. Database errors propagate (nothing of the group is kept
     once the caller rolls back)."""
-    repo = CounterRepository(session)
+    repo = CounterRepository(db)
     helds = [request.held() for request in requests]
     # Reservation rows first (nobody contends for them); the hot counter locks are taken after.
     rows = [row for req, held in zip(requests, helds, strict=True) for row in reservation_rows(req, held, ttl)]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 
@@ -52,11 +53,28 @@ class BudgetGuard(Protocol):
         """``settle`` for several calls (``(admission, actual_usd)`` each) in the same transaction."""
         ...
 
+    def settle_on(
+        self, connection: Connection, settlements: Sequence[tuple[Admission, Decimal]]
+    ) -> list[dict[str, Any]]:
+        """``settle_many`` on a Core connection (the execute hot path); returns the alert messages to
+        ``publish`` once the caller's transaction committed."""
+        ...
+
+    def publish(self, messages: Sequence[dict[str, Any]]) -> None:
+        """Publish what ``settle_on`` returned, after the commit."""
+        ...
+
     def release(self, admission: Admission) -> None:
         """Give the reservations back (the call failed before any cost was incurred)."""
         ...
 
     def mark_started(self, admission: Admission) -> None:
         """Record durably that the upstream call is about to start (crash safety: the sweeper then
-        charges an expired reservation instead of releasing it)."""
+        charges an expired reservation instead of releasing it). Fails closed: raises
+        ``ServiceUnavailable`` (after releasing the reservations) when the mark cannot be written."""
+        ...
+
+    def mark_started_many(self, admissions: Sequence[Admission]) -> None:
+        """``mark_started`` for several calls in one transaction, all or nothing; raises the database
+        error (the caller then marks each call alone)."""
         ...

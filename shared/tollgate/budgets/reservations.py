@@ -4,13 +4,16 @@
   order, so concurrent transactions lock counters in the same order) one conditional upsert on
   the period's counter. Admissions submitted at the same time by several threads share one
   transaction (``budgets.admission.reserve_group``: one lock per counter for the whole group,
-  each call still checked in order against the limit), and so do their ``mark_started``
-  updates. A ``block`` budget that cannot fit the reservation refuses the call with
-  ``BudgetExceeded`` (nothing of it stays reserved); a ``downgrade`` budget past its threshold
-  asks the caller to retry with ``downgrade_model``; ``alert_only`` always reserves.
+  each call still checked in order against the limit). ``mark_started_many`` marks several
+  calls in one UPDATE (the execute path groups marks on its event loop). A ``block`` budget
+  that cannot fit the reservation refuses the call with ``BudgetExceeded`` (nothing of it stays
+  reserved); a ``downgrade`` budget past its threshold asks the caller to retry with
+  ``downgrade_model``; ``alert_only`` always reserves.
 * ``settle`` runs inside the usage-row transaction: it deletes the reservation rows and moves
   the amounts from reserved to spent; thresholds crossed by this settle are claimed in
   ``alerts_sent`` and, after commit, published through the ``AlertOutbox``.
+* The execute path's transactions (admit, mark, ``settle_on``, release) run on SQLAlchemy Core
+  connections with statements built once: no ORM session per call.
 * Any database failure fails closed with ``ServiceUnavailable``.
 """
 
@@ -24,7 +27,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,6 +45,7 @@ from tollgate.budgets.outbox import AlertOutbox, alert_message
 from tollgate.budgets.spec import Action, BudgetView, crossed, threshold_key
 from tollgate.clock import Clock
 from tollgate.db.batch import Batcher
+from tollgate.db.engine import engine_of
 from tollgate.db.repositories.alerts import AlertSentRepository
 from tollgate.db.repositories.budget_counters import CounterRepository
 from tollgate.db.repositories.budgets import BudgetRepository
@@ -63,6 +67,7 @@ class ReservingBudgetGuard:
         cache_ttl_s: float = 2.0,
     ) -> None:
         self._sessions = sessions
+        self._engine = engine_of(sessions)  # the hot-path transactions run on Core connections
         self._clock = clock
         self._outbox = outbox
         self._ttl = timedelta(seconds=reservation_ttl_s)
@@ -70,7 +75,6 @@ class ReservingBudgetGuard:
         self._cache: dict[uuid.UUID, tuple[float, list[BudgetView]]] = {}
         self._lock = threading.Lock()
         self._admissions: Batcher[AdmitRequest, Admission] = Batcher(self._admit_group, self._admit_one)
-        self._marks: Batcher[Admission, None] = Batcher(self._mark_group, self._mark_one)
 
     # -- budget list cache --------------------------------------------------------------------
 
@@ -113,22 +117,22 @@ class ReservingBudgetGuard:
     def _admit_group(self, requests: Sequence[AdmitRequest]) -> list[Admission | Exception]:
         """Several admissions in ONE transaction (a database error fails the group; the batcher
         then admits each alone)."""
-        with self._sessions.begin() as session:
-            return reserve_group(session, list(requests), self._ttl)
+        with self._engine.begin() as connection:
+            return reserve_group(connection, list(requests), self._ttl)
 
     def _admit_one(self, request: AdmitRequest) -> Admission:
         try:
-            with self._sessions.begin() as session:
-                return self._reserve(session, request)
+            with self._engine.begin() as connection:
+                return self._reserve(connection, request)
         except Downgrade as switch:
             return Admission(downgrade_model=switch.model, worst_case_usd=request.amount)
         except SQLAlchemyError as exc:
             logger.exception("budget reservation failed")
             raise ServiceUnavailable(UNAVAILABLE) from exc
 
-    def _reserve(self, session: Session, request: AdmitRequest) -> Admission:
+    def _reserve(self, connection: Connection, request: AdmitRequest) -> Admission:
         """One call alone: one conditional upsert per budget (three statements for one budget)."""
-        repo = CounterRepository(session)
+        repo = CounterRepository(connection)
         context, amount, now = request.context, request.amount, request.now
         held = request.held()  # budget id order: one lock order for every request, no deadlocks
         # The reservation rows go in first: nobody else contends for them. The counter rows are the hot
@@ -158,32 +162,34 @@ class ReservingBudgetGuard:
     # -- upstream started ---------------------------------------------------------------------
 
     def mark_started(self, admission: Admission) -> None:
-        """Durably note that the provider call is about to go out (one UPDATE; calls marked at the
-        same time share one transaction).
+        """Durably note that the provider call is about to go out (one UPDATE in its own transaction).
 
         From here on the call may cost money: if the process dies before the settle, the sweeper
         charges the reservation as an ``estimated`` usage row instead of releasing it. Fails
         closed: when the mark cannot be written the reservations are released and
         ``ServiceUnavailable`` is raised, so no call goes out that a crash could lose from spend.
+        Calls marked at the same time share one transaction through ``mark_started_many`` (the
+        execute path groups them on its event loop, ``execution.outcomes``).
         """
-        if admission.reservations:
-            self._marks.submit(admission)
-
-    def _mark_group(self, admissions: Sequence[Admission]) -> list[None]:
-        with self._sessions.begin() as session:
-            ids = [r.id for admission in admissions for r in admission.reservations]
-            CounterRepository(session).mark_started(ids, self._clock.now())
-        return [None] * len(admissions)
-
-    def _mark_one(self, admission: Admission) -> None:
         held: list[Reserved] = admission.reservations
+        if not held:
+            return
         try:
-            with self._sessions.begin() as session:
-                CounterRepository(session).mark_started((r.id for r in held), self._clock.now())
+            with self._engine.begin() as connection:
+                CounterRepository(connection).mark_started((r.id for r in held), self._clock.now())
         except SQLAlchemyError as exc:
             logger.exception("could not mark a reservation started")
             self.release(admission)
             raise ServiceUnavailable(UNAVAILABLE) from exc
+
+    def mark_started_many(self, admissions: Sequence[Admission]) -> None:
+        """``mark_started`` for several calls in ONE transaction (one UPDATE), all or nothing: on a
+        failure nothing is marked and the error propagates (the caller then marks each alone, which
+        fails closed per call)."""
+        ids = [r.id for admission in admissions for r in admission.reservations]
+        if ids:
+            with self._engine.begin() as connection:
+                CounterRepository(connection).mark_started(ids, self._clock.now())
 
     # -- settle / release ---------------------------------------------------------------------
 
@@ -191,17 +197,28 @@ class ReservingBudgetGuard:
         self.settle_many(session, [(admission, actual_usd)])
 
     def settle_many(self, session: Session, settlements: Sequence[tuple[Admission, Decimal]]) -> None:
-        """Settle several calls inside the caller's (group-commit) transaction: one DELETE of their
-        reservation rows, then one update per counter with the sums (counters in budget id order,
-        like admissions). A threshold crossed by the group is claimed once. The group settles what
-        the same settles one after the other would: a reservation row listed twice (the same
-        admission settled twice) is taken and given back once."""
+        """``settle_on`` inside an ORM session's transaction; crossed thresholds are published once
+        the session commits."""
+        messages = self.settle_on(session.connection(), settlements)
+        if messages:
+            event.listen(session, "after_commit", lambda _s: self._outbox.publish(messages), once=True)
+
+    def settle_on(
+        self, connection: Connection, settlements: Sequence[tuple[Admission, Decimal]]
+    ) -> list[dict[str, Any]]:
+        """Settle several calls inside ``connection``'s (group-commit) transaction: one DELETE of
+        their reservation rows, then one update per counter with the sums (counters in budget id
+        order, like admissions). A threshold crossed by the group is claimed once. The group settles
+        what the same settles one after the other would: a reservation row listed twice (the same
+        admission settled twice) is taken and given back once.
+
+        Returns the alert messages of thresholds this group claimed: the caller hands them to
+        ``publish`` AFTER its commit (never before: a rolled-back claim must not alert)."""
         pairs = [(r, actual) for admission, actual in settlements for r in admission.reservations]
         if not pairs:
-            return
+            return []
         now = self._clock.now()
-        repo = CounterRepository(session)
-        alerts = AlertSentRepository(session)
+        repo = CounterRepository(connection)
         taken = repo.take_reservations(r.id for r, _ in pairs)
         sums: dict[tuple[uuid.UUID, datetime], tuple[Reserved, Decimal, Decimal]] = {}
         for reserved, actual in pairs:
@@ -224,9 +241,10 @@ class ReservingBudgetGuard:
             )
             before = state.spent_usd - spent
             for threshold in crossed(budget.thresholds, budget.limit_usd, before, state.spent_usd):
-                alert_id = alerts.claim(
-                    budget.workspace_id, budget.id, reserved.period_start, threshold_key(threshold), now
-                )
+                with Session(bind=connection) as session:  # rare: a threshold crossed
+                    alert_id = AlertSentRepository(session).claim(
+                        budget.workspace_id, budget.id, reserved.period_start, threshold_key(threshold), now
+                    )
                 if alert_id is not None:  # only the inserter enqueues
                     messages.append(
                         alert_message(
@@ -238,16 +256,20 @@ class ReservingBudgetGuard:
                             period_end=reserved.period_end,
                         )
                     )
+        return messages
+
+    def publish(self, messages: Sequence[dict[str, Any]]) -> None:
+        """Publish the alert messages ``settle_on`` returned, once their transaction committed."""
         if messages:
-            event.listen(session, "after_commit", lambda _s: self._outbox.publish(messages), once=True)
+            self._outbox.publish(messages)
 
     def release(self, admission: Admission) -> None:
         held: list[Reserved] = admission.reservations
         if not held:
             return
         try:
-            with self._sessions.begin() as session:
-                repo = CounterRepository(session)
+            with self._engine.begin() as connection:
+                repo = CounterRepository(connection)
                 taken = repo.take_reservations(r.id for r in held)
                 for reserved in held:
                     if reserved.id in taken:

@@ -1,7 +1,7 @@
 """Group work that many threads submit at the same time into one database transaction.
 
-Every call on the execute path reserves on the same budget counter rows and marks its
-reservations started. Done one transaction per call, each holds the hot row lock for several
+Every call on the execute path reserves on the same budget counter rows. Done one transaction
+per call, each holds the hot row lock for several
 round trips (BEGIN, statements, COMMIT) and the calls queue behind each other. ``Batcher`` is a
 leader/follower group commit for the synchronous threads of the ``BlockingPool``: a thread that
 submits while no batch runs becomes the leader and runs ``run_many`` on everything queued; threads
@@ -24,11 +24,16 @@ R = TypeVar("R")
 
 
 class _Slot(Generic[T, R]):
+    """One submitted item. ``done`` is a plain lock taken at creation: the waiting thread blocks on
+    acquiring it and the leader releases it (the cheapest cross-thread wake-up; an ``Event`` is a
+    ``Condition`` plus a lock, allocated per item)."""
+
     __slots__ = ("done", "error", "item", "lead", "result")
 
     def __init__(self, item: T) -> None:
         self.item = item
-        self.done = threading.Event()
+        self.done = threading.Lock()
+        self.done.acquire()
         self.lead = False
         self.result: R | None = None
         self.error: BaseException | None = None
@@ -63,7 +68,7 @@ class Batcher(Generic[T, R]):
             lead = not self._busy
             self._busy = True
         if not lead:
-            slot.done.wait()
+            slot.done.acquire()  # released once: by the leader that ran this item, or to lead
             if not slot.lead:
                 return self._outcome(slot)
         self._lead()
@@ -82,7 +87,7 @@ class Batcher(Generic[T, R]):
                 if self._pending:  # hand the lead to the oldest waiter; it runs what queued up
                     successor = self._pending[0]
                     successor.lead = True
-                    successor.done.set()
+                    successor.done.release()
                 else:
                     self._busy = False
 
@@ -109,7 +114,7 @@ class Batcher(Generic[T, R]):
             else:
                 slot.result = outcome
             slot.lead = False
-            slot.done.set()
+            slot.done.release()
 
     def _alone(self, item: T) -> R | BaseException:
         try:

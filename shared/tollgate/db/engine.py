@@ -85,3 +85,12 @@ def _create_sqlite_engine(url: str, database: str | None) -> Engine:
 
 def create_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+
+
+def engine_of(sessions: sessionmaker[Session]) -> Engine:
+    """The engine a session factory is bound to: hot paths open Core connections on it directly
+    (no ORM session per transaction). Raises ``TypeError`` when the factory is bound to no engine."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, Engine):
+        raise TypeError("the session factory is not bound to an engine")
+    return bind

@@ -9,13 +9,14 @@
   the client left is read on to the provider's final usage, ``cancelled_stream_read_s`` at most).
 
 ``execute`` is a coroutine. The provider call (and a stream's whole life) runs on the event loop;
-the short synchronous database steps (planning and the started mark, in one hop; the usage row,
-key TPM + settle) run on the bounded ``BlockingPool``, which never waits on a provider.
+the short synchronous database steps (planning; the started mark, grouped with other calls'; the
+usage row, key TPM + settle) run on the bounded ``BlockingPool``, which never waits on a provider.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
@@ -94,7 +95,7 @@ class ExecuteService:
         stream's ``chunks`` is an async iterator of SSE bytes whose end (or ``aclose``) records the
         usage. Raises the gateway errors of the gate (routing/guardrail refusals), of planning
         (budget, unknown model...) and of the provider."""
-        call, plan = await self._blocking.run(self._plan_and_mark, call)
+        call, plan = await self._blocking.run(self._planner.gate_and_plan, call)
         upstream_body = {k: v for k, v in call.body.items() if k not in _GATEWAY_FIELDS}
         # The cap reserved for in planning (same function, same inputs) is exactly the cap sent upstream.
         if call.operation is None:  # an operation (messages, embeddings) sends its own API's body and cap
@@ -102,16 +103,6 @@ class ExecuteService:
         if call.stream:
             return await self._execute_stream(call, plan, upstream_body)
         return await self._execute_once(call, plan, upstream_body)
-
-    def _plan_and_mark(self, call: ExecuteCall) -> tuple[ExecuteCall, Plan]:
-        """Gate and plan, then durably mark the reservations started (crash safety: from here on a
-        crash charges them instead of releasing them), in one pool hop. Only the provider call
-        follows (nothing in between can fail), so the mark means what it did as the call's
-        first step: the call is about to go out."""
-        call, plan = self._planner.gate_and_plan(call)
-        if plan.admission.reservations:
-            self._budgets.mark_started(plan.admission)
-        return call, plan
 
     async def _execute_once(self, call: ExecuteCall, plan: Plan, body: dict[str, Any]) -> ExecuteResult:
         upstream_started = time.perf_counter()
@@ -137,10 +128,17 @@ class ExecuteService:
         return ExecuteResult(headers=headers, body=response)
 
     async def _guarded(self, call: ExecuteCall, plan: Plan, upstream_started: float, invoke: Awaitable[T]) -> T:
-        """Await the upstream call (its reservations were marked started with the plan); a failure
-        is recorded as a failed usage row (which releases the reservations) and surfaces as the
-        documented error (docs/api.md); a passed deadline charges the call (estimated, worst case)
-        and answers 504."""
+        """Await the upstream call; a failure is recorded as a failed usage row (which releases the
+        reservations) and surfaces as the documented error (docs/api.md). The reservations are durably marked
+        started first (crash safety; grouped on the blocking pool), and a passed deadline charges the call
+        (estimated, worst case) and answers 504."""
+        if plan.admission.reservations:
+            try:
+                await self._outcomes.mark_started(plan.admission)  # grouped with other calls' marks
+            except BaseException:
+                if inspect.iscoroutine(invoke):
+                    invoke.close()  # never started: no "never awaited" warning
+                raise
         try:
             with bound(call.deadline):
                 return await invoke

@@ -15,7 +15,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, Uuid, bindparam, delete, select, update
+from sqlalchemy import Connection, Table, Uuid, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from tollgate.db.dialects import dialect_insert
@@ -130,6 +130,11 @@ def _apply_statement(dialect: str) -> Any:
     ).returning(table.c.spent_usd, table.c.reserved_usd)
 
 
+@lru_cache(maxsize=4)
+def _reservations_insert(dialect: str) -> Any:
+    return dialect_insert(dialect, Reservation.__table__)
+
+
 @lru_cache(maxsize=1)
 def _mark_started_statement() -> Any:
     table: Table = Reservation.__table__  # type: ignore[assignment]
@@ -164,9 +169,15 @@ def _take_statement() -> Any:
 
 
 class CounterRepository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        self._dialect = session.get_bind().dialect.name
+    """On an ORM ``Session`` (management paths) or a Core ``Connection`` (the execute hot path: no
+    session machinery per transaction); every statement runs in that transaction."""
+
+    def __init__(self, db: Session | Connection) -> None:
+        self._db = db
+        self._dialect = (db if isinstance(db, Connection) else db.get_bind()).dialect.name
+
+    def _connection(self) -> Connection:
+        return self._db if isinstance(self._db, Connection) else self._db.connection()
 
     def reserve(
         self,
@@ -195,7 +206,7 @@ class CounterRepository:
         }
         if ceiling is not None:
             params["ceiling"] = ceiling
-        row = self._session.connection().execute(_reserve_statement(self._dialect, ceiling is not None), params).first()
+        row = self._connection().execute(_reserve_statement(self._dialect, ceiling is not None), params).first()
         return None if row is None else CounterState(row[0], row[1])
 
     def lock(
@@ -210,23 +221,23 @@ class CounterRepository:
             "zero": ZERO,
             "now": now,
         }
-        row = self._session.connection().execute(_lock_statement(self._dialect), params).one()
+        row = self._connection().execute(_lock_statement(self._dialect), params).one()
         return CounterState(row[0], row[1])
 
     def add_reserved(self, added: Sequence[tuple[uuid.UUID, datetime, Decimal]], now: datetime) -> None:
         """Add to ``reserved`` of locked counters: ``(budget_id, period_start, amount)`` each (one executemany)."""
         params = [{"b_budget_id": b, "b_period_start": p, "added": amount, "now": now} for b, p, amount in added]
         if params:
-            self._session.connection().execute(_add_reserved_statement(), params)
+            self._connection().execute(_add_reserved_statement(), params)
 
     def drop_reservations(self, ids: Sequence[uuid.UUID]) -> None:
         """Delete reservation rows written earlier in this transaction (refused in a grouped admission)."""
         if ids:
-            self._session.connection().execute(_take_statement(), {"ids": list(ids)})
+            self._connection().execute(_take_statement(), {"ids": list(ids)})
 
     def add_reservations(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            self._session.connection().execute(dialect_insert(self._dialect, Reservation.__table__), list(rows))
+            self._connection().execute(_reservations_insert(self._dialect), list(rows))
 
     def apply(
         self,
@@ -248,7 +259,7 @@ class CounterRepository:
             "unreserve": unreserve,
             "now": now,
         }
-        row = self._session.connection().execute(_apply_statement(self._dialect), params).one()
+        row = self._connection().execute(_apply_statement(self._dialect), params).one()
         return CounterState(row[0], row[1])
 
     def take_reservations(self, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
@@ -256,14 +267,14 @@ class CounterRepository:
         wanted = list(ids)
         if not wanted:
             return set()
-        deleted = self._session.connection().execute(_take_statement(), {"ids": wanted})
+        deleted = self._connection().execute(_take_statement(), {"ids": wanted})
         return set(deleted.scalars().all())
 
     def mark_started(self, ids: Iterable[uuid.UUID], now: datetime) -> None:
         """Stamp ``upstream_started_at`` on these reservations (one UPDATE, just before the provider call)."""
         wanted = list(ids)
         if wanted:
-            self._session.connection().execute(_mark_started_statement(), {"ids": wanted, "now": now})
+            self._connection().execute(_mark_started_statement(), {"ids": wanted, "now": now})
 
     def take_expired(self, now: datetime, limit: int) -> list[Held]:
         """Delete every reservation row of up to ``limit`` requests whose reservations expired before
@@ -276,10 +287,10 @@ class CounterRepository:
             .where(Reservation.request_id.in_(expired), Reservation.expires_at < now)
             .returning(*_HELD_COLUMNS)
         )
-        return [Held(*row) for row in self._session.execute(statement).all()]
+        return [Held(*row) for row in self._db.execute(statement).all()]
 
     def state(self, budget_id: uuid.UUID, period_start: datetime) -> CounterState:
-        row = self._session.execute(
+        row = self._db.execute(
             select(BudgetCounter.spent_usd, BudgetCounter.reserved_usd).where(
                 BudgetCounter.budget_id == budget_id, BudgetCounter.period_start == period_start
             )
@@ -287,7 +298,7 @@ class CounterRepository:
         return CounterState(ZERO, ZERO) if row is None else CounterState(row[0], row[1])
 
     def reset_spent(self, budget_id: uuid.UUID, period_start: datetime, now: datetime) -> None:
-        self._session.execute(
+        self._db.execute(
             update(BudgetCounter)
             .where(BudgetCounter.budget_id == budget_id, BudgetCounter.period_start == period_start)
             .values(spent_usd=ZERO, updated_at=now)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Connection, Table, insert
 from sqlalchemy.orm import Session
 
 from tollgate.clock import ensure_utc
@@ -69,75 +69,93 @@ class UsageRepository:
         Both are Core statements (no unit-of-work flush on the hot path); the rollup counts the
         request in its latency bucket and the upsert touches only that bucket.
         """
-        if record.id is None:
-            record.id = uuid.uuid4()
-        row = {name: getattr(record, name) for name in _RECORD_COLUMNS}
-        connection = self._session.connection()  # Core on the session's transaction: no ORM execute overhead
-        connection.execute(insert(_RECORDS), {k: v for k, v in row.items() if v is not None})
-        values = _rollup_values(record)
-        connection.execute(_rollup_upsert(connection.dialect.name, _bucket(record)), values)
+        self.add_many([record])
 
     def add_many(self, records: Sequence[UsageRecord]) -> None:
-        """``add`` for several records (a group commit): one multi-row insert per shape of record
-        (which columns are set) and one rollup upsert per rollup key, with the rows' sums and
-        latency buckets folded in Python (keys in sorted order, so concurrent groups lock
-        ``usage_daily`` rows in one order)."""
-        if len(records) == 1:
-            self.add(records[0])
-            return
-        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        folded: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for record in records:
-            if record.id is None:
-                record.id = uuid.uuid4()
-            row = {name: value for name in _RECORD_COLUMNS if (value := getattr(record, name)) is not None}
-            shapes.setdefault(tuple(row), []).append(row)
-            values = _rollup_values(record)
-            key = tuple(values[k] for k in _ROLLUP_KEY)
-            into = folded.get(key)
-            if into is None:
-                folded[key] = {**dict.fromkeys(LATENCY_COLUMNS, 0), **values}
-                continue
-            for name in _ROLLUP_SUMS:
-                into[name] += values[name]
-            into[_bucket(record)] += 1
-            into["updated_at"] = max(into["updated_at"], values["updated_at"])
-        connection = self._session.connection()
-        for rows in shapes.values():
-            connection.execute(insert(_RECORDS), rows)
-        ordered = [folded[key] for key in sorted(folded, key=_sortable)]
-        connection.execute(_rollup_upsert_all(connection.dialect.name), ordered)
+        """``add`` for several records in the session's transaction (``write_usage_rows``)."""
+        write_usage_rows(self._session.connection(), [row_of(record) for record in records])
+
+
+def row_of(record: UsageRecord) -> dict[str, Any]:
+    """The column values of ``record`` that are set (unset ones take their column default); gives
+    the record an id when it has none."""
+    if record.id is None:
+        record.id = uuid.uuid4()
+    return {name: value for name in _RECORD_COLUMNS if (value := getattr(record, name)) is not None}
+
+
+def write_usage_rows(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert usage rows (column name → value, ``id`` set; a missing column takes its default) and
+    fold them into ``usage_daily`` in ``connection``'s transaction (the caller commits).
+
+    One multi-row insert per shape of row (which columns are set; the execute path sets all of them,
+    so one) and one rollup upsert per rollup key, with the rows' sums and latency buckets folded in
+    Python. The upserts go in sorted key order (key_id, the last key column, included), so two
+    groups of any processes lock ``usage_daily`` rows in the same order and cannot deadlock.
+    Core statements built once: no ORM instances, no unit of work."""
+    if not rows:
+        return
+    dialect = connection.dialect.name
+    if len(rows) == 1:
+        row = rows[0]
+        connection.execute(insert(_RECORDS), dict(row))
+        values = _rollup_values(row)
+        connection.execute(_rollup_upsert(dialect, _bucket(row)), values)
+        return
+    shapes: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
+    folded: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(row), []).append(row)
+        values = _rollup_values(row)
+        key = tuple(values[k] for k in _ROLLUP_KEY)
+        into = folded.get(key)
+        if into is None:
+            folded[key] = {**_NO_LATENCY, **values}
+            continue
+        for name in _ROLLUP_SUMS:
+            into[name] += values[name]
+        into[_bucket(row)] += 1
+        into["updated_at"] = max(into["updated_at"], values["updated_at"])
+    for same in shapes.values():
+        connection.execute(insert(_RECORDS), same)
+    ordered = [folded[key] for key in sorted(folded, key=_sortable)]
+    connection.execute(_rollup_upsert_all(dialect), ordered)
+
+
+_NO_LATENCY = dict.fromkeys(LATENCY_COLUMNS, 0)
 
 
 def _sortable(key: tuple[Any, ...]) -> tuple[str, ...]:
     return tuple(str(part) for part in key)
 
 
-def _bucket(record: UsageRecord) -> str:
-    return LATENCY_COLUMNS[bucket_of(record.latency_ms)]
+def _bucket(row: Mapping[str, Any]) -> str:
+    return LATENCY_COLUMNS[bucket_of(row.get("latency_ms") or 0)]
 
 
-def _rollup_values(record: UsageRecord) -> dict[str, Any]:
-    """The ``usage_daily`` increments of one record (its UTC day, counted in its latency bucket)."""
-    ok = record.status == "success"
+def _rollup_values(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``usage_daily`` increments of one usage row (its UTC day, counted in its latency bucket)."""
+    ok = row["status"] == "success"
+    created_at = row["created_at"]
+    key_id = row.get("key_id")
     return {
-        "workspace_id": record.workspace_id,
-        "day": ensure_utc(record.created_at).date(),
-        "provider": record.provider,
-        "model": record.model,
-        "workflow": record.workflow or "",
-        "agent": record.agent or "",
-        "key_id": str(record.key_id) if record.key_id else "",
+        "workspace_id": row["workspace_id"],
+        "day": ensure_utc(created_at).date(),
+        "provider": row["provider"],
+        "model": row["model"],
+        "workflow": row.get("workflow") or "",
+        "agent": row.get("agent") or "",
+        "key_id": str(key_id) if key_id else "",
         "requests": 1,
         "successes": 1 if ok else 0,
         "failures": 0 if ok else 1,
-        "input_tokens": record.input_tokens or 0,
-        "cache_read_tokens": record.cache_read_tokens or 0,
-        "cache_write_tokens": record.cache_write_tokens or 0,
-        "output_tokens": record.output_tokens or 0,
-        "reasoning_tokens": record.reasoning_tokens or 0,
-        "cost_usd": record.cost_usd,
-        "latency_ms_sum": record.latency_ms or 0,
-        "updated_at": record.created_at,
-        _bucket(record): 1,
+        "input_tokens": row.get("input_tokens") or 0,
+        "cache_read_tokens": row.get("cache_read_tokens") or 0,
+        "cache_write_tokens": row.get("cache_write_tokens") or 0,
+        "output_tokens": row.get("output_tokens") or 0,
+        "reasoning_tokens": row.get("reasoning_tokens") or 0,
+        "cost_usd": row["cost_usd"],
+        "latency_ms_sum": row.get("latency_ms") or 0,
+        "updated_at": created_at,
+        _bucket(row): 1,
     }

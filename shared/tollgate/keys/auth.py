@@ -44,6 +44,21 @@ class _CachedKey:
     expires_at: datetime | None  # the key's own expiry (UTC)
     expires: float  # this cache entry's
 
+    @property
+    def principal(self) -> Principal:
+        return Principal(role=self.role, workspace_id=self.workspace_id, key_id=self.key_id)
+
+    def refusal(self, secret: str, now: datetime) -> AuthenticationFailed | None:
+        """Why a presented ``secret`` may not use this key at ``now`` (UTC), or None when it may: the one
+        check both ``Authenticator.authenticate`` (raises it) and ``Authenticator.cached`` (falls back) use."""
+        if not secret_matches(secret, self.secret_hash):
+            return AuthenticationFailed("Invalid API key")
+        if self.revoked:
+            return AuthenticationFailed("This API key has been revoked", code="revoked_api_key")
+        if self.expires_at is not None and self.expires_at <= now:
+            return AuthenticationFailed("This API key has expired", code="expired_api_key")
+        return None
+
 
 class Authenticator:
     def __init__(
@@ -80,14 +95,13 @@ class Authenticator:
         cached = self._lookup(parsed.public_id)
         if cached is None and self._rotated_root_matches(presented, root):
             return Principal(role="root", workspace_id=None, key_id=None)
-        if cached is None or not secret_matches(parsed.secret, cached.secret_hash):
+        if cached is None:
             raise AuthenticationFailed("Invalid API key")
-        if cached.revoked:
-            raise AuthenticationFailed("This API key has been revoked", code="revoked_api_key")
-        if cached.expires_at is not None and cached.expires_at <= self._clock.now():
-            raise AuthenticationFailed("This API key has expired", code="expired_api_key")
+        refusal = cached.refusal(parsed.secret, self._clock.now())
+        if refusal is not None:
+            raise refusal
         self._maybe_touch(cached.key_id)
-        return Principal(role=cached.role, workspace_id=cached.workspace_id, key_id=cached.key_id)
+        return cached.principal
 
     def cached(self, presented: str | None) -> Principal | None:
         """The principal of a workspace key when this instance can answer from memory alone: a fresh
@@ -99,16 +113,12 @@ class Authenticator:
             return None
         cached = self._cache.get(parsed.public_id)
         now = self._monotonic()
-        if cached is None or cached.expires <= now or cached.revoked:
-            return None
-        if not secret_matches(parsed.secret, cached.secret_hash):
-            return None
-        if cached.expires_at is not None and cached.expires_at <= self._clock.now():
+        if cached is None or cached.expires <= now or cached.refusal(parsed.secret, self._clock.now()) is not None:
             return None
         last = self._last_touch.get(cached.key_id)
         if last is None or now - last >= self._touch_every:
             return None
-        return Principal(role=cached.role, workspace_id=cached.workspace_id, key_id=cached.key_id)
+        return cached.principal
 
     def _root(self, *, refresh: bool) -> str | None:
         source = self._root_key

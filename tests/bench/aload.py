@@ -3,7 +3,10 @@ without the client's: ``concurrency`` callers each send requests back to back un
 done; prints one JSON object (latencies summary, errors, wall time, requests/s).
 
     python -m tests.bench.aload --url http://127.0.0.1:8080/v1/chat/completions --key K \\
-        --concurrency 1024 --total 3072 [--stream] [--model openai/gpt-4o-mini]
+        --concurrency 1024 --total 3072 [--stream] [--model openai/gpt-4o-mini] [--samples]
+
+``--samples`` adds every successful call's latency (ms, ``samples_ms``) for callers that compute
+their own percentiles.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ def _pct(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-async def run(url: str, key: str, model: str, concurrency: int, total: int, stream: bool) -> dict[str, Any]:
+async def run(
+    url: str, key: str, model: str, concurrency: int, total: int, stream: bool, samples: bool = False
+) -> dict[str, Any]:
     body = json.dumps({"model": model, "messages": MESSAGES, "max_tokens": 16, "stream": stream}).encode()
     headers = {"authorization": f"Bearer {key}", "content-type": "application/json"}
     latencies: list[float] = []
@@ -59,7 +64,9 @@ async def run(url: str, key: str, model: str, concurrency: int, total: int, stre
         await asyncio.gather(*(caller() for _ in range(concurrency)))
         wall = time.perf_counter() - started
     ordered = sorted(latencies)
+    extra = {"samples_ms": [round(v, 3) for v in latencies]} if samples else {}
     return {
+        **extra,
         "n": len(latencies),
         "errors": len(errors),
         "error_samples": sorted(set(errors))[:3],
@@ -79,6 +86,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--total", type=int, default=1000)
     parser.add_argument("--stream", action="store_true")
+    parser.add_argument("--samples", action="store_true", help="include every latency (ms) in the output")
     args = parser.parse_args()
     try:
         import uvloop
@@ -86,7 +94,7 @@ def main() -> None:
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
         pass
-    result = asyncio.run(run(args.url, args.key, args.model, args.concurrency, args.total, args.stream))
+    result = asyncio.run(run(args.url, args.key, args.model, args.concurrency, args.total, args.stream, args.samples))
     sys.stdout.write(json.dumps(result) + "\n")
 
 

@@ -117,14 +117,18 @@ class OutcomeRecorder:
         outcome = Outcome(plan.priced.first, Usage(), ZERO, "error", error_type, ms_since(upstream_started), None)
         await self.record_or_leave_to_sweeper(call, plan, outcome)
 
-    async def record_interrupted(self, call: ExecuteCall, plan: Plan, upstream_started: float) -> None:
-        """The deadline passed mid-call: charge the reserved worst case as an estimated row."""
+    async def record_interrupted(
+        self, call: ExecuteCall, plan: Plan, upstream_started: float, error_type: str = "deadline_exceeded"
+    ) -> None:
+        """The call was cut while the provider was answering (its deadline passed: ``deadline_exceeded``;
+        its task was cancelled, e.g. at server shutdown: ``upstream_interrupted``, the sweeper's word for the
+        same case after a crash): charge the reserved worst case as an estimated row."""
         outcome = Outcome(
             plan.priced.first,
             Usage(),
             plan.admission.worst_case_usd or ZERO,
             INTERRUPTED,
-            "deadline_exceeded",
+            error_type,
             ms_since(upstream_started),
             None,
             estimated=True,

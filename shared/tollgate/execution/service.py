@@ -15,6 +15,7 @@ usage row, key TPM + settle) run on the bounded ``BlockingPool``, which never wa
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import time
@@ -148,6 +149,11 @@ class ExecuteService:
         except ProviderCallError as exc:
             await self._outcomes.record_failure(call, plan, exc.kind.value, upstream_started)
             raise to_gateway_error(exc) from None
+        except asyncio.CancelledError:
+            # Cancelled while the provider may be working (server shutdown): charged like a crash, at once.
+            # Should this record be cut too, the started reservation stays for the sweeper to charge.
+            await self._outcomes.record_interrupted(call, plan, upstream_started, "upstream_interrupted")
+            raise
         except BaseException:
             await self._outcomes.record_failure(call, plan, "internal_error", upstream_started)
             raise

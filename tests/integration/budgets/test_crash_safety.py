@@ -2,12 +2,14 @@
 
 The sweeper charges an expired reservation marked ``upstream_started_at`` as an ``estimated`` usage
 row (``status="interrupted"``, cost = the reserved worst case, budget spent updated) and releases
-only reservations whose upstream call never started. The last test kills a real ``tollgate serve``
-process with SIGKILL while its provider call is in flight.
+only reservations whose upstream call never started. A call cancelled while the provider answers (a
+server shutting down) is charged the same way at once, by the execute path. The last test kills a real
+``tollgate serve`` process with SIGKILL while its provider call is in flight.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -23,14 +25,18 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from tests.fake_providers import openai_server
 from tests.fake_providers.base import FakeProvider, Recorded, Reply, running
+from tests.fakes.credentials import FakeCredentialSource
 from tests.integration.budgets.test_guard import counter, ctx, spec
 from tests.support import ROOT_KEY, Tenant, free_port
 from tollgate.budgets.sweeper import ReservationSweeper
 from tollgate.db.models import Reservation, UsageRecord
+from tollgate.execution.attribution import Attribution
+from tollgate.execution.call import ExecuteCall
 from tollgate.wiring import Services
 
 UPSTREAM_KEY = "sk-crash-safety-" + "e" * 24
@@ -165,6 +171,51 @@ def test_a_late_settle_after_the_sweeper_charged_does_not_count_the_call_twice(
     state = counter(services, budget.id)
     assert (state.spent_usd, state.reserved_usd) == (Decimal("0.40"), Decimal(0))
     assert len(_usage(services)) == 1
+
+
+def test_a_call_cancelled_while_the_provider_answers_is_charged_at_once(services: Services, tenant: Tenant) -> None:
+    arrived = threading.Event()
+    release = threading.Event()
+
+    def slow(recorded: Recorded) -> Reply:
+        arrived.set()
+        release.wait(30)
+        return Reply(body=openai_server.completion())
+
+    budget = services.budget_service.create(tenant.workspace_id, spec(limit_usd=Decimal("10")))
+    source = FakeCredentialSource(services.sessions)
+    services.credentials = source
+    chat = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 500}
+    call = ExecuteCall(
+        workspace_id=tenant.workspace_id,
+        key_id=tenant.admin_key_id,
+        request_id="req_cancelled_mid_call",
+        body=chat,
+        attribution=Attribution(),
+    )
+
+    async def cancel_mid_call() -> None:
+        task = asyncio.ensure_future(services.execute.execute(call))
+        while not arrived.is_set():
+            await asyncio.sleep(0.01)
+        task.cancel()  # what a server shutting down does to its in-flight requests
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    with running(FakeProvider(slow)) as fake:
+        source.add(tenant.workspace_id, "openai", "main", fake.url + "/v1", UPSTREAM_KEY)
+        try:
+            asyncio.run(cancel_mid_call())
+        finally:
+            release.set()
+
+    # Then the call is charged at its reserved worst case right away, with no reservation left to sweep
+    [row] = _usage(services)
+    assert (row.status, row.error_type, row.estimated) == ("interrupted", "upstream_interrupted", True)
+    assert row.cost_usd > 0 and row.request_id == "req_cancelled_mid_call"
+    state = counter(services, budget.id)
+    assert (state.spent_usd, state.reserved_usd) == (row.cost_usd, Decimal(0))
+    assert _held(services) == []
 
 
 # -- a real process killed mid-call ---------------------------------------------------------------

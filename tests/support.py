@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -16,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
 
+import httpx
 import uvicorn
 from sqlalchemy import create_engine, delete, text, update
 
@@ -194,6 +196,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_until_answers(url: str, process: subprocess.Popen[bytes], *, timeout_s: float = 60.0) -> None:
+    """Poll ``url`` (GET, every 0.1 s) until a server process answers it with a status below 500.
+
+    Raises ``RuntimeError`` with the process's stderr (when piped) if the process exits first or
+    ``timeout_s`` passes."""
+    give_up = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > give_up:
+            error = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            raise RuntimeError(f"{url} did not answer: {error}")
+        time.sleep(0.1)
 
 
 @dataclass

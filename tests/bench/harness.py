@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from tests.support import ROOT_KEY, free_port
+from tests.support import ROOT_KEY, free_port, wait_until_answers
 
 
 @dataclass
@@ -128,19 +128,7 @@ def tollgate_server(database_url: str | None = None, env: dict[str, str] | None 
         )
         base_url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base_url}/health", timeout=1).status_code < 500:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        "server did not start: "
-                        + (process.stderr.read().decode(errors="replace") if process.stderr else "")
-                    )
-                time.sleep(0.1)
+            wait_until_answers(f"{base_url}/health", process)
             yield ServerProcess(base_url, process)
         finally:
             process.terminate()

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import httpx
-
-from tests.support import free_port
+from tests.support import free_port, wait_until_answers
 
 
 @contextmanager
@@ -25,15 +22,7 @@ def fake_upstream(delay_s: float = 0.0) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/models", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("fake upstream did not start") from None
-                time.sleep(0.1)
+        wait_until_answers(f"{base}/models", process, timeout_s=30)
         yield base
     finally:
         process.terminate()

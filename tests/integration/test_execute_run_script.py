@@ -8,15 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.support import free_port
+from tests.support import free_port, wait_until_answers
 
 ROOT = Path(__file__).resolve().parents[2]
 ROOT_KEY = "tg_root_run_script_test_key_0123456789"
@@ -40,16 +38,7 @@ def run_script(home: Path) -> Iterator[str]:
     )
     base_url = f"http://127.0.0.1:{env['PORT']}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base_url}/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    error = process.stderr.read().decode(errors="replace") if process.stderr else ""
-                    pytest.fail(f"run.sh did not start: {error}")
-                time.sleep(0.1)
+        wait_until_answers(f"{base_url}/health", process)
         yield base_url
     finally:
         if process.poll() is None:

@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,7 +31,7 @@ from tests.fake_providers import openai_server
 from tests.fake_providers.base import FakeProvider, Recorded, Reply, running
 from tests.fakes.credentials import FakeCredentialSource
 from tests.integration.budgets.test_guard import counter, ctx, spec
-from tests.support import ROOT_KEY, Tenant, free_port
+from tests.support import ROOT_KEY, Tenant, free_port, wait_until_answers
 from tollgate.budgets.sweeper import ReservationSweeper
 from tollgate.db.models import Reservation, UsageRecord
 from tollgate.execution.attribution import Attribution
@@ -239,15 +238,7 @@ def _serve(database_url: str, home: Path) -> Iterator[subprocess.Popen[bytes]]:
     )
     process.base_url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
     try:
-        give_up = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{process.base_url}/health", timeout=1).status_code < 500:  # type: ignore[attr-defined]
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None and time.monotonic() < give_up, "tollgate serve did not start"
-            time.sleep(0.1)
+        wait_until_answers(f"{process.base_url}/health", process)  # type: ignore[attr-defined]
         yield process
     finally:
         if process.poll() is None:

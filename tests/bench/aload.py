@@ -7,6 +7,12 @@ done; prints one JSON object (latencies summary, errors, wall time, requests/s).
 
 ``--samples`` adds every successful call's latency (ms, ``samples_ms``) for callers that compute
 their own percentiles.
+
+Besides the whole run, the result has ``steady``: the callers' middle calls (all but each one's
+first and last). The whole run includes the opening burst (every caller sending at the same
+instant, so a gateway must take ``concurrency`` requests at once) and the draining end; ``steady``
+is the rate the same callers sustain in between, once their calls have spread out. Empty with fewer
+than three calls per caller.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import statistics
 import sys
 import time
 from typing import Any
@@ -29,19 +36,41 @@ def _pct(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
+def _steady(calls: list[list[tuple[float, float]]]) -> dict[str, Any]:
+    """Rate and latency of the middle calls: ``calls`` holds each caller's successful (start, end)
+    times in order. The rate is the middle calls' count over the time between the median caller's
+    first and second-to-last completions (middle calls end in that interval)."""
+    rounds = min((len(mine) for mine in calls), default=0)
+    if rounds < 3:
+        return {}
+    opens = statistics.median(mine[0][1] for mine in calls)
+    closes = statistics.median(mine[rounds - 2][1] for mine in calls)
+    middle = sorted((end - start) * 1000 for mine in calls for start, end in mine[1 : rounds - 1])
+    if closes <= opens:
+        return {}
+    return {
+        "n": len(middle),
+        "window_s": round(closes - opens, 3),
+        "rps": round(len(middle) / (closes - opens), 1),
+        "p50_ms": round(_pct(middle, 0.50), 2),
+        "p99_ms": round(_pct(middle, 0.99), 2),
+    }
+
+
 async def run(
     url: str, key: str, model: str, concurrency: int, total: int, stream: bool, samples: bool = False
 ) -> dict[str, Any]:
     body = json.dumps({"model": model, "messages": MESSAGES, "max_tokens": 16, "stream": stream}).encode()
     headers = {"authorization": f"Bearer {key}", "content-type": "application/json"}
     latencies: list[float] = []
+    calls: list[list[tuple[float, float]]] = []  # per caller: (start, end) of each successful call, in order
     errors: list[str] = []
     remaining = [total]
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
-        async def one() -> None:
+        async def one(mine: list[tuple[float, float]]) -> None:
             started = time.perf_counter()
             try:
                 async with session.post(url, data=body, headers=headers) as response:
@@ -50,15 +79,19 @@ async def run(
             except (aiohttp.ClientError, TimeoutError) as exc:
                 errors.append(type(exc).__name__)
                 return
+            ended = time.perf_counter()
             if ok:
-                latencies.append((time.perf_counter() - started) * 1000)
+                latencies.append((ended - started) * 1000)
+                mine.append((started, ended))
             else:
                 errors.append(f"HTTP {response.status}: {payload[:120]!r}")
 
         async def caller() -> None:
+            mine: list[tuple[float, float]] = []
+            calls.append(mine)
             while remaining[0] > 0:
                 remaining[0] -= 1
-                await one()
+                await one(mine)
 
         started = time.perf_counter()
         await asyncio.gather(*(caller() for _ in range(concurrency)))
@@ -67,6 +100,7 @@ async def run(
     extra = {"samples_ms": [round(v, 3) for v in latencies]} if samples else {}
     return {
         **extra,
+        "steady": _steady(calls),
         "n": len(latencies),
         "errors": len(errors),
         "error_samples": sorted(set(errors))[:3],

@@ -4,7 +4,11 @@ separately, 1,024 concurrent streams, straight to the fake upstream and through 
 its usage row) in the same run. Optionally LiteLLM proxy (one worker) on the same upstream.
 
 The load client is tests.bench.aload (aiohttp) in its own process; the gateway's CPU and peak RSS
-are read from /proc/<pid>. Each caller sends ``--rounds`` requests back to back.
+are read from /proc/<pid>. Each caller sends ``--rounds`` requests back to back. Two readings per
+row: the whole run, which opens with every caller sending at the same instant (a burst of
+``--callers`` requests) and ends draining, and ``steady_*``: each caller's middle calls (all but its
+first and last; needs ``--rounds`` ≥ 3). With a constant upstream delay the calls stay bunched in
+waves as wide as the gateway takes to pass one wave through, so both readings measure that width.
 
     python -m tests.bench.bench_inflight [--callers 1024] [--rounds 3] [--delay 2] [--litellm] [--json out.json]
 """
@@ -69,9 +73,15 @@ def main() -> None:
         row["pct_of_ideal"] = round(100 * row["rps"] / ideal, 1)
         if not row["errors"]:
             row.pop("error_samples", None)
-    direct = {r["kind"]: r["rps"] for r in rows if r["target"] == "direct"}
     for row in rows:
-        row["pct_of_direct"] = round(100 * row["rps"] / max(direct[row["kind"]], 0.01), 1)
+        steady = row.pop("steady", None) or {}
+        row.update({f"steady_{name}": steady.get(name) for name in ("rps", "p50_ms", "p99_ms")})
+    direct = {r["kind"]: r for r in rows if r["target"] == "direct"}
+    for row in rows:
+        row["pct_of_direct"] = round(100 * row["rps"] / max(direct[row["kind"]]["rps"], 0.01), 1)
+        steady_direct = direct[row["kind"]]["steady_rps"]
+        if row["steady_rps"] and steady_direct:
+            row["steady_pct_of_direct"] = round(100 * row["steady_rps"] / steady_direct, 1)
     stamp = (
         f"{platform.node()} ({platform.machine()}, {platform.python_version()}), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     )

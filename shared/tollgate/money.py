@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 MONEY_SCALE = 12
 MONEY_QUANTUM = Decimal(1).scaleb(-MONEY_SCALE)
@@ -11,11 +11,16 @@ PRICE_QUANTUM = Decimal(1).scaleb(-PRICE_SCALE)
 ONE_MILLION = Decimal(1_000_000)
 ZERO = Decimal(0)
 
+# One context for every money rounding: 40 significant digits, banker's rounding, the default traps
+# (an amount whose quantized form needs more than 40 digits raises ``InvalidOperation``). Passed
+# explicitly to ``quantize`` instead of entering ``localcontext()`` per call (the hot path rounds
+# several amounts per request); the thread's own context is never read or changed.
+_MONEY_CONTEXT = Context(prec=40, rounding=ROUND_HALF_EVEN)
+
 
 def quantize_usd(amount: Decimal) -> Decimal:
-    with localcontext() as ctx:
-        ctx.prec = 40
-        return amount.quantize(MONEY_QUANTUM, rounding=ROUND_HALF_EVEN)
+    """``amount`` rounded half-even to ``MONEY_QUANTUM`` (1e-12) within 40 significant digits."""
+    return amount.quantize(MONEY_QUANTUM, context=_MONEY_CONTEXT)
 
 
 def format_usd(amount: Decimal) -> str:
@@ -35,6 +40,5 @@ def usd_text(amount: Decimal) -> str:
 
 
 def per_token_to_per_1m(value: Decimal) -> Decimal:
-    with localcontext() as ctx:
-        ctx.prec = 40
-        return (value * ONE_MILLION).quantize(PRICE_QUANTUM, rounding=ROUND_HALF_EVEN).normalize()
+    ctx = _MONEY_CONTEXT
+    return ctx.multiply(value, ONE_MILLION).quantize(PRICE_QUANTUM, context=ctx).normalize(ctx)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+import decimal
+from decimal import Decimal, InvalidOperation
 
 import pytest
 
-from tollgate.money import format_usd, quantize_usd
+from tollgate.money import format_usd, per_token_to_per_1m, quantize_usd
 from tollgate.pricing.calculator import PriceRow, cost_of, worst_case_cost
 from tollgate.providers.base import Usage
 
@@ -24,6 +25,26 @@ def test_format_usd_has_no_exponent_or_trailing_zeros() -> None:
 
 def test_quantize_keeps_twelve_decimals() -> None:
     assert quantize_usd(Decimal("0.1234567890125")) == Decimal("0.123456789012")
+
+
+def test_rounding_uses_its_own_context_whatever_the_thread_has() -> None:
+    """40 significant digits, half-even, whatever precision/rounding the calling thread has set; the
+    thread's context (precision, flags) is left as it was."""
+    with decimal.localcontext() as ctx:
+        ctx.prec, ctx.rounding = 5, decimal.ROUND_UP
+        ctx.clear_flags()
+        assert quantize_usd(Decimal("123456789.0000000000005")) == Decimal("123456789.000000000000")
+        assert quantize_usd(Decimal("0.0000000000025")) == Decimal("0.000000000002")  # half-even
+        assert quantize_usd(Decimal("-0.0000000000035")) == Decimal("-0.000000000004")
+        assert per_token_to_per_1m(Decimal("0.00000015000000049")) == Decimal("0.15")
+        assert (ctx.prec, ctx.rounding, ctx.flags[decimal.Inexact], ctx.flags[decimal.Rounded]) == (
+            5,
+            decimal.ROUND_UP,
+            False,
+            False,
+        )
+    with pytest.raises(InvalidOperation):  # more than 40 digits once quantized: refused, never truncated
+        quantize_usd(Decimal("1E30"))
 
 
 def test_cost_of_plain_call() -> None:

@@ -283,3 +283,23 @@ def test_refusal_reasons_are_structured_fields_only() -> None:
         "openai refused the request as invalid (HTTP 400): error type unsupported_parameter, parameter max_tokens"
     )
     assert client.details == {"param": "max_tokens"}
+
+
+def test_openai_messages_are_copied_only_when_changed() -> None:
+    """Copy on write: a message the provider takes as is is sent as the caller's own dict (no copy
+    per message on the hot path); a changed one is a new dict and the caller's stays as it was."""
+    user: dict[str, Any] = {"role": "user", "content": "hi", "name": "bob"}
+    tool_call: dict[str, Any] = {"role": "assistant", "tool_calls": [CALL]}
+    signed: dict[str, Any] = {
+        "role": "assistant",
+        "tool_calls": [{**CALL, "extra_content": {"google": {"thought_signature": "s"}}}],
+    }
+    developer: dict[str, Any] = {"role": "developer", "content": [{"type": "text", "text": "d"}]}
+    messages = [user, tool_call, signed, developer]
+    snapshot = [dict(m) for m in messages]
+    sent = openai_body("openai", ChatRequest("gpt-4o", {"messages": messages}), False)["messages"]
+    assert sent[0] is user and sent[1] is tool_call and sent[3] is developer
+    assert sent[2] is not signed and sent[2] == {"role": "assistant", "tool_calls": [CALL]}
+    other = openai_body("deepseek", ChatRequest("deepseek-chat", {"messages": messages}), False)["messages"]
+    assert other[0] is user and other[3] == {"role": "system", "content": "d"}
+    assert messages == snapshot and signed["tool_calls"][0]["extra_content"] == {"google": {"thought_signature": "s"}}

@@ -10,6 +10,7 @@ wait cancelled), which records the usage of what was produced so far.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -25,6 +26,7 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 _END = object()
+_NO_BODY_STATUS = frozenset({204, 304})
 
 
 class AsgiGateway:
@@ -47,6 +49,7 @@ class AsgiGateway:
             return
         if scope["type"] != "http":
             return
+        received = time.perf_counter()
         request_id = new_request_id()
         body = await self._read_body(scope, receive)
         if body is None:
@@ -68,6 +71,7 @@ class AsgiGateway:
             body=body,
             request_id=request_id,
             source_ip=(scope.get("client") or (None,))[0],
+            received=received,
         )
         response = await self.app.handle_async(request)
         await self._send_response(send, receive, response)
@@ -95,6 +99,9 @@ class AsgiGateway:
         chunks = None if stream is None else stream if isinstance(stream, AsyncIterator) else self._pulled(stream)
         try:
             headers = encode_headers(response.all_headers())
+            if chunks is None and response.status not in _NO_BODY_STATUS:
+                # a whole body: its length, so the server need not frame it as chunks (nor the client parse them)
+                headers.append((b"content-length", b"%d" % len(response.body)))
             await send({"type": "http.response.start", "status": response.status, "headers": headers})
         except BaseException:
             # nothing was relayed: closing the stream still ends the upstream call and records its usage
@@ -177,4 +184,6 @@ class AsgiGateway:
 
 
 def _parse_query(raw: bytes) -> dict[str, str]:
+    if not raw:  # the execute path's requests carry no query string
+        return {}
     return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))

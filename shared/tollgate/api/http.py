@@ -31,6 +31,9 @@ class ApiRequest:
     source_ip: str | None = None  # the direct peer (the local server does not read X-Forwarded-For)
     # The invocation's deadline when the platform gives one (the Lambda context); see api/deadlines.
     deadline: Deadline | None = None
+    # ``time.perf_counter()`` when the adapter received the request (before its body was read): a
+    # usage row's ``latency_ms`` counts from here, so time queued on the event loop is included.
+    received: float | None = None
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -26,6 +27,7 @@ from tollgate.wiring import Services, get_services
 
 
 def request_from_event(event: dict[str, Any]) -> ApiRequest:
+    received = time.perf_counter()
     http = event.get("requestContext", {}).get("http", {})
     headers = {k.lower(): repair_text(k.lower(), v) for k, v in (event.get("headers") or {}).items()}
     raw = event.get("body") or ""
@@ -38,6 +40,7 @@ def request_from_event(event: dict[str, Any]) -> ApiRequest:
         body=body,
         request_id=new_request_id(),
         source_ip=http.get("sourceIp"),
+        received=received,
     )
 
 

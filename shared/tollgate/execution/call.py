@@ -27,6 +27,9 @@ class ExecuteCall:
     operation: CallOperation | None = None
     # Resolve this model id instead of body["model"] (which stays the requested_model on the usage row).
     resolve_as: str | None = None
+    # ``time.perf_counter()`` at request receipt (``ApiRequest.received``): the usage row's
+    # ``latency_ms`` starts here; None (direct callers, tests): it starts when planning starts.
+    received: float | None = None
 
     @property
     def requested_model(self) -> str:

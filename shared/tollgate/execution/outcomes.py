@@ -22,6 +22,7 @@ from tollgate.execution.blocking import BlockingPool
 from tollgate.execution.call import ExecuteCall
 from tollgate.execution.planning import CandidatePrice, Plan
 from tollgate.execution.recording import GroupWriter
+from tollgate.ids import new_row_id
 from tollgate.keys.limits import KeyLimiter
 from tollgate.money import ZERO
 from tollgate.observability import logger
@@ -156,7 +157,7 @@ class OutcomeRecorder:
         """The usage row's columns, every one set (so a group is one multi-row insert)."""
         candidate, usage = outcome.priced.candidate, outcome.usage
         return {
-            "id": uuid.uuid4(),
+            "id": new_row_id(),  # buffered randomness: no GIL-releasing syscall on the loop
             "workspace_id": call.workspace_id,
             "request_id": call.request_id,
             "key_id": call.key_id,

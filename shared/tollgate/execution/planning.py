@@ -173,7 +173,7 @@ class CallPlanner:
         """Candidates (a routing rule's, else the resolver's), the key's limits, prices, reservation.
         Raises ``PermissionDenied`` (key), ``BudgetExceeded`` (key cap, budget), ``PricingUnavailable``
         (the first candidate unpriced under ``block_unpriced``), ``InvalidRequest`` (model)."""
-        started = time.perf_counter()
+        started = call.received if call.received is not None else time.perf_counter()
         routing = admitted.routing if admitted is not None else None
         if routing is not None:  # a routing rule chose the candidates
             resolved = routing.candidates

@@ -35,21 +35,27 @@ def is_reasoning_model(model: str) -> bool:
 
 
 def _message(provider: str, message: dict[str, Any], where: str) -> dict[str, Any]:
-    out = dict(message)
-    if provider != "openai" and out.get("role") == "developer":
-        out["role"] = "system"
-    if isinstance(out.get("tool_calls"), list):
+    """``message`` as ``provider`` takes it; the caller's dict itself when nothing changes (copy on
+    write: the common message needs no change, and copying every one cost the loop per request)."""
+    out = message
+    if provider != "openai" and message.get("role") == "developer":
+        out = {**message, "role": "system"}
+    calls = message.get("tool_calls")
+    if isinstance(calls, list) and any(isinstance(call, dict) and "extra_content" in call for call in calls):
+        out = {**out} if out is message else out
         out["tool_calls"] = [
             {k: v for k, v in call.items() if k != "extra_content"} if isinstance(call, dict) else call
-            for call in out["tool_calls"]
+            for call in calls
         ]
-    if provider == "deepseek" and isinstance(out.get("content"), list):
-        for index, part in enumerate(parts_of(out["content"])):
+    content = message.get("content")
+    if provider == "deepseek" and isinstance(content, list):
+        for index, part in enumerate(parts_of(content)):
             if part.get("type") != "text":
                 raise unsupported(
                     provider, f"{where}.content[{index}].type", f"content parts of type {part.get('type')!r}"
                 )
-        out["content"] = text_of(out["content"])
+        out = {**out} if out is message else out
+        out["content"] = text_of(content)
     return out
 
 

@@ -40,6 +40,7 @@ async def create_embeddings(ctx: RequestContext) -> ApiResponse:
         workspace_id=ctx.workspace_id,
         key_id=ctx.caller.key_id,
         request_id=ctx.request_id,
+        received=ctx.request.received,
         body={"model": request.model, "input": inputs},
         attribution=attribution_from(ctx.request.headers, request.metadata),
         operation=operation,

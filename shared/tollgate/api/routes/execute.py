@@ -30,6 +30,7 @@ async def chat_completions(ctx: RequestContext) -> ApiResponse:
         workspace_id=ctx.workspace_id,
         key_id=ctx.caller.key_id,
         request_id=ctx.request_id,
+        received=ctx.request.received,
         body=body,
         attribution=attribution_from(ctx.request.headers, request.metadata, body.get("user")),
         deadline=request_deadline(ctx.request, ctx.services.settings),

@@ -87,6 +87,7 @@ async def create_message(ctx: RequestContext) -> ApiResponse:
         workspace_id=ctx.workspace_id,
         key_id=ctx.caller.key_id,
         request_id=ctx.request_id,
+        received=ctx.request.received,
         body=body,
         attribution=attribution_from(ctx.request.headers, None),
         operation=MessagesOperation(request, translated, NativeHeaders.from_request(ctx.request.headers)),

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, delete, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from tollgate.db.compiled import compiled, ids_in
+from tollgate.db.engine import one_statement
 from tollgate.db.models import UsageRecord
 from tollgate.wiring import Services
 
@@ -139,3 +140,19 @@ def test_postgresql_prepares_the_statement_server_side(services: Services) -> No
             runner.run(connection, {"ids": [uuid.uuid4()]})
         prepared = connection.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
     assert runner.sql in prepared
+
+
+def test_one_statement_commits_alone_and_leaves_pooled_connections_transactional(services: Services) -> None:
+    engine = services.engine
+    workspace = uuid.uuid4()
+    row = _row(workspace, 1)
+    statement = compiled(INSERT, engine.dialect, tuple(row))
+    for n in range(3):  # autocommit on PostgreSQL, then back to the pool
+        with one_statement(engine) as connection:
+            statement.run(connection, {**row, "id": uuid.uuid4(), "request_id": f"r{n}"})
+    assert len(_stored(engine, workspace)) == 3
+    for n in range(3):  # the pooled connection is transactional again
+        with pytest.raises(RuntimeError), engine.begin() as connection:
+            statement.run(connection, {**row, "id": uuid.uuid4(), "request_id": f"x{n}"})
+            raise RuntimeError("abort")
+    assert len(_stored(engine, workspace)) == 3

@@ -45,7 +45,7 @@ from tollgate.budgets.outbox import AlertOutbox, alert_message
 from tollgate.budgets.spec import Action, BudgetView, crossed, threshold_key
 from tollgate.clock import Clock
 from tollgate.db.batch import Batcher
-from tollgate.db.engine import engine_of
+from tollgate.db.engine import engine_of, one_statement
 from tollgate.db.repositories.alerts import AlertSentRepository
 from tollgate.db.repositories.budget_counters import CounterRepository
 from tollgate.db.repositories.budgets import BudgetRepository
@@ -175,7 +175,7 @@ class ReservingBudgetGuard:
         if not held:
             return
         try:
-            with self._engine.begin() as connection:
+            with one_statement(self._engine) as connection:
                 CounterRepository(connection).mark_started((r.id for r in held), self._clock.now())
         except SQLAlchemyError as exc:
             logger.exception("could not mark a reservation started")
@@ -188,7 +188,7 @@ class ReservingBudgetGuard:
         fails closed per call)."""
         ids = [r.id for admission in admissions for r in admission.reservations]
         if ids:
-            with self._engine.begin() as connection:
+            with one_statement(self._engine) as connection:  # one UPDATE: autocommit on PostgreSQL
                 CounterRepository(connection).mark_started(ids, self._clock.now())
 
     # -- settle / release ---------------------------------------------------------------------

@@ -7,10 +7,12 @@ timeout instead of failing when a read transaction upgrades to a write; long rea
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -94,3 +96,18 @@ def engine_of(sessions: sessionmaker[Session]) -> Engine:
     if not isinstance(bind, Engine):
         raise TypeError("the session factory is not bound to an engine")
     return bind
+
+
+@contextmanager
+def one_statement(engine: Engine) -> Iterator[Connection]:
+    """A connection for a transaction of exactly ONE statement. On PostgreSQL it runs in autocommit
+    (a single statement is atomic on its own: one round trip instead of BEGIN, the statement and
+    COMMIT, and as durable once it returns); on SQLite it is an ordinary ``engine.begin()``
+    transaction (``BEGIN IMMEDIATE``: SQLite's autocommit isolation would undo the engine's own
+    transaction handling). Use it only around one statement: two would commit separately."""
+    if engine.dialect.name != "postgresql":
+        with engine.begin() as connection:
+            yield connection
+        return
+    with engine.connect() as connection:
+        yield connection.execution_options(isolation_level="AUTOCOMMIT")

@@ -15,9 +15,10 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, Uuid, bindparam, delete, select, update
+from sqlalchemy import Connection, Table, Uuid, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from tollgate.db.compiled import compiled, ids_in
 from tollgate.db.dialects import dialect_insert
 from tollgate.db.models import BudgetCounter, Reservation
 from tollgate.db.types import Money, UtcDateTime
@@ -130,17 +131,15 @@ def _apply_statement(dialect: str) -> Any:
     ).returning(table.c.spent_usd, table.c.reserved_usd)
 
 
+_RESERVATIONS_INSERT = insert(Reservation)
+
+
 @lru_cache(maxsize=4)
-def _reservations_insert(dialect: str) -> Any:
-    return dialect_insert(dialect, Reservation.__table__)
-
-
-@lru_cache(maxsize=1)
-def _mark_started_statement() -> Any:
+def _mark_started_statement(dialect: str) -> Any:
     table: Table = Reservation.__table__  # type: ignore[assignment]
     return (
         update(table)
-        .where(table.c.id.in_(bindparam("ids", expanding=True)))
+        .where(ids_in(table.c.id, dialect))
         .values(upstream_started_at=bindparam("now", type_=UtcDateTime()))
     )
 
@@ -162,10 +161,10 @@ _HELD_COLUMNS = (
 )
 
 
-@lru_cache(maxsize=1)
-def _take_statement() -> Any:
+@lru_cache(maxsize=4)
+def _take_statement(dialect: str) -> Any:
     table: Table = Reservation.__table__  # type: ignore[assignment]
-    return delete(table).where(table.c.id.in_(bindparam("ids", expanding=True))).returning(table.c.id)
+    return delete(table).where(ids_in(table.c.id, dialect)).returning(table.c.id)
 
 
 class CounterRepository:
@@ -174,10 +173,15 @@ class CounterRepository:
 
     def __init__(self, db: Session | Connection) -> None:
         self._db = db
-        self._dialect = (db if isinstance(db, Connection) else db.get_bind()).dialect.name
+        self._sql_dialect = (db if isinstance(db, Connection) else db.get_bind()).dialect
+        self._dialect = self._sql_dialect.name
 
     def _connection(self) -> Connection:
         return self._db if isinstance(self._db, Connection) else self._db.connection()
+
+    def _run(self, statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Run a hot-path statement compiled once for this dialect (``db.compiled``)."""
+        return compiled(statement, self._sql_dialect).run(self._connection(), params)
 
     def reserve(
         self,
@@ -206,8 +210,8 @@ class CounterRepository:
         }
         if ceiling is not None:
             params["ceiling"] = ceiling
-        row = self._connection().execute(_reserve_statement(self._dialect, ceiling is not None), params).first()
-        return None if row is None else CounterState(row[0], row[1])
+        rows = self._run(_reserve_statement(self._dialect, ceiling is not None), params)
+        return CounterState(rows[0][0], rows[0][1]) if rows else None
 
     def lock(
         self, *, workspace_id: uuid.UUID, budget_id: uuid.UUID, period_start: datetime, now: datetime
@@ -221,23 +225,26 @@ class CounterRepository:
             "zero": ZERO,
             "now": now,
         }
-        row = self._connection().execute(_lock_statement(self._dialect), params).one()
-        return CounterState(row[0], row[1])
+        ((spent, reserved),) = self._run(_lock_statement(self._dialect), params)
+        return CounterState(spent, reserved)
 
     def add_reserved(self, added: Sequence[tuple[uuid.UUID, datetime, Decimal]], now: datetime) -> None:
         """Add to ``reserved`` of locked counters: ``(budget_id, period_start, amount)`` each (one executemany)."""
         params = [{"b_budget_id": b, "b_period_start": p, "added": amount, "now": now} for b, p, amount in added]
         if params:
-            self._connection().execute(_add_reserved_statement(), params)
+            compiled(_add_reserved_statement(), self._sql_dialect).run_many(self._connection(), params)
 
     def drop_reservations(self, ids: Sequence[uuid.UUID]) -> None:
         """Delete reservation rows written earlier in this transaction (refused in a grouped admission)."""
         if ids:
-            self._connection().execute(_take_statement(), {"ids": list(ids)})
+            self._run(_take_statement(self._dialect), {"ids": ids})
 
     def add_reservations(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            self._connection().execute(_reservations_insert(self._dialect), list(rows))
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            shapes.setdefault(tuple(row), []).append(row)
+        for keys, same in shapes.items():
+            compiled(_RESERVATIONS_INSERT, self._sql_dialect, keys).run_many(self._connection(), same)
 
     def apply(
         self,
@@ -259,22 +266,21 @@ class CounterRepository:
             "unreserve": unreserve,
             "now": now,
         }
-        row = self._connection().execute(_apply_statement(self._dialect), params).one()
-        return CounterState(row[0], row[1])
+        ((spent_usd, reserved_usd),) = self._run(_apply_statement(self._dialect), params)
+        return CounterState(spent_usd, reserved_usd)
 
     def take_reservations(self, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
         """Delete these reservation rows; returns the ids this call deleted (not a sweeper before it)."""
         wanted = list(ids)
         if not wanted:
             return set()
-        deleted = self._connection().execute(_take_statement(), {"ids": wanted})
-        return set(deleted.scalars().all())
+        return {row[0] for row in self._run(_take_statement(self._dialect), {"ids": wanted})}
 
     def mark_started(self, ids: Iterable[uuid.UUID], now: datetime) -> None:
         """Stamp ``upstream_started_at`` on these reservations (one UPDATE, just before the provider call)."""
         wanted = list(ids)
         if wanted:
-            self._connection().execute(_mark_started_statement(), {"ids": wanted, "now": now})
+            self._run(_mark_started_statement(self._dialect), {"ids": wanted, "now": now})
 
     def take_expired(self, now: datetime, limit: int) -> list[Held]:
         """Delete every reservation row of up to ``limit`` requests whose reservations expired before

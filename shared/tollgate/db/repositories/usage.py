@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Table, insert
 from sqlalchemy.orm import Session
 
 from tollgate.clock import ensure_utc
+from tollgate.db.compiled import compiled
 from tollgate.db.dialects import dialect_insert
 from tollgate.db.models import UsageDaily, UsageRecord
 from tollgate.usage.latency import COLUMNS as LATENCY_COLUMNS
@@ -30,6 +31,7 @@ _ROLLUP_SUMS = (
 )
 _RECORDS: Table = UsageRecord.__table__  # type: ignore[assignment]
 _RECORD_COLUMNS = tuple(c.key for c in _RECORDS.columns)
+_RECORDS_INSERT = insert(_RECORDS)
 
 
 @lru_cache(maxsize=256)
@@ -95,12 +97,13 @@ def write_usage_rows(connection: Connection, rows: Sequence[Mapping[str, Any]]) 
     Core statements built once: no ORM instances, no unit of work."""
     if not rows:
         return
-    dialect = connection.dialect.name
+    sql_dialect = connection.dialect
+    dialect = sql_dialect.name
     if len(rows) == 1:
         row = rows[0]
-        connection.execute(insert(_RECORDS), dict(row))
+        compiled(_RECORDS_INSERT, sql_dialect, tuple(row)).run(connection, row)
         values = _rollup_values(row)
-        connection.execute(_rollup_upsert(dialect, _bucket(row)), values)
+        compiled(_rollup_upsert(dialect, _bucket(row)), sql_dialect, tuple(values)).run(connection, values)
         return
     shapes: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
     folded: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -116,10 +119,10 @@ def write_usage_rows(connection: Connection, rows: Sequence[Mapping[str, Any]]) 
             into[name] += values[name]
         into[_bucket(row)] += 1
         into["updated_at"] = max(into["updated_at"], values["updated_at"])
-    for same in shapes.values():
-        connection.execute(insert(_RECORDS), same)
+    for keys, same in shapes.items():
+        compiled(_RECORDS_INSERT, sql_dialect, keys).run_many(connection, same)
     ordered = [folded[key] for key in sorted(folded, key=_sortable)]
-    connection.execute(_rollup_upsert_all(dialect), ordered)
+    compiled(_rollup_upsert_all(dialect), sql_dialect, tuple(ordered[0])).run_many(connection, ordered)
 
 
 _NO_LATENCY = dict.fromkeys(LATENCY_COLUMNS, 0)

@@ -51,6 +51,16 @@ def test_x_api_key_header_is_accepted(http: httpx.Client, tenant: Tenant) -> Non
             b'{"model": "mock/echo", "messages": [{"role": "user", "content": "x"}], "temperature": 9}',
             "body.temperature",
         ),
+        (
+            b'{"model": "mock/echo", "messages": [{"role": "user", "content": "x"}], "stream": true, '
+            b'"stream_options": "yes"}',
+            "body.stream_options",
+        ),
+        (
+            b'{"model": "mock/echo", "messages": [{"role": "user", "content": "x"}], "stream": true, '
+            b'"stream_options": {"include_usage": "sometimes"}}',
+            "body.stream_options.include_usage",
+        ),
         (b"", "body is required"),
     ],
 )

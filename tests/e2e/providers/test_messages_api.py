@@ -136,6 +136,28 @@ def test_stream_relays_anthropic_events_verbatim_and_records_usage(gateway: Gate
     assert _events(response.text) == expected
 
 
+def test_a_stream_with_a_stray_stream_options_value_gets_the_providers_answer(
+    gateway: Gateway, upstream: FakeProvider
+) -> None:
+    # Given a Messages stream carrying an OpenAI-only field with a non-object value (kept as sent)
+    response = httpx.post(
+        gateway.server.base_url + "/v1/messages",
+        headers={"x-api-key": gateway.tenant.admin_key, "anthropic-version": "2023-06-01"},
+        json={
+            "model": "anthropic/claude-sonnet-4-5",
+            "max_tokens": 64,
+            "stream": True,
+            "stream_options": "yes",
+            "messages": [{"role": "user", "content": "Say hi"}],
+        },
+    )
+    # Then the provider decides (Anthropic refuses unknown fields: a 400 in Anthropic's shape), not a gateway 500
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    row = gateway.usage_rows()[-1]
+    assert (row.status, row.cost_usd) == ("error", Decimal(0))
+
+
 def _events(text: str) -> list[dict[str, Any]]:
     events = []
     for block in text.strip().split("\n\n"):

@@ -14,6 +14,15 @@ class ChatMessage(BaseModel):
     content: str | list[dict[str, Any]] | None = None
 
 
+class StreamOptions(BaseModel):
+    """OpenAI's ``stream_options``; Tollgate reads ``include_usage`` (the final usage chunk) and always
+    asks the provider for usage itself. Other options are forwarded."""
+
+    model_config = ConfigDict(extra="allow")
+
+    include_usage: bool | None = None
+
+
 class ChatCompletionRequest(BaseModel):
     """Unknown OpenAI parameters are kept and forwarded (``extra='allow'``)."""
 
@@ -22,6 +31,7 @@ class ChatCompletionRequest(BaseModel):
     model: str = Field(min_length=1, max_length=300)
     messages: list[ChatMessage] = Field(min_length=1, max_length=10_000)
     stream: bool = False
+    stream_options: StreamOptions | None = None
     max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
     max_completion_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
     temperature: float | None = Field(default=None, ge=0, le=2)

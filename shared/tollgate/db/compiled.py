@@ -28,7 +28,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, cast
 
@@ -36,7 +36,7 @@ from sqlalchemy import Connection, String, Uuid, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql import ClauseElement, ColumnElement
+from sqlalchemy.sql import ClauseElement, ColumnElement, Insert
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -197,6 +197,17 @@ def _raw_cursor(driver: Any) -> Any:
     import psycopg  # only on PostgreSQL
 
     return psycopg.RawCursor(driver)
+
+
+def insert_rows(connection: Connection, statement: Insert, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (column name → value; a column left out takes its scalar default) in
+    ``connection``'s transaction: ``statement`` compiled once per shape of row (which columns are
+    set), one executemany per shape (a plain execute for a single row)."""
+    shapes: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(row), []).append(row)
+    for keys, same in shapes.items():
+        compiled(statement, connection.dialect, keys).run_many(connection, same)
 
 
 @lru_cache(maxsize=512)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, Uuid, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from tollgate.db.compiled import compiled, ids_in
+from tollgate.db.compiled import compiled, ids_in, insert_rows
 from tollgate.db.dialects import dialect_insert
 from tollgate.db.models import BudgetCounter, Reservation
 from tollgate.db.types import Money, UtcDateTime
@@ -240,11 +240,7 @@ class CounterRepository:
             self._run(_take_statement(self._dialect), {"ids": ids})
 
     def add_reservations(self, rows: Sequence[dict[str, Any]]) -> None:
-        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for row in rows:
-            shapes.setdefault(tuple(row), []).append(row)
-        for keys, same in shapes.items():
-            compiled(_RESERVATIONS_INSERT, self._sql_dialect, keys).run_many(self._connection(), same)
+        insert_rows(self._connection(), _RESERVATIONS_INSERT, rows)
 
     def apply(
         self,

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Table, insert
 from sqlalchemy.orm import Session
 
 from tollgate.clock import ensure_utc
-from tollgate.db.compiled import compiled
+from tollgate.db.compiled import compiled, insert_rows
 from tollgate.db.dialects import dialect_insert
 from tollgate.db.models import UsageDaily, UsageRecord
 from tollgate.usage.latency import COLUMNS as LATENCY_COLUMNS
@@ -99,16 +99,14 @@ def write_usage_rows(connection: Connection, rows: Sequence[Mapping[str, Any]]) 
         return
     sql_dialect = connection.dialect
     dialect = sql_dialect.name
+    insert_rows(connection, _RECORDS_INSERT, rows)
     if len(rows) == 1:
         row = rows[0]
-        compiled(_RECORDS_INSERT, sql_dialect, tuple(row)).run(connection, row)
         values = _rollup_values(row)
         compiled(_rollup_upsert(dialect, _bucket(row)), sql_dialect, tuple(values)).run(connection, values)
         return
-    shapes: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
     folded: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
-        shapes.setdefault(tuple(row), []).append(row)
         values = _rollup_values(row)
         key = tuple(values[k] for k in _ROLLUP_KEY)
         into = folded.get(key)
@@ -119,8 +117,6 @@ def write_usage_rows(connection: Connection, rows: Sequence[Mapping[str, Any]]) 
             into[name] += values[name]
         into[_bucket(row)] += 1
         into["updated_at"] = max(into["updated_at"], values["updated_at"])
-    for keys, same in shapes.items():
-        compiled(_RECORDS_INSERT, sql_dialect, keys).run_many(connection, same)
     ordered = [folded[key] for key in sorted(folded, key=_sortable)]
     compiled(_rollup_upsert_all(dialect), sql_dialect, tuple(ordered[0])).run_many(connection, ordered)
 

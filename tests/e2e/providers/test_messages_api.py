@@ -122,16 +122,7 @@ def test_stream_relays_anthropic_events_verbatim_and_records_usage(gateway: Gate
     row = gateway.usage_rows()[-1]
     assert (row.stream, row.status, row.output_tokens, row.cache_write_tokens) == (True, "success", 5, 1800)
     # And the raw event stream is Anthropic's own sequence, event by event
-    response = httpx.post(
-        gateway.server.base_url + "/v1/messages",
-        headers={"x-api-key": gateway.tenant.admin_key, "anthropic-version": "2023-06-01"},
-        json={
-            "model": "anthropic/claude-sonnet-4-5",
-            "max_tokens": 64,
-            "stream": True,
-            "messages": [{"role": "user", "content": "Say hi"}],
-        },
-    )
+    response = _raw_stream(gateway)
     expected = [json.loads(e.split("data: ", 1)[1]) for e in anthropic_server.stream_events()]
     assert _events(response.text) == expected
 
@@ -140,22 +131,27 @@ def test_a_stream_with_a_stray_stream_options_value_gets_the_providers_answer(
     gateway: Gateway, upstream: FakeProvider
 ) -> None:
     # Given a Messages stream carrying an OpenAI-only field with a non-object value (kept as sent)
-    response = httpx.post(
+    response = _raw_stream(gateway, stream_options="yes")
+    # Then the provider decides (Anthropic refuses unknown fields: a 400 in Anthropic's shape), not a gateway 500
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    row = gateway.usage_rows()[-1]
+    assert (row.status, row.cost_usd) == ("error", Decimal(0))
+
+
+def _raw_stream(gateway: Gateway, **extra: Any) -> httpx.Response:
+    """A streamed ``/v1/messages`` call over plain HTTP (the raw SSE text), ``extra`` fields added."""
+    return httpx.post(
         gateway.server.base_url + "/v1/messages",
         headers={"x-api-key": gateway.tenant.admin_key, "anthropic-version": "2023-06-01"},
         json={
             "model": "anthropic/claude-sonnet-4-5",
             "max_tokens": 64,
             "stream": True,
-            "stream_options": "yes",
             "messages": [{"role": "user", "content": "Say hi"}],
+            **extra,
         },
     )
-    # Then the provider decides (Anthropic refuses unknown fields: a 400 in Anthropic's shape), not a gateway 500
-    assert response.status_code == 400, response.text
-    assert response.json()["error"]["type"] == "invalid_request_error"
-    row = gateway.usage_rows()[-1]
-    assert (row.status, row.cost_usd) == ("error", Decimal(0))
 
 
 def _events(text: str) -> list[dict[str, Any]]:

@@ -3,10 +3,11 @@ without the client's: ``concurrency`` callers each send requests back to back un
 done; prints one JSON object (latencies summary, errors, wall time, requests/s).
 
     python -m tests.bench.aload --url http://127.0.0.1:8080/v1/chat/completions --key K \\
-        --concurrency 1024 --total 3072 [--stream] [--model openai/gpt-4o-mini] [--samples]
+        --concurrency 1024 --total 3072 [--stream] [--model openai/gpt-4o-mini] [--samples] [--ramp 2]
 
 ``--samples`` adds every successful call's latency (ms, ``samples_ms``) for callers that compute
-their own percentiles.
+their own percentiles. ``--ramp S`` starts the callers spread evenly over S seconds (caller i sends its
+first request at ``i * S / concurrency``), as load tools ramp users up, instead of all at once.
 
 Besides the whole run, the result has ``steady``: the callers' middle calls (all but each one's
 first and last). The whole run includes the opening burst (every caller sending at the same
@@ -58,7 +59,14 @@ def _steady(calls: list[list[tuple[float, float]]]) -> dict[str, Any]:
 
 
 async def run(
-    url: str, key: str, model: str, concurrency: int, total: int, stream: bool, samples: bool = False
+    url: str,
+    key: str,
+    model: str,
+    concurrency: int,
+    total: int,
+    stream: bool,
+    samples: bool = False,
+    ramp_s: float = 0.0,
 ) -> dict[str, Any]:
     body = json.dumps({"model": model, "messages": MESSAGES, "max_tokens": 16, "stream": stream}).encode()
     headers = {"authorization": f"Bearer {key}", "content-type": "application/json"}
@@ -86,15 +94,17 @@ async def run(
             else:
                 errors.append(f"HTTP {response.status}: {payload[:120]!r}")
 
-        async def caller() -> None:
+        async def caller(index: int) -> None:
             mine: list[tuple[float, float]] = []
             calls.append(mine)
+            if ramp_s > 0:
+                await asyncio.sleep(index * ramp_s / concurrency)
             while remaining[0] > 0:
                 remaining[0] -= 1
                 await one(mine)
 
         started = time.perf_counter()
-        await asyncio.gather(*(caller() for _ in range(concurrency)))
+        await asyncio.gather(*(caller(index) for index in range(concurrency)))
         wall = time.perf_counter() - started
     ordered = sorted(latencies)
     extra = {"samples_ms": [round(v, 3) for v in latencies]} if samples else {}
@@ -121,6 +131,7 @@ def main() -> None:
     parser.add_argument("--total", type=int, default=1000)
     parser.add_argument("--stream", action="store_true")
     parser.add_argument("--samples", action="store_true", help="include every latency (ms) in the output")
+    parser.add_argument("--ramp", type=float, default=0.0, help="start the callers spread over this many seconds")
     args = parser.parse_args()
     try:
         import uvloop
@@ -128,7 +139,9 @@ def main() -> None:
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
         pass
-    result = asyncio.run(run(args.url, args.key, args.model, args.concurrency, args.total, args.stream, args.samples))
+    result = asyncio.run(
+        run(args.url, args.key, args.model, args.concurrency, args.total, args.stream, args.samples, args.ramp)
+    )
     sys.stdout.write(json.dumps(result) + "\n")
 
 

@@ -10,7 +10,14 @@ row: the whole run, which opens with every caller sending at the same instant (a
 first and last; needs ``--rounds`` ≥ 3). With a constant upstream delay the calls stay bunched in
 waves as wide as the gateway takes to pass one wave through, so both readings measure that width.
 
-    python -m tests.bench.bench_inflight [--callers 1024] [--rounds 3] [--delay 2] [--litellm] [--json out.json]
+``--ramp S`` starts the callers spread evenly over S seconds instead (as load tools ramp users up;
+``--ramp 2`` with a 2 s upstream: one caller every ~2 ms), for the direct run and the gateway alike.
+The same 1,024 calls are then in flight once ramped, but arrive as a steady stream rather than one
+synchronized burst that the constant delay keeps together; the ``steady_*`` reading is the one to
+read then.
+
+    python -m tests.bench.bench_inflight [--callers 1024] [--rounds 3] [--delay 2] [--ramp 0] [--litellm]
+        [--json out.json]
 """
 
 from __future__ import annotations
@@ -33,7 +40,15 @@ def measure_gateway(pid: int, url: str, key: str, model: str, args: argparse.Nam
         aload(url, key, model, concurrency=min(256, args.callers), total=min(256, args.callers), stream=stream)
         before = cpu_seconds(pid)
         with PeakRss(pid) as rss:
-            result = aload(url, key, model, concurrency=args.callers, total=args.callers * args.rounds, stream=stream)
+            result = aload(
+                url,
+                key,
+                model,
+                concurrency=args.callers,
+                total=args.callers * args.rounds,
+                stream=stream,
+                ramp_s=args.ramp,
+            )
         cpu_ms = (cpu_seconds(pid) - before) * 1000
         result.update(kind=kind, peak_rss_mb=round(rss.peak_mb, 1))
         result["cpu_ms_per_req"] = round(cpu_ms / max(1, result["n"] + result["errors"]), 3)
@@ -46,6 +61,7 @@ def main() -> None:
     parser.add_argument("--callers", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--delay", type=float, default=2.0)
+    parser.add_argument("--ramp", type=float, default=0.0, help="start the callers spread over this many seconds")
     parser.add_argument("--litellm", action="store_true", help="also LiteLLM proxy (installs it into its own venv)")
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args()
@@ -54,7 +70,9 @@ def main() -> None:
     with postgres_url() as database_url, fake_upstream(args.delay) as upstream:
         for stream in (False, True):
             url = f"{upstream}/chat/completions"
-            result = aload(url, "x", "gpt-4o-mini", concurrency=args.callers, total=total, stream=stream)
+            result = aload(
+                url, "x", "gpt-4o-mini", concurrency=args.callers, total=total, stream=stream, ramp_s=args.ramp
+            )
             rows.append({"target": "direct", "kind": "stream" if stream else "call", **result})
         with tollgate_server(database_url) as gateway:
             key = setup_gateway(gateway.base_url, upstream)
@@ -86,6 +104,8 @@ def main() -> None:
         f"{platform.node()} ({platform.machine()}, {platform.python_version()}), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     )
     title = f"in flight: {args.callers} callers x {args.rounds}, upstream delay {args.delay}s (ideal {ideal:.0f}/s)"
+    if args.ramp > 0:
+        title += f", callers started over {args.ramp}s"
     print_table(f"{title} — {stamp}", rows)
     write_json(args.json, {"machine": stamp, "rows": rows})
 

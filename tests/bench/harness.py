@@ -148,7 +148,7 @@ def admin_key(base_url: str) -> str:
 def print_table(title: str, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    columns = list(rows[0])
+    columns = list(dict.fromkeys(column for row in rows for column in row))  # every row's, in first-seen order
     widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
     print(f"\n{title}")
     print("  ".join(c.ljust(widths[c]) for c in columns))

@@ -44,16 +44,26 @@ def setup_gateway(base_url: str, upstream: str) -> str:
 
 
 def aload(
-    url: str, key: str, model: str, *, concurrency: int, total: int, stream: bool = False, samples: bool = False
+    url: str,
+    key: str,
+    model: str,
+    *,
+    concurrency: int,
+    total: int,
+    stream: bool = False,
+    samples: bool = False,
+    ramp_s: float = 0.0,
 ) -> dict[str, Any]:
     """Run tests.bench.aload in its own process and return its JSON result (``samples_ms`` too with
-    ``samples``)."""
+    ``samples``; callers started spread over ``ramp_s`` seconds when > 0)."""
     argv = [sys.executable, "-m", "tests.bench.aload", "--url", url, "--key", key, "--model", model]
     argv += ["--concurrency", str(concurrency), "--total", str(total)]
     if stream:
         argv.append("--stream")
     if samples:
         argv.append("--samples")
+    if ramp_s > 0:
+        argv += ["--ramp", str(ramp_s)]
     done = subprocess.run(argv, capture_output=True, check=True, timeout=900)  # noqa: S603 - fixed argv
     result: dict[str, Any] = json.loads(done.stdout.decode().strip().splitlines()[-1])
     return result

@@ -23,7 +23,8 @@ from tests.support import LiveServer, Tenant, make_services, make_tenant, run_se
 from tollgate.db.models import UsageRecord
 from tollgate.keys.credential_check import check_target
 from tollgate.providers.base import ProviderTarget
-from tollgate.providers.guard import BlockedTarget, GuardedConnector, GuardedTransport, _checked, _pinned
+from tollgate.providers.guard import BlockedTarget, GuardedConnector, checked_address
+from tollgate.providers.http_sync import GuardedTransport, pinned
 from tollgate.wiring import Services, set_services
 
 SPELLINGS = ["0x7f000001", "127.1", "2130706433", "0", "localhost.", "localhost", "[::1]", "127.0.0.1"]
@@ -109,10 +110,10 @@ def test_credential_check_reports_the_rule(
 
 def test_a_public_address_is_pinned_with_the_original_name_for_tls() -> None:
     request = httpx.Request("POST", "https://api.example.com:8443/v1/chat/completions")
-    _pinned(request, _checked("api.example.com", [(0, 0, 0, "", ("93.184.215.14", 8443))]))
+    pinned(request, checked_address("api.example.com", [(0, 0, 0, "", ("93.184.215.14", 8443))]))
     assert str(request.url) == "https://93.184.215.14:8443/v1/chat/completions"
     assert request.headers["host"] == "api.example.com:8443"
     assert request.extensions["sni_hostname"] == "api.example.com"
     # one refused address among public ones refuses the host (no "first answer wins")
     with pytest.raises(BlockedTarget):
-        _checked("mixed.example", [(0, 0, 0, "", ("93.184.215.14", 443)), (0, 0, 0, "", ("10.0.0.5", 443))])
+        checked_address("mixed.example", [(0, 0, 0, "", ("93.184.215.14", 443)), (0, 0, 0, "", ("10.0.0.5", 443))])

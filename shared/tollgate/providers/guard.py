@@ -7,8 +7,9 @@ to a checked address (TLS still verifies and sends SNI for the original host nam
 answer that changes after the check cannot reach a refused address. The async execute transport
 does it in ``GuardedConnector`` (aiohttp: every new pooled connection, IP literals included); the
 synchronous credential check in ``GuardedTransport`` (httpx: every request, the URL rewritten to
-the checked address). A credential saved while local access was on stops working once it is
-turned off. A refused host raises ``BlockedTarget`` (mapped to 424 ``base_url_blocked``).
+the checked address; ``tollgate.providers.http_sync``, so that httpx is imported only where the
+synchronous client is used). A credential saved while local access was on stops working once it
+is turned off. A refused host raises ``BlockedTarget`` (mapped to 424 ``base_url_blocked``).
 With local access on, nothing is checked (local development and the test suite's fake servers).
 """
 
@@ -16,12 +17,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
-import httpx
 from aiohttp.abc import ResolveResult
 
 from tollgate.ssrf import refused_address
@@ -33,31 +32,23 @@ RULE = (
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-class BlockedTarget(httpx.TransportError):
-    """The upstream host resolves to an address the outbound rule refuses."""
+class BlockedTarget(Exception):
+    """The upstream host resolves to an address the outbound rule refuses. Not an ``OSError``:
+    aiohttp would report that as a DNS failure (a network error) instead of letting it through."""
 
 
-def _checked(host: str, infos: list[Any]) -> str:
+def checked_address(host: str, infos: list[Any]) -> str:
+    """The address to connect to, from ``getaddrinfo`` results for ``host``; raises
+    ``BlockedTarget`` when there is none or ANY of them is refused."""
     addresses: list[Address] = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if not addresses or any(refused_address(a, False) for a in addresses):
         raise BlockedTarget(RULE)
     return str(addresses[0])
 
 
-def _pinned(request: httpx.Request, address: str) -> None:
-    host = request.url.host
-    request.url = request.url.copy_with(host=address)
-    if request.url.scheme == "https":
-        request.extensions = {**request.extensions, "sni_hostname": host}
-
-
-def _lookup_name(host: str) -> str:
+def lookup_name(host: str) -> str:
     """The name resolved: a fully qualified ``localhost.`` is the same host as ``localhost``."""
     return host.rstrip(".") or host
-
-
-def _port(request: httpx.Request) -> int:
-    return request.url.port or (443 if request.url.scheme == "https" else 80)
 
 
 class GuardedConnector(aiohttp.TCPConnector):
@@ -70,10 +61,10 @@ class GuardedConnector(aiohttp.TCPConnector):
     async def _resolve_host(self, host: str, port: int, traces: Sequence[Any] | None = None) -> list[ResolveResult]:
         name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
         try:
-            infos = await self._loop.getaddrinfo(_lookup_name(name), port, type=socket.SOCK_STREAM)
+            infos = await self._loop.getaddrinfo(lookup_name(name), port, type=socket.SOCK_STREAM)
         except UnicodeError as exc:
             raise OSError(f"cannot resolve {host}") from exc
-        _checked(name, list(infos))
+        checked_address(name, list(infos))
         return [
             ResolveResult(
                 hostname=host,
@@ -86,28 +77,3 @@ class GuardedConnector(aiohttp.TCPConnector):
             for info in infos
             if info[0] in (socket.AF_INET, socket.AF_INET6)
         ]
-
-
-class GuardedTransport(httpx.BaseTransport):
-    """The synchronous twin (credential checks), pooled per host name too."""
-
-    def __init__(self, factory: Callable[[], httpx.BaseTransport]) -> None:
-        self._factory = factory
-        self._by_host: dict[str, httpx.BaseTransport] = {}
-        self._lock = threading.Lock()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        host = request.url.host
-        try:
-            infos = socket.getaddrinfo(_lookup_name(host), _port(request), proto=socket.IPPROTO_TCP)
-        except (OSError, UnicodeError) as exc:
-            raise httpx.ConnectError(f"cannot resolve {host}") from exc
-        with self._lock:
-            inner = self._by_host.get(host) or self._by_host.setdefault(host, self._factory())
-        _pinned(request, _checked(host, list(infos)))
-        return inner.handle_request(request)
-
-    def close(self) -> None:
-        with self._lock:
-            for inner in self._by_host.values():
-                inner.close()

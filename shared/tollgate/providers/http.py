@@ -6,7 +6,7 @@ event loop with keep-alive connections and explicit timeouts, so no thread waits
 (aiohttp, not httpx, on the hot path: its C HTTP parser and O(1) connection pool cost the loop a
 fraction of httpx/httpcore's pure-Python h11 parsing and per-request pool scan; see
 docs/decisions.md.) Credential checks (``verify``, called from the synchronous management routes)
-use a small synchronous httpx client.
+use a small synchronous httpx client (``tollgate.providers.http_sync``, imported on first use).
 
 Adapters never retry: they make one attempt and raise a classified ``ProviderCallError``; the
 invoker owns retries, failover and cooldown. Error bodies are read (bounded) only to classify
@@ -26,17 +26,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
-import httpx
 import orjson
 from yarl import URL
 
 from tollgate.execution import deadline as deadlines
 from tollgate.providers.errors import FailureKind, ProviderCallError, upstream_error
-from tollgate.providers.guard import BlockedTarget, GuardedConnector, GuardedTransport
+from tollgate.providers.guard import BlockedTarget, GuardedConnector
 from tollgate.providers.upstream_response import UpstreamResponse
+
+if TYPE_CHECKING:
+    import httpx
+
+    from tollgate.providers.http_sync import SyncUpstream
 
 MAX_ERROR_BODY_BYTES = 64 * 1024
 
@@ -96,18 +100,18 @@ class JsonReply:
 
 @contextmanager
 def transport_failures(provider: str) -> Iterator[None]:
-    """Map transport failures to ``ProviderCallError``: timeouts (unless the call's deadline has
-    passed, which ``deadlines.check`` raises), refused targets, and network errors (connect errors,
-    resets, a body cut short, malformed responses). Covers both clients: aiohttp on the async path,
-    httpx on the synchronous credential check."""
+    """Map aiohttp's transport failures to ``ProviderCallError``: timeouts (unless the call's
+    deadline has passed, which ``deadlines.check`` raises), refused targets, and network errors
+    (connect errors, resets, a body cut short, malformed responses). The synchronous client's twin
+    is ``http_sync.sync_transport_failures``."""
     try:
         yield
-    except (TimeoutError, httpx.TimeoutException):
+    except TimeoutError:
         deadlines.check()
         raise upstream_error(provider, FailureKind.TIMEOUT) from None
     except BlockedTarget:
         raise upstream_error(provider, FailureKind.BLOCKED) from None
-    except (aiohttp.ClientError, httpx.TransportError, OSError):
+    except (aiohttp.ClientError, OSError):
         raise upstream_error(provider, FailureKind.NETWORK) from None
 
 
@@ -123,7 +127,7 @@ class Timeouts:
 
     def capped(self) -> Timeouts:
         """Each timeout capped by the current call's deadline (``DeadlineExceeded`` when passed)."""
-        return Timeouts(_capped(self.connect), _capped(self.read), _capped(self.pool))
+        return Timeouts(capped_timeout_s(self.connect), capped_timeout_s(self.read), capped_timeout_s(self.pool))
 
     def aiohttp(self) -> aiohttp.ClientTimeout:
         # aiohttp's ``connect`` covers the pool wait and the connection set-up together.
@@ -150,14 +154,11 @@ class UpstreamHttp:
         self._timeouts = Timeouts(connect_timeout_s, read_timeout_s, connect_timeout_s)
         self._default_timeout = self._timeouts.aiohttp()
         self._longest_timeout_s = max(connect_timeout_s, read_timeout_s)
-        self._timeout = httpx.Timeout(
-            connect=connect_timeout_s, read=read_timeout_s, write=read_timeout_s, pool=connect_timeout_s
-        )
         self._max_connections = max(1, max_connections)
         self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
             weakref.WeakKeyDictionary()
         )
-        self._sync: httpx.Client | None = None
+        self._sync: SyncUpstream | None = None
         self._lock = threading.Lock()
         self._ssl: ssl.SSLContext | None = None
 
@@ -189,16 +190,18 @@ class UpstreamHttp:
             self._sessions[loop] = session
         return session
 
-    def sync_client(self) -> httpx.Client:
+    def _sync_upstream(self) -> SyncUpstream:
         with self._lock:
             if self._sync is None:
+                from tollgate.providers.http_sync import SyncUpstream
 
-                def inner() -> httpx.BaseTransport:
-                    return httpx.HTTPTransport(limits=httpx.Limits(max_connections=8), trust_env=False)
-
-                transport = inner() if self._allow_local else GuardedTransport(inner)
-                self._sync = httpx.Client(timeout=self._timeout, trust_env=False, transport=transport)
+                timeouts = self._timeouts
+                self._sync = SyncUpstream(timeouts.connect, timeouts.read, allow_local_network=self._allow_local)
             return self._sync
+
+    def sync_client(self) -> httpx.Client:
+        """The process's synchronous client (``tollgate.providers.http_sync``; created on first use)."""
+        return self._sync_upstream().client
 
     async def send_json(self, request: UpstreamRequest) -> JsonReply:
         """One JSON request/response; ``ProviderCallError`` on transport failure or status >= 400."""
@@ -215,13 +218,7 @@ class UpstreamHttp:
 
     def send_json_sync(self, request: UpstreamRequest) -> JsonReply:
         """The same as ``send_json`` from synchronous code (credential checks only)."""
-        headers = {"content-type": "application/json", "accept": "application/json", **request.headers}
-        content = None if request.payload is None else dumps(request.payload)
-        with transport_failures(request.provider):
-            response = self.sync_client().request(
-                request.method, request.url, headers=headers, content=content, timeout=self._sync_timeout()
-            )
-        return read_json_reply(request, response.status_code, response.headers, response.content)
+        return self._sync_upstream().send_json(request)
 
     async def open_stream(self, request: UpstreamRequest) -> UpstreamResponse:
         """Send the request and return the open response once a 2xx status arrived (caller closes it).
@@ -255,14 +252,6 @@ class UpstreamHttp:
             return self._default_timeout
         return self._timeouts.capped().aiohttp()
 
-    def _sync_timeout(self) -> httpx.Timeout:
-        base = self._timeout
-        if deadlines.current() is None:
-            return base
-        return httpx.Timeout(
-            connect=_capped(base.connect), read=_capped(base.read), write=_capped(base.write), pool=_capped(base.pool)
-        )
-
     def open_clients(self) -> int:
         """How many event loops have a pooled session (one per loop; diagnostics and tests)."""
         return len(self._sessions)
@@ -288,7 +277,8 @@ class UpstreamHttp:
         self._sessions.clear()
 
 
-def _capped(timeout_s: float | None) -> float:
+def capped_timeout_s(timeout_s: float | None) -> float:
+    """``timeout_s`` (None: no timeout) capped by the current call's deadline."""
     return deadlines.capped_timeout(timeout_s if timeout_s is not None else float("inf"))
 
 

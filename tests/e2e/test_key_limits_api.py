@@ -195,6 +195,7 @@ def test_user_budget_caps_one_end_user(live_server: LiveServer, tenant: Tenant, 
         ({"allowed_models": "openai/*"}, "body.allowed_models"),
         ({"allowed_models": ["gpt-4o"]}, "body.allowed_models"),
         ({"allowed_models": ["openai/gpt 4o"]}, "body.allowed_models"),
+        ({"allowed_models": ["custom:local/*"]}, "write custom/*"),  # matched as custom/<model>: never would
         ({"max_cost_per_request_usd": "0"}, "body.max_cost_per_request_usd"),
         ({"max_cost_per_request_usd": "abc"}, "body.max_cost_per_request_usd"),
         ({"expires_at": "2030-01-01T00:00:00"}, "body.expires_at"),

@@ -68,7 +68,8 @@ def test_rules_crud_validation_roles_and_isolation(live_server: LiveServer, tena
     # And a rule can be read, replaced and deleted
     path = f"/v1/routing-rules/{rule['id']}"
     assert admin.get(path).json()["name"] == "second"
-    replaced = admin.put(path, json=rule_body("renamed", 5, {"agent": "a"}, {"type": "route", "targets": ["mock/echo"]}))
+    route = {"type": "route", "targets": ["mock/echo"]}
+    replaced = admin.put(path, json=rule_body("renamed", 5, {"agent": "a"}, route))
     assert (
         replaced.status_code == 200 and replaced.json()["priority"] == 5 and replaced.json()["match"] == {"agent": "a"}
     )

@@ -140,3 +140,27 @@ def test_only_root_sets_rates_and_any_key_reads(live_server: LiveServer) -> None
     assert httpx.get(f"{live_server.base_url}/v1/fx-rates").status_code == 401
     assert httpx.put(f"{live_server.base_url}/v1/fx-rates/EUR", json={"rate_per_usd": "0.9"}, headers=auth(ROOT_KEY))
     assert rates(live_server, member)["EUR"]["rate_per_usd"] == "0.9"
+
+
+def test_rates_are_a_list_with_limit_and_cursor(live_server: LiveServer) -> None:
+    # Given three manual rates
+    url = f"{live_server.base_url}/v1/fx-rates"
+    for currency, rate in (("GBP", "0.79"), ("EUR", "0.9"), ("ZAR", "18.2")):
+        assert httpx.put(f"{url}/{currency}", json={"rate_per_usd": rate}, headers=auth(ROOT_KEY)).status_code == 200
+    # When they are read two per page, following next_cursor
+    first = httpx.get(url, params={"limit": 2}, headers=auth(ROOT_KEY)).json()
+    second = httpx.get(url, params={"limit": 2, "cursor": first["next_cursor"]}, headers=auth(ROOT_KEY)).json()
+    # Then the pages hold every rate once, in code order, and the last page has no cursor
+    assert [r["currency"] for r in first["data"] + second["data"]] == ["EUR", "GBP", "ZAR"]
+    assert first["next_cursor"] is not None and second["next_cursor"] is None
+    assert second["status"]["currencies"] == 3
+    # And a bad limit or cursor is a 400 naming the query field, as on every list
+    for params, field in (
+        ({"limit": 0}, "query.limit"),
+        ({"limit": 501}, "query.limit"),
+        ({"cursor": "%%"}, "query.cursor"),
+    ):
+        refused = httpx.get(url, params=params, headers=auth(ROOT_KEY))
+        assert refused.status_code == 400 and refused.json()["error"]["message"].startswith(field), refused.text
+    other = httpx.get(url, params={"cursor": "dXNhZ2V8MTIz"}, headers=auth(ROOT_KEY))  # another list's cursor
+    assert other.status_code == 400 and other.json()["error"]["message"].startswith("query.cursor")

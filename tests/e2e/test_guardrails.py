@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -185,6 +186,31 @@ def test_warn_redact_and_block_through_the_sdk(
     logs = caplog.text + out + err
     for secret in SECRETS:
         assert secret not in responses and secret not in stored and secret not in logs, secret
+
+
+def test_a_block_on_the_messages_api_is_anthropics_400_not_a_500(
+    live_server: LiveServer, tenant: Tenant, admin: httpx.Client, upstream: FakeProvider
+) -> None:
+    # Given a card-number block
+    assert admin.put("/v1/guardrails", json={"detectors": {"pii_card": {"action": "block"}}}).status_code == 200
+    client = anthropic.Anthropic(base_url=live_server.base_url, api_key=tenant.admin_key, max_retries=0)
+    # When the stock Anthropic SDK sends one, streamed and not
+    for stream in (False, True):
+        with pytest.raises(anthropic.BadRequestError) as refused:
+            client.messages.create(
+                model="openai/gpt-4o-mini",
+                max_tokens=16,
+                messages=[{"role": "user", "content": "card 4111 1111 1111 1111"}],
+                stream=stream,
+            )
+        # Then it is Anthropic's invalid_request_error naming the detector (an SDK retries a 500)
+        body = refused.value.body
+        assert isinstance(body, dict) and body["type"] == "error", body
+        assert body["error"]["type"] == "invalid_request_error" and "pii_card" in body["error"]["message"]
+    # And no provider was called, and each refusal left its refused row
+    assert upstream.requests == []
+    rows = admin.get("/v1/usage").json()["data"]
+    assert [(r["status"], r["error_type"]) for r in rows] == [("refused", "guardrail_blocked")] * 2
 
 
 def test_response_scanning_redacts_the_answer(

@@ -97,6 +97,22 @@ def test_workspace_and_key_routes_enforce_roles(http: httpx.Client, tenant: Tena
     assert_error(http.post(CHAT, json=body, headers=auth(ROOT_KEY)), 403, "permission_error")
 
 
+def test_a_403_names_the_path_as_sent_and_the_role_it_needs(
+    http: httpx.Client, tenant: Tenant, live_server: LiveServer
+) -> None:
+    # Given a member key and an admin key
+    member = make_key(live_server.services, tenant.workspace_id, "member")
+    # When the member writes a price and the admin refreshes the feeds (root only)
+    price = {"input_per_1m": "1", "output_per_1m": "2"}
+    by_member = assert_error(
+        http.put("/v1/pricing/custom/my-model", json=price, headers=auth(member)), 403, "permission_error"
+    )
+    by_admin = assert_error(http.post("/v1/pricing/refresh", headers=auth(tenant.admin_key)), 403, "permission_error")
+    # Then each message names the request as sent (not the route pattern) and who may send it
+    assert by_member["message"] == "A member key cannot PUT /v1/pricing/custom/my-model (allowed: admin, root)"
+    assert by_admin["message"] == "An admin key cannot POST /v1/pricing/refresh (allowed: root)"
+
+
 def test_bootstrap_with_root_key_then_admin_key(http: httpx.Client) -> None:
     created = http.post("/v1/workspaces", json={"name": "beta"}, headers=auth(ROOT_KEY))
     assert created.status_code == 201

@@ -118,6 +118,9 @@ def test_rpm_limit_is_429_with_retry_after_and_no_upstream_call(
     assert (error["type"], error["code"]) == ("rate_limit_error", "rpm_limit_exceeded")
     assert 1 <= int(response.headers["retry-after"]) <= 60
     assert len(upstream.requests) == 2
+    # and the refused call leaves one refused row at cost 0, like every refusal before a provider call
+    refused = [r for r in admin.get("/v1/usage").json()["data"] if r["request_id"] == response.headers["x-request-id"]]
+    assert [(r["status"], r["error_type"], r["cost_usd"]) for r in refused] == [("refused", "rpm_limit_exceeded", "0")]
 
 
 def test_tpm_limit_counts_the_tokens_of_recorded_calls(live_server: LiveServer, admin: httpx.Client) -> None:
@@ -195,6 +198,7 @@ def test_user_budget_caps_one_end_user(live_server: LiveServer, tenant: Tenant, 
         ({"allowed_models": "openai/*"}, "body.allowed_models"),
         ({"allowed_models": ["gpt-4o"]}, "body.allowed_models"),
         ({"allowed_models": ["openai/gpt 4o"]}, "body.allowed_models"),
+        ({"allowed_models": ["custom:local/*"]}, "write custom/*"),  # matched as custom/<model>: never would
         ({"max_cost_per_request_usd": "0"}, "body.max_cost_per_request_usd"),
         ({"max_cost_per_request_usd": "abc"}, "body.max_cost_per_request_usd"),
         ({"expires_at": "2030-01-01T00:00:00"}, "body.expires_at"),

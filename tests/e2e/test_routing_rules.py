@@ -68,7 +68,8 @@ def test_rules_crud_validation_roles_and_isolation(live_server: LiveServer, tena
     # And a rule can be read, replaced and deleted
     path = f"/v1/routing-rules/{rule['id']}"
     assert admin.get(path).json()["name"] == "second"
-    replaced = admin.put(path, json=rule_body("renamed", 5, {"agent": "a"}, {"type": "route", "targets": ["x/y"]}))
+    route = {"type": "route", "targets": ["mock/echo"]}
+    replaced = admin.put(path, json=rule_body("renamed", 5, {"agent": "a"}, route))
     assert (
         replaced.status_code == 200 and replaced.json()["priority"] == 5 and replaced.json()["match"] == {"agent": "a"}
     )
@@ -86,11 +87,14 @@ def test_rules_crud_validation_roles_and_isolation(live_server: LiveServer, tena
         rule_body("n", 1, {"colour": "red"}, CHEAPEST),
         rule_body("n", 1, {"key_id": "not-a-uuid"}, CHEAPEST),
         rule_body("", 1, {}, CHEAPEST),
+        rule_body("n", 1, {}, {"type": "route", "targets": ["mock/echo", "x/y"]}),  # provider x is unknown
     ]
     for body in bad_bodies:
         refused = admin.post("/v1/routing-rules", json=body)
         assert refused.status_code in (400, 422), (body, refused.text)
         assert refused.json()["error"]["type"] == "invalid_request_error"
+    unknown = admin.post("/v1/routing-rules", json=bad_bodies[-1]).json()["error"]["message"]
+    assert unknown.startswith("body.action.route.targets: Value error, unknown provider 'x' in target 'x/y'")
     assert admin.get(f"/v1/routing-rules/{uuid.uuid4()}").json()["error"]["type"] == "not_found_error"
     assert admin.get("/v1/routing-rules/not-a-uuid").status_code == 404
     other = make_tenant(live_server.services, "other")

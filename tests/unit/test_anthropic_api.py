@@ -12,6 +12,7 @@ from tollgate.anthropic_api.errors import anthropic_status_and_type
 from tollgate.anthropic_api.native import NativeHeaders, native_body
 from tollgate.anthropic_api.stream import AnthropicStreamEncoder, sse_event, text_delta_event
 from tollgate.anthropic_api.translate import to_anthropic_message, to_openai
+from tollgate.guardrails.service import GuardrailBlocked
 from tollgate.providers.base import Usage
 
 
@@ -195,6 +196,8 @@ def test_encoder_error_and_empty_stream() -> None:
         (errors.ProviderUnavailable("x"), (502, "api_error")),
         (errors.ServiceUnavailable("x"), (503, "api_error")),
         (errors.InternalError("x"), (500, "api_error")),
+        (GuardrailBlocked("pii_card"), (400, "invalid_request_error")),  # was a 500 api_error
+        (errors.InvalidRequest("x", status=409, code="duplicate_name"), (409, "invalid_request_error")),
     ],
 )
 def test_error_mapping(error: errors.TollgateError, expected: tuple[int, str]) -> None:

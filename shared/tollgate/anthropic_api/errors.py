@@ -15,6 +15,7 @@ Body: ``{"type": "error", "error": {"type", "message"}, "request_id"}``; headers
 | provider_auth_error (stored key rejected) | 403 | permission_error | a 401 would make clients re-ask the user's key |
 | rate_limit_error | 429 | rate_limit_error | |
 | pricing_unavailable (block_unpriced) | 400 | invalid_request_error | a 409 would be retried by the SDK to no avail |
+| guardrail_blocked, any other 4xx | same | invalid_request_error | the request is refused; an SDK retries a 5xx |
 | provider_unavailable 503 (overloaded) | 529 | overloaded_error | |
 | provider_unavailable 504 | 504 | timeout_error | |
 | provider_unavailable 502, internal_error | 500 / 502 / 503 | api_error | |
@@ -55,7 +56,9 @@ def anthropic_status_and_type(error: TollgateError) -> tuple[int, str]:
             return 529, "overloaded_error"
         if status == 504:
             return 504, "timeout_error"
-    return status if status >= 500 else 500, "api_error"
+    if status < 500:  # any other refusal of the request (guardrail_blocked, ...) keeps its 4xx
+        return status, "invalid_request_error"
+    return status, "api_error"
 
 
 def anthropic_error_body(error: TollgateError, request_id: str) -> dict[str, Any]:

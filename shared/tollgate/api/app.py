@@ -174,7 +174,7 @@ class GatewayApp:
         the route's role check; None when ``_authorize`` must run (on the blocking pool)."""
         principal = services.authenticator.cached(extract_key(request))
         if principal is not None and principal.role not in found.route.roles:
-            raise PermissionDenied(f"A {principal.role} key cannot {request.method} {found.route.path}")
+            raise _forbidden(principal.role, found, request)
         return principal
 
     @staticmethod
@@ -190,8 +190,15 @@ class GatewayApp:
             logger.exception("authentication backend failed")
             raise ServiceUnavailable("The gateway cannot verify keys right now; try again") from exc
         if principal.role not in roles:
-            raise PermissionDenied(f"A {principal.role} key cannot {request.method} {found.route.path}")
+            raise _forbidden(principal.role, found, request)
         return principal
+
+
+def _forbidden(role: str, found: Match, request: ApiRequest) -> PermissionDenied:
+    """403 naming the request as sent (not the route pattern) and the roles the route allows."""
+    article = "An" if role[:1] in "aeiou" else "A"
+    allowed = ", ".join(sorted(found.route.roles))
+    return PermissionDenied(f"{article} {role} key cannot {request.method} {request.path[:200]} (allowed: {allowed})")
 
 
 def _check_size(request: ApiRequest, services: Services) -> None:

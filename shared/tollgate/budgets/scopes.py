@@ -12,7 +12,7 @@ Value rules (a value that could never match a request is a 400 naming ``body.sco
   exist in the caller's workspace.
 * ``provider``: a provider name Tollgate knows (lower-cased).
 * ``model``: ``provider/model`` (the provider must be known; the model id is kept as given) or a
-  bare model id.
+  bare model id; one exact id, never a glob (``*``, ``?`` or ``[``: the scope matches by equality).
 * ``workflow`` / ``agent`` / ``user``: trimmed like the attribution labels of a request are, at most
   ``MAX_LABEL`` characters, no control characters.
 """
@@ -41,6 +41,7 @@ class Scope(StrEnum):
 
 MAX_LABEL = 200  # the longest workflow/agent label a request can carry (execution.attribution)
 FIELD = "body.scope_value"
+GLOB_CHARACTERS = frozenset("*?[")
 
 
 class ScopeCheck(Protocol):
@@ -92,6 +93,8 @@ def _model(value: str, check: ScopeCheck) -> str:
     text = value.strip()
     if not text or any(ch.isspace() for ch in text):
         raise _invalid("a model id has no spaces")
+    if any(ch in GLOB_CHARACTERS for ch in text):  # matched by equality: a pattern would never match
+        raise _invalid("a model scope takes one exact model id, not a pattern (no *, ? or [)")
     provider, sep, model = text.partition("/")
     if sep and not model:
         raise _invalid("give provider/model or a bare model id")

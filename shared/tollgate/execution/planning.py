@@ -16,7 +16,8 @@ reservation counts"):
 * the usage row is later billed with the price of the candidate that actually served (``Plan.priced``).
 
 Everything here is short synchronous database work and runs on the ``BlockingPool``. A refusal of
-planning (budget 402, unpriced 409, model not allowed 403) writes the call's ``refused`` usage row.
+planning (budget 402, unpriced 409, model not allowed 403, key rate window 429) writes the call's
+``refused`` usage row.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tollgate.budgets.guard import Admission, BudgetGuard, SpendContext
 from tollgate.clock import Clock
 from tollgate.db.repositories.workspaces import WorkspaceRepository
-from tollgate.errors import BudgetExceeded, PermissionDenied, PricingUnavailable, TollgateError
+from tollgate.errors import BudgetExceeded, PermissionDenied, PricingUnavailable, RateLimited, TollgateError
 from tollgate.execution.call import ExecuteCall
 from tollgate.execution.gate import Admitted, PolicyGate, record_refusal
 from tollgate.execution.resolver import Candidate, ModelResolver, parse_model
@@ -42,8 +43,9 @@ from tollgate.pricing.calculator import PriceRow, worst_case_cost
 from tollgate.pricing.tokens import DEFAULT_MAX_OUTPUT_TOKENS, size_request
 from tollgate.pricing.unpriced import BLOCK_UNPRICED, PricedAs, UnpricedAlerts, free_price, resolve_price
 
-# refusals of planning that leave a ``refused`` usage row (the gate records its own)
-_REFUSALS = (BudgetExceeded, PricingUnavailable, PermissionDenied)
+# refusals of planning that leave a ``refused`` usage row (the gate records its own); RateLimited
+# here is only a key's rpm/tpm window (a provider's 429 comes later, from the call itself)
+_REFUSALS = (BudgetExceeded, PricingUnavailable, PermissionDenied, RateLimited)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Rules (each a gateway key field; unset means no limit):
 
-* ``allowed_models``: globs (``fnmatch``, case-sensitive) on ``provider/model``. Candidates outside
+* ``allowed_models``: globs (``fnmatch``, case-sensitive) on ``provider/model`` (a custom model is
+  ``custom/<model>``, so a glob written ``custom:<name>/...`` is refused: it could never match). Candidates outside
   the list are dropped (a key limited to ``openai/*`` never fails over to another provider); when
   none is left the call is refused with 403 ``permission_error`` / ``model_not_allowed``.
 * ``max_cost_per_request_usd``: the worst case of the first remaining candidate (the same worst case
@@ -64,6 +65,11 @@ def validate_model_glob(glob: str) -> str:
         raise ValueError(f"{glob!r} is not a model glob (letters, digits, - _ . : / and * ? [ ] only)")
     if value != "*" and "/" not in value:
         raise ValueError(f"{glob!r} must be written provider/model, e.g. openai/gpt-4o* or anthropic/*")
+    if value.startswith("custom:"):  # candidates are matched as custom/<model>: this could never match
+        model = value.partition("/")[2] or "*"
+        raise ValueError(
+            f"{glob!r}: custom models are matched as custom/<model> (any custom credential); write custom/{model}"
+        )
     return value
 
 

@@ -18,6 +18,7 @@ adapter is therefore named as ``"module:callable"`` and loaded by the compositio
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
@@ -172,6 +173,19 @@ BARE_MODEL_PROVIDERS: Final[tuple[str, ...]] = tuple(spec.name for spec in PROVI
 def find_provider(name: str) -> ProviderSpec | None:
     """The registry entry of ``name`` (None for a name no entry has)."""
     return BY_NAME.get(name)
+
+
+def unknown_provider_of(model: str, known: Collection[str] = PROVIDER_NAMES) -> str | None:
+    """The provider named by ``model`` when Tollgate does not know it, else None.
+
+    ``model`` is spelled as a request's ``model`` is (``provider/model``, ``custom:<credential
+    name>/<model>`` or a bare id); the execute path refuses an unknown provider with 400
+    ``unknown_model``, so a stored setting naming one (a budget's ``downgrade_model``, a routing
+    target) could never be served and is refused when it is saved."""
+    head, sep, tail = model.strip().partition("/")
+    if not sep or not tail or head.startswith("custom:"):
+        return None
+    return None if head.lower() in known else head
 
 
 def provider_spec(name: str) -> ProviderSpec:

@@ -22,3 +22,6 @@ def test_models_list_follows_the_workspace_credentials(gateway: Gateway) -> None
     sdk = gateway.sdk()
     ids = [m.id for m in sdk.with_options(api_key=other.admin_key).models.list()]
     assert ids == ["mock/echo"]
+    # And the list has the gateway's list shape too: every model in one page, next_cursor null
+    body = sdk.models.with_raw_response.list().http_response.json()
+    assert (body["object"], body["next_cursor"], len(body["data"])) == ("list", None, len(models))

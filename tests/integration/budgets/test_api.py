@@ -38,7 +38,9 @@ def test_budget_lifecycle(live_server: LiveServer, tenant: Tenant) -> None:
         )
         history = client.get(f"/v1/budgets/{bid}/history", params={"days": 3}).json()
         assert len(history["days"]) == 3 and Decimal(history["days"][-1]["spent_usd"]) > 0
-        all_status = client.get("/v1/budgets/status").json()["data"]
+        listed = client.get("/v1/budgets/status").json()
+        assert set(listed) == {"data", "next_cursor"} and listed["next_cursor"] is None  # one page, the list shape
+        all_status = listed["data"]
         assert Decimal(all_status[0]["spent_usd"]) == Decimal(history["days"][-1]["spent_usd"])
         reset = client.post(f"/v1/budgets/{bid}/reset")
         assert reset.json()["spent_usd"] == "0"

@@ -32,6 +32,8 @@ def error_of(response: httpx.Response) -> dict[str, Any]:
         ("agent", "   ", ""),  # blank: refused by the schema itself
         ("workspace", "anything", "must be empty"),
         ("model", "mock/", "provider/model"),
+        ("model", "openai/gpt-4o-*", "not a pattern"),  # matched by equality: a glob never matches
+        ("model", "gpt-4o-mini?", "not a pattern"),
     ],
 )
 def test_a_scope_value_that_can_never_match_is_a_400_naming_the_field(
@@ -42,6 +44,28 @@ def test_a_scope_value_that_can_never_match_is_a_400_naming_the_field(
     assert response.status_code == 400, response.text
     message = error_of(response)["message"]
     assert message.startswith("body.scope_value:") and says in message
+
+
+@pytest.mark.parametrize("model", ["zzz/model-x", "Nope/gpt-4o-mini"])
+def test_a_downgrade_model_of_an_unknown_provider_is_a_400_naming_the_field(
+    live_server: LiveServer, tenant: Tenant, model: str
+) -> None:
+    # Given a downgrade budget whose downgrade_model names a provider Tollgate does not know
+    body = budget_body(action="downgrade", downgrade_model=model)
+    with api(live_server, tenant.admin_key) as client:
+        created = client.post("/v1/budgets", json=body)
+        # (a known provider, a custom credential or a bare id are accepted, and replacing checks the same)
+        valid = client.post("/v1/budgets", json=budget_body(action="downgrade", downgrade_model="mock/echo"))
+        assert valid.status_code == 201, valid.text
+        for accepted in ("custom:local/llama3", "gpt-4o-mini"):
+            response = client.post("/v1/budgets", json=budget_body(action="downgrade", downgrade_model=accepted))
+            assert response.status_code == 201, response.text
+        replaced = client.put(f"/v1/budgets/{valid.json()['id']}", json=body)
+    # Then it is refused when saved, since every downgraded call would be refused as an unknown model
+    for response in (created, replaced):
+        assert response.status_code == 400, response.text
+        message = error_of(response)["message"]
+        assert message.startswith("body.downgrade_model: unknown provider") and "mock" in message
 
 
 def test_another_workspaces_key_is_refused(live_server: LiveServer, tenant: Tenant) -> None:

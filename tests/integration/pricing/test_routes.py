@@ -123,6 +123,17 @@ def test_manual_put_validates(live_server: LiveServer, body: dict[str, Any]) -> 
     assert_error(response, (400, 422), "invalid_request_error")
 
 
+@pytest.mark.parametrize("provider", ["zzz", "openai2", "custom:local"])
+def test_a_manual_price_for_an_unknown_provider_is_a_400(live_server: LiveServer, provider: str) -> None:
+    # A price no call could ever use (the execute path refuses the provider) is refused, named
+    url = f"{live_server.base_url}/v1/pricing/{provider}/some-model"
+    response = httpx.put(url, json={"input_per_1m": 1, "output_per_1m": 1}, headers=ROOT, timeout=10)
+    error = assert_error(response, 400, "invalid_request_error", "validation_error")
+    assert error["message"].startswith(f"path.provider: unknown provider '{provider}'") and "openai" in error["message"]
+    listed = httpx.get(live_server.base_url + "/v1/pricing", params={"provider": provider}, headers=ROOT, timeout=10)
+    assert listed.json()["data"] == []
+
+
 def test_manual_put_needs_an_admin_or_root(live_server: LiveServer, tenant: Tenant) -> None:
     response = httpx.put(
         live_server.base_url + "/v1/pricing/openai/gpt-4o",

@@ -61,7 +61,7 @@ def list_models(ctx: RequestContext) -> ApiResponse:
     ]
     if ctx.request.header("anthropic-version"):  # Anthropic's SDK / Claude Code listing models
         return json_response(anthropic_model_list(data))
-    return json_response({"object": "list", "data": data})
+    return json_response({"object": "list", "data": data, "next_cursor": None})  # one page: every model
 
 
 def anthropic_model_list(data: list[dict[str, Any]]) -> dict[str, Any]:

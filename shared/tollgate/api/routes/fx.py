@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from tollgate.api.context import RequestContext
 from tollgate.api.http import ApiResponse, json_response
 from tollgate.api.router import ANY_KEY, ROOT, Router
+from tollgate.api.schemas.common import PageQuery, decode_cursor, page
 from tollgate.api.schemas.fx import FxRateIn, FxRateOut, FxStatusOut
 from tollgate.currencies import normalize_currency
 from tollgate.db.models import FxRate
 from tollgate.errors import InvalidRequest
 
 router = Router("usage")
+_CODE = re.compile(r"[A-Z]{3}")
 
 
 def rate_out(row: FxRate) -> FxRateOut:
@@ -19,14 +23,21 @@ def rate_out(row: FxRate) -> FxRateOut:
     )
 
 
-@router.route("GET", "/v1/fx-rates", roles=ANY_KEY, summary="Current exchange rates (units per 1 USD)")
+@router.route("GET", "/v1/fx-rates", roles=ANY_KEY, summary="Current exchange rates (units per 1 USD)", query=PageQuery)
 def list_rates(ctx: RequestContext) -> ApiResponse:
+    """``{data, next_cursor, status}``: current rates by currency code, ``?limit=&cursor=`` like every
+    list (the cursor encodes the last code of the previous page). Raises ``InvalidRequest`` for a bad
+    ``limit`` or ``cursor``."""
+    query = ctx.query(PageQuery)
+    after = decode_cursor(query.cursor)
+    if after is not None and not _CODE.fullmatch(after):
+        raise InvalidRequest("query.cursor: not a valid cursor", code="validation_error")
     fx = ctx.services.fx
     status = fx.status()
+    rows = [rate_out(r) for r in fx.current() if after is None or r.currency > after]
     return json_response(
         {
-            "data": [rate_out(r) for r in fx.current()],
-            "next_cursor": None,
+            **page(rows[: query.limit + 1], query.limit, lambda rate: rate.currency),
             "status": FxStatusOut(
                 last_success_at=status.last_success_at,
                 version=status.version,

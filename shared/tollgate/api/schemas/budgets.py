@@ -109,7 +109,10 @@ class BudgetStatusOut(BaseModel):
 
 
 class StatusList(BaseModel):
+    """Every budget's status in one call: the list shape with ``next_cursor`` always null (one page)."""
+
     data: list[BudgetStatusOut]
+    next_cursor: None = None
 
 
 class HistoryQuery(Strict):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from tollgate.api.schemas.common import Strict
 from tollgate.guardrails.policy import DETECTORS, GuardAction, GuardrailPolicy
+from tollgate.providers.registry import PROVIDER_NAMES, unknown_provider_of
 from tollgate.routing.rules import ActionType, RuleAction, RuleMatch
 from tollgate.routing.service import RuleSpec
 
@@ -37,6 +38,11 @@ class TargetsActionIn(Strict):
     def _distinct(cls, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
             raise ValueError("targets must not repeat")
+        for target in value:  # the execute path refuses an unknown provider (400 unknown_model) every time
+            unknown = unknown_provider_of(target)
+            if unknown is not None:
+                known = ", ".join(sorted(PROVIDER_NAMES))
+                raise ValueError(f"unknown provider {unknown[:64]!r} in target {target[:300]!r}; known: {known}")
         return value
 
     def to_domain(self) -> RuleAction:

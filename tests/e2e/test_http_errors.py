@@ -61,6 +61,17 @@ def test_x_api_key_header_is_accepted(http: httpx.Client, tenant: Tenant) -> Non
             b'"stream_options": {"include_usage": "sometimes"}}',
             "body.stream_options.include_usage",
         ),
+        # typed fields are strict, as OpenAI's API is: a string is not read as a boolean or a number
+        (b'{"model": "mock/echo", "messages": [{"role": "user", "content": "x"}], "stream": "true"}', "body.stream"),
+        (
+            b'{"model": "mock/echo", "messages": [{"role": "user", "content": "x"}], "max_tokens": "5"}',
+            "body.max_tokens",
+        ),
+        (
+            b'{"model": "mock/echo", "messages": [{"role": "user", "content": "x"}], "stream": true, '
+            b'"stream_options": {"include_usage": "yes"}}',
+            "body.stream_options.include_usage",
+        ),
         (b"", "body is required"),
     ],
 )

@@ -148,6 +148,7 @@ def test_refusals_name_the_problem(gateway: Gateway, gemini_up: FakeProvider) ->
         ({"model": "openai/text-embedding-3-small", "input": "x", "encoding_format": "int8"}, "body.encoding_format"),
         ({"model": "openai/text-embedding-3-small", "input": "x", "dimensions": 0}, "body.dimensions"),
         ({"input": "x"}, "body.model"),
+        ({"model": "openai/text-embedding-3-small", "input": "x", "dimensions": "256"}, "body.dimensions"),
     ],
 )
 def test_validation_errors(gateway: Gateway, openai_up: FakeProvider, body: dict[str, object], field: str) -> None:

@@ -467,6 +467,12 @@ def test_count_tokens_falls_back_to_the_estimate_when_anthropic_is_overloaded(
         ),
         ({"model": "mock/echo", "max_tokens": 5, "messages": []}, "body.messages"),
         ({"max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}, "body.model"),
+        # strict types, as Anthropic's API: a numeric string is not a number, "true" not a boolean
+        ({"model": "mock/echo", "max_tokens": "5", "messages": [{"role": "user", "content": "x"}]}, "body.max_tokens"),
+        (
+            {"model": "mock/echo", "max_tokens": 5, "stream": "true", "messages": [{"role": "user", "content": "x"}]},
+            "body.stream",
+        ),
     ],
 )
 def test_validation_errors_name_the_field_in_anthropics_shape(

@@ -18,15 +18,17 @@ class StreamOptions(BaseModel):
     """OpenAI's ``stream_options``; Tollgate reads ``include_usage`` (the final usage chunk) and always
     asks the provider for usage itself. Other options are forwarded."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     include_usage: bool | None = None
 
 
 class ChatCompletionRequest(BaseModel):
-    """Unknown OpenAI parameters are kept and forwarded (``extra='allow'``)."""
+    """Unknown OpenAI parameters are kept and forwarded (``extra='allow'``). Typed fields are strict,
+    as OpenAI's API is: ``"stream": "true"`` or ``"max_tokens": "5"`` is a 400 naming the field, not
+    a value guessed from a string (an integer is still accepted where a number is expected)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     model: str = Field(min_length=1, max_length=300)
     messages: list[ChatMessage] = Field(min_length=1, max_length=10_000)

@@ -16,9 +16,10 @@ class AnthropicMessage(BaseModel):
 
 
 class MessagesRequest(BaseModel):
-    """``POST /v1/messages``. ``max_tokens`` is required, as on Anthropic."""
+    """``POST /v1/messages``. ``max_tokens`` is required, as on Anthropic. Typed fields are strict, as
+    Anthropic's API is (``"max_tokens": "5"`` is a 400, not 5)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     model: str = Field(min_length=1, max_length=300)
     max_tokens: int = Field(ge=1, le=1_000_000)
@@ -38,7 +39,7 @@ class MessagesRequest(BaseModel):
 class CountTokensRequest(BaseModel):
     """``POST /v1/messages/count_tokens``: a Messages request without ``max_tokens``."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     model: str = Field(min_length=1, max_length=300)
     messages: list[AnthropicMessage] = Field(min_length=1, max_length=10_000)
@@ -70,9 +71,10 @@ MAX_EMBEDDING_INPUTS = 2048
 
 class EmbeddingsRequest(BaseModel):
     """``POST /v1/embeddings`` in OpenAI's shape: ``input`` is a string, a list of strings, a token
-    array or a list of token arrays (at most 2048 items, none empty)."""
+    array or a list of token arrays (at most 2048 items, none empty). Typed fields are strict, as
+    OpenAI's API is (``"dimensions": "256"`` is a 400)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     model: str = Field(min_length=1, max_length=300)
     input: str | list[str] | list[int] | list[list[int]]

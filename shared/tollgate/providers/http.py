@@ -99,20 +99,32 @@ class JsonReply:
 
 
 @contextmanager
-def transport_failures(provider: str) -> Iterator[None]:
-    """Map aiohttp's transport failures to ``ProviderCallError``: timeouts (unless the call's
-    deadline has passed, which ``deadlines.check`` raises), refused targets, and network errors
-    (connect errors, resets, a body cut short, malformed responses). The synchronous client's twin
-    is ``http_sync.sync_transport_failures``."""
+def transport_failures(
+    provider: str,
+    *,
+    timeouts: tuple[type[BaseException], ...] = (TimeoutError,),
+    network: tuple[type[BaseException], ...] = (aiohttp.ClientError, OSError),
+) -> Iterator[None]:
+    """Map transport failures to ``ProviderCallError``: timeouts (unless the call's deadline has
+    passed, which ``deadlines.check`` raises), refused targets, and network errors (connect errors,
+    resets, a body cut short, malformed responses). The exception classes default to aiohttp's (the
+    async path); the synchronous client passes httpx's (``tollgate.providers.http_sync``). A refused
+    target is checked before network errors: its httpx form is also an httpx transport error."""
     try:
         yield
-    except TimeoutError:
+    except timeouts:
         deadlines.check()
         raise upstream_error(provider, FailureKind.TIMEOUT) from None
     except BlockedTarget:
         raise upstream_error(provider, FailureKind.BLOCKED) from None
-    except (aiohttp.ClientError, OSError):
+    except network:
         raise upstream_error(provider, FailureKind.NETWORK) from None
+
+
+def json_request(request: UpstreamRequest) -> tuple[dict[str, str], bytes | None]:
+    """The headers and body of a JSON request/response exchange for ``request`` (either client)."""
+    headers = {"content-type": "application/json", "accept": "application/json", **request.headers}
+    return headers, None if request.payload is None else dumps(request.payload)
 
 
 @dataclass(frozen=True)
@@ -205,8 +217,7 @@ class UpstreamHttp:
 
     async def send_json(self, request: UpstreamRequest) -> JsonReply:
         """One JSON request/response; ``ProviderCallError`` on transport failure or status >= 400."""
-        headers = {"content-type": "application/json", "accept": "application/json", **request.headers}
-        content = None if request.payload is None else dumps(request.payload)
+        headers, content = json_request(request)
         timeout = self._call_timeout()
         with transport_failures(request.provider):
             async with self.session().request(

@@ -15,15 +15,20 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import httpx
 
 from tollgate.execution import deadline as deadlines
-from tollgate.providers.errors import FailureKind, upstream_error
 from tollgate.providers.guard import BlockedTarget, checked_address, lookup_name
-from tollgate.providers.http import JsonReply, UpstreamRequest, capped_timeout_s, dumps, read_json_reply
+from tollgate.providers.http import (
+    JsonReply,
+    UpstreamRequest,
+    capped_timeout_s,
+    json_request,
+    read_json_reply,
+    transport_failures,
+)
 
 
 class BlockedSyncTarget(BlockedTarget, httpx.TransportError):
@@ -74,19 +79,9 @@ class GuardedTransport(httpx.BaseTransport):
                 inner.close()
 
 
-@contextmanager
-def sync_transport_failures(provider: str) -> Iterator[None]:
-    """httpx's failures as classified ``ProviderCallError``s, as ``http.transport_failures`` maps
-    aiohttp's: timeouts (unless the call's deadline passed), refused hosts, network errors."""
-    try:
-        yield
-    except httpx.TimeoutException:
-        deadlines.check()
-        raise upstream_error(provider, FailureKind.TIMEOUT) from None
-    except BlockedTarget:
-        raise upstream_error(provider, FailureKind.BLOCKED) from None
-    except (httpx.TransportError, OSError):
-        raise upstream_error(provider, FailureKind.NETWORK) from None
+# httpx's exceptions, for ``http.transport_failures``
+_TIMEOUTS = (httpx.TimeoutException,)
+_NETWORK = (httpx.TransportError, OSError)
 
 
 class SyncUpstream:
@@ -106,9 +101,8 @@ class SyncUpstream:
 
     def send_json(self, request: UpstreamRequest) -> JsonReply:
         """One JSON request/response; ``ProviderCallError`` on transport failure or status >= 400."""
-        headers = {"content-type": "application/json", "accept": "application/json", **request.headers}
-        content = None if request.payload is None else dumps(request.payload)
-        with sync_transport_failures(request.provider):
+        headers, content = json_request(request)
+        with transport_failures(request.provider, timeouts=_TIMEOUTS, network=_NETWORK):
             response = self.client.request(
                 request.method, request.url, headers=headers, content=content, timeout=self._call_timeout()
             )

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from tollgate.budgets.guard import SpendContext
 from tollgate.errors import InvalidRequest
+from tollgate.providers.registry import unknown_provider_message
 
 
 class Scope(StrEnum):
@@ -84,8 +85,7 @@ def _key(value: str, check: ScopeCheck) -> str:
 def _provider(value: str, check: ScopeCheck) -> str:
     name = value.strip().lower()
     if name not in check.known_providers:
-        known = ", ".join(sorted(check.known_providers))
-        raise _invalid(f"unknown provider {value.strip()[:64]!r}; known: {known}")
+        raise _invalid(unknown_provider_message(value.strip(), check.known_providers))
     return name
 
 

@@ -22,7 +22,7 @@ from tollgate.db.repositories.budget_counters import CounterRepository
 from tollgate.db.repositories.budgets import BudgetRepository, to_view
 from tollgate.errors import InvalidRequest, NotFound
 from tollgate.money import ZERO
-from tollgate.providers.registry import PROVIDER_NAMES, unknown_provider_of
+from tollgate.providers.registry import PROVIDER_NAMES, unknown_provider_message, unknown_provider_of
 
 KNOWN_PROVIDERS = PROVIDER_NAMES
 
@@ -193,10 +193,8 @@ class BudgetService:
             raise InvalidRequest("body.downgrade_model: required when action is downgrade", code="validation_error")
         unknown = unknown_provider_of(spec.downgrade_model or "", self._known_providers)
         if unknown is not None:  # the execute path would refuse every downgraded call (400 unknown_model)
-            known = ", ".join(sorted(self._known_providers))
-            raise InvalidRequest(
-                f"body.downgrade_model: unknown provider {unknown[:64]!r}; known: {known}", code="validation_error"
-            )
+            message = unknown_provider_message(unknown, self._known_providers)
+            raise InvalidRequest(f"body.downgrade_model: {message}", code="validation_error")
         check = _WorkspaceCheck(session, workspace_id, self._known_providers)
         value = normalize_scope_value(spec.scope, spec.scope_value, check)
         missing = set(spec.channel_ids) - AlertChannelRepository(session).existing_ids(workspace_id, spec.channel_ids)

@@ -188,6 +188,12 @@ def unknown_provider_of(model: str, known: Collection[str] = PROVIDER_NAMES) -> 
     return None if head.lower() in known else head
 
 
+def unknown_provider_message(name: str, known: Collection[str] = PROVIDER_NAMES, *, where: str = "") -> str:
+    """``unknown provider '<name>'<where>; known: <the known names, sorted>``: what a setting naming a
+    provider Tollgate does not know is refused with (the caller prefixes the field)."""
+    return f"unknown provider {name[:64]!r}{where}; known: {', '.join(sorted(known))}"
+
+
 def provider_spec(name: str) -> ProviderSpec:
     """The registry entry of ``name``.
 

@@ -32,7 +32,7 @@ from tollgate.pricing.calculator import PriceRow
 from tollgate.pricing.catalog import MANUAL, PriceCatalog
 from tollgate.pricing.estimate import estimate_cost
 from tollgate.pricing.unpriced import BLOCK_UNPRICED
-from tollgate.providers.registry import PROVIDER_NAMES
+from tollgate.providers.registry import PROVIDER_NAMES, unknown_provider_message
 
 if TYPE_CHECKING:
     from tollgate.pricing.refresh import RefreshReport
@@ -123,8 +123,7 @@ def price_detail(ctx: RequestContext) -> ApiResponse:
 def put_price(ctx: RequestContext) -> ApiResponse:
     provider, model = _path_model(ctx)
     if provider not in PROVIDER_NAMES:  # no call could ever use the price (custom models are custom/<model>)
-        known = ", ".join(sorted(PROVIDER_NAMES))
-        raise InvalidRequest(f"path.provider: unknown provider {provider!r}; known: {known}", code="validation_error")
+        raise InvalidRequest(f"path.provider: {unknown_provider_message(provider)}", code="validation_error")
     body = ctx.body(PriceIn)
     price = PriceRow(id=None, provider=provider, model=model, source=MANUAL, **body.model_dump())
     row, _written = _catalog(ctx).set_manual(price, ctx.caller.workspace_id)

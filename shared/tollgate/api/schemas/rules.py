@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from tollgate.api.schemas.common import Strict
 from tollgate.guardrails.policy import DETECTORS, GuardAction, GuardrailPolicy
-from tollgate.providers.registry import PROVIDER_NAMES, unknown_provider_of
+from tollgate.providers.registry import unknown_provider_message, unknown_provider_of
 from tollgate.routing.rules import ActionType, RuleAction, RuleMatch
 from tollgate.routing.service import RuleSpec
 
@@ -41,8 +41,7 @@ class TargetsActionIn(Strict):
         for target in value:  # the execute path refuses an unknown provider (400 unknown_model) every time
             unknown = unknown_provider_of(target)
             if unknown is not None:
-                known = ", ".join(sorted(PROVIDER_NAMES))
-                raise ValueError(f"unknown provider {unknown[:64]!r} in target {target[:300]!r}; known: {known}")
+                raise ValueError(unknown_provider_message(unknown, where=f" in target {target[:300]!r}"))
         return value
 
     def to_domain(self) -> RuleAction:

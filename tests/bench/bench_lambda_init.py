@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -121,8 +122,6 @@ def one_container(event: dict[str, Any], environment: dict[str, str]) -> dict[st
 
 def python_startup_ms(environment: dict[str, str], runs: int) -> float:
     """The bare interpreter's start-up and exit (``python -c pass``), for scale."""
-    import time
-
     times = []
     for _ in range(runs):
         begun = time.perf_counter()
